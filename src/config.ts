@@ -1,0 +1,74 @@
+// Configuration comes only from environment variables, validated once at start so that a
+// typo fails loudly with a message naming the variable instead of misbehaving later.
+
+export interface Config {
+  port: number;
+  host: string;
+  /** PostgreSQL connection string; when absent the embedded PGlite database is used. */
+  databaseUrl: string | undefined;
+  /** Directory of the embedded PGlite database. */
+  dataDir: string;
+  databasePoolSize: number;
+  /** Default rate limits for keys created without their own (SPEC section 2). */
+  rateLimitPerMinute: number;
+  rateLimitPerDay: number;
+  /** How long a verified key stays cached; revocation must bite within one second. */
+  apiKeyCacheMs: number;
+  idempotencyTtlHours: number;
+  /** Bounded wait for a concurrent request holding the same idempotency key. */
+  idempotencyWaitMs: number;
+  eventRetentionDays: number;
+  /** Per-subscriber buffer of undelivered events before the subscriber is cut off. */
+  subscriptionBufferSize: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function intVar(env: Env, name: string, fallback: number, min: number, max: number, problems: string[]): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    problems.push(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
+    return fallback;
+  }
+  return value;
+}
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+
+/** Reads and validates the configuration; throws ConfigError listing every problem at once. */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const databaseUrl = env.DATABASE_URL === '' ? undefined : env.DATABASE_URL;
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('DATABASE_URL must start with postgresql:// (or be unset for the embedded database)');
+  }
+  const logLevel = (env.LOG_LEVEL ?? 'info') as Config['logLevel'];
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  const config: Config = {
+    port: intVar(env, 'PORT', 4000, 0, 65535, problems),
+    host: env.HOST ?? '0.0.0.0',
+    databaseUrl,
+    dataDir: env.DATA_DIR ?? './.data',
+    databasePoolSize: intVar(env, 'DATABASE_POOL_SIZE', 10, 1, 1000, problems),
+    rateLimitPerMinute: intVar(env, 'RATE_LIMIT_PER_MINUTE', 60, 1, 10_000_000, problems),
+    rateLimitPerDay: intVar(env, 'RATE_LIMIT_PER_DAY', 10_000, 1, 1_000_000_000, problems),
+    apiKeyCacheMs: intVar(env, 'API_KEY_CACHE_MS', 500, 0, 1000, problems),
+    idempotencyTtlHours: intVar(env, 'IDEMPOTENCY_TTL_HOURS', 24, 1, 24 * 30, problems),
+    idempotencyWaitMs: intVar(env, 'IDEMPOTENCY_WAIT_MS', 5000, 0, 60_000, problems),
+    eventRetentionDays: intVar(env, 'EVENT_RETENTION_DAYS', 7, 7, 3650, problems),
+    subscriptionBufferSize: intVar(env, 'SUBSCRIPTION_BUFFER_SIZE', 1000, 1, 1_000_000, problems),
+    logLevel,
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

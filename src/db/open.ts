@@ -1,0 +1,25 @@
+// Opens the database named by the configuration and brings its schema up to date.
+import { mkdirSync } from 'node:fs';
+import type { Config } from '../config.js';
+import { openDatabase, type Database, type DatabaseTarget } from './client.js';
+import { applyMigrations } from './migrate.js';
+
+/** The database target of a configuration: PostgreSQL when DATABASE_URL is set, else embedded PGlite. */
+export function targetOf(config: Pick<Config, 'databaseUrl' | 'dataDir' | 'databasePoolSize'>): DatabaseTarget {
+  return config.databaseUrl
+    ? { kind: 'postgres', url: config.databaseUrl, poolSize: config.databasePoolSize }
+    : { kind: 'pglite', dataDir: config.dataDir };
+}
+
+/** Opens the database and applies pending migrations; returns it with the names applied. */
+export async function openMigratedDatabase(target: DatabaseTarget): Promise<{ db: Database; applied: string[] }> {
+  if (target.kind === 'pglite') mkdirSync(target.dataDir, { recursive: true });
+  const db = await openDatabase(target);
+  try {
+    const applied = await applyMigrations(db.adapterFactory);
+    return { db, applied };
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+}

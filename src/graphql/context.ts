@@ -1,0 +1,49 @@
+// One context factory for HTTP and WebSocket: the key comes from the Authorization header or
+// the connection_init payload, is verified once, and the context carries the caller's
+// organisation, scopes and this request's DataLoaders (never module globals).
+import { GraphQLError } from 'graphql';
+import { bearerToken, type Principal } from '../auth/api-keys.js';
+import type { Services } from '../services.js';
+import { createLoaders, type Loaders } from './loaders.js';
+
+export const GraphQLErrorCode = {
+  Unauthenticated: 'UNAUTHENTICATED',
+  Forbidden: 'FORBIDDEN',
+  RateLimited: 'RATE_LIMITED',
+  BadUserInput: 'BAD_USER_INPUT',
+  Unavailable: 'UNAVAILABLE',
+  Internal: 'INTERNAL_SERVER_ERROR',
+} as const;
+
+export interface GatewayContext {
+  services: Services;
+  principal: Principal | null;
+  requestId: string;
+  loaders: Loaders;
+}
+
+export function unauthenticated(message = 'A valid API key is required (Authorization: Bearer <key>).'): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: { code: GraphQLErrorCode.Unauthenticated, http: { status: 401, headers: { 'WWW-Authenticate': 'Bearer' } } },
+  });
+}
+
+/**
+ * Verifies the presented key. No key at all gives an anonymous context (introspection and
+ * GraphiQL work; every data field then answers UNAUTHENTICATED); a bad key fails the whole
+ * request with UNAUTHENTICATED (HTTP 401).
+ */
+export async function buildContext(
+  services: Services,
+  authorization: string | null | undefined,
+  requestId: string,
+): Promise<GatewayContext> {
+  const token = bearerToken(authorization);
+  let principal: Principal | null = null;
+  if (token === null) throw unauthenticated('The Authorization header must be "Bearer <key>".');
+  if (token !== undefined) {
+    principal = await services.keys.verify(token);
+    if (!principal) throw unauthenticated('The API key is unknown, revoked or expired.');
+  }
+  return { services, principal, requestId, loaders: createLoaders(services, principal) };
+}

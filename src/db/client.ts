@@ -5,9 +5,11 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
-import { PrismaClient } from '../generated/prisma/client.js';
+import { PrismaClient, type Prisma } from '../generated/prisma/client.js';
 
 export type { PrismaClient };
+/** The client handed to interactive-transaction callbacks. */
+export type Tx = Prisma.TransactionClient;
 
 export type DatabaseTarget =
   | { kind: 'postgres'; url: string; poolSize?: number }

@@ -34,7 +34,7 @@ export async function createTestDatabase(poolSize = 10): Promise<TestDatabase> {
     };
   }
   const base = process.env.TEST_DATABASE_URL!;
-  const name = `cg_t_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const name = `cg_t_${inject('pgRun')}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: base });
   await admin.connect();
   await admin.query(`CREATE DATABASE "${name}" TEMPLATE "${inject('pgTemplate')}"`);

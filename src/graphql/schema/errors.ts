@@ -1,10 +1,11 @@
 // Expected failures are schema types (plugin-errors): every one implements `Error { code
 // message }` with the REST error codes of SPEC section 6. Unexpected errors are masked.
+import { ErrorCode, type FieldError } from '../../lib/error-codes.js';
 import { builder } from '../builder.js';
 
 /** Base of every error that is part of the API contract. */
 export abstract class ApiError extends Error {
-  abstract readonly code: string;
+  abstract readonly code: ErrorCode;
 }
 
 export const ErrorInterface = builder.interfaceRef<ApiError>('Error').implement({
@@ -13,4 +14,40 @@ export const ErrorInterface = builder.interfaceRef<ApiError>('Error').implement(
     code: t.exposeString('code'),
     message: t.exposeString('message'),
   }),
+});
+
+export class ValidationError extends ApiError {
+  readonly code = ErrorCode.ValidationFailed;
+  constructor(readonly fieldErrors: FieldError[], message = 'The input is not valid; see fieldErrors.') {
+    super(message);
+  }
+}
+
+export class CustomerNotFoundError extends ApiError {
+  readonly code = ErrorCode.NotFound;
+  constructor(message = 'No such customer in your organisation.') {
+    super(message);
+  }
+}
+
+const FieldErrorObject = builder.objectRef<FieldError>('FieldError').implement({
+  fields: (t) => ({
+    field: t.exposeString('field', { description: 'The input field, as named in the input type (e.g. "email").' }),
+    message: t.exposeString('message'),
+  }),
+});
+
+builder.objectType(ValidationError, {
+  name: 'ValidationError',
+  description: 'One or more input fields are invalid; every bad field is listed (code validation_failed).',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    fieldErrors: t.field({ type: [FieldErrorObject], resolve: (e) => e.fieldErrors }),
+  }),
+});
+
+builder.objectType(CustomerNotFoundError, {
+  name: 'CustomerNotFoundError',
+  description: 'No customer with that id or external id in your organisation (code not_found).',
+  interfaces: [ErrorInterface],
 });

@@ -1,0 +1,152 @@
+// Idempotency keys (SPEC section 4). A key is claimed, the work done and the rendered response
+// stored in ONE transaction (see upsert.ts): a concurrent duplicate blocks on the key's primary
+// key until the first commits and then reads the stored response; if the first rolls back
+// (crash, lost connection, 5xx) nothing of it remains, so a key can never be left stuck.
+import { createHash } from 'node:crypto';
+import type { PrismaClient, Tx } from '../db/client.js';
+import type { FieldError } from '../lib/error-codes.js';
+import type { Logger } from '../lib/log.js';
+
+export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
+/** How often expired keys are purged in the background. */
+export const IDEMPOTENCY_PURGE_INTERVAL_MS = 10 * 60 * 1000;
+
+/** Where a key lives: per organisation and per operation (REST method + route with its id, or GraphQL field name). */
+export interface IdempotencyScope {
+  orgId: string;
+  operation: string;
+  key: string;
+}
+
+/** A surface's rendering of a result: HTTP status and the exact JSON body (REST), or the GraphQL payload. */
+export interface StoredResponse {
+  status: number;
+  body: unknown;
+}
+
+export type Claim =
+  /** This transaction owns the key: run the work, then `storeResponse`. */
+  | { kind: 'claimed' }
+  /** A live key already holds a response (committed by an earlier request). */
+  | { kind: 'stored'; requestHash: string; response: StoredResponse };
+
+/** Checks a key: 1–255 characters. */
+export function validateIdempotencyKey(key: string, field = 'idempotencyKey'): FieldError | null {
+  if (key.length === 0) return { field, message: 'must not be empty' };
+  if (key.length > IDEMPOTENCY_KEY_MAX_LENGTH) return { field, message: `must be at most ${IDEMPOTENCY_KEY_MAX_LENGTH} characters` };
+  return null;
+}
+
+/** JSON with object keys sorted at every level, so that key order does not change the hash. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+  const entries = Object.keys(value)
+    .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
+  return `{${entries.join(',')}}`;
+}
+
+/** SHA-256 (hex) of the canonical JSON of a request. */
+export function requestHash(request: unknown): string {
+  return createHash('sha256').update(canonicalJson(request)).digest('hex');
+}
+
+/**
+ * Claims a key inside the caller's transaction, or returns the response stored under it.
+ * An expired key counts as absent and is overwritten. While another transaction holds the
+ * same key uncommitted, this waits at most `waitMs` (PostgreSQL lock_timeout); past that it
+ * throws the lock-timeout error that `isLockTimeout` recognises.
+ */
+export async function claimKey(tx: Tx, scope: IdempotencyScope, hash: string, now: Date, ttlHours: number, waitMs: number): Promise<Claim> {
+  const expiresAt = new Date(now.getTime() + ttlHours * 3_600_000);
+  // lock_timeout 0 would mean "forever"; the wait must stay bounded.
+  await tx.$queryRaw`SELECT set_config('lock_timeout', ${`${Math.max(1, waitMs)}ms`}, true)`;
+  const claimed = await tx.$queryRaw<{ claimed: number }[]>`
+    INSERT INTO idempotency_keys (org_id, operation, key, request_hash, status, response, created_at, expires_at)
+    VALUES (${scope.orgId}::uuid, ${scope.operation}, ${scope.key}, ${hash}, 0, 'null'::jsonb, ${now}::timestamptz, ${expiresAt}::timestamptz)
+    ON CONFLICT (org_id, operation, key) DO UPDATE
+      SET request_hash = EXCLUDED.request_hash, status = 0, response = 'null'::jsonb,
+          created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
+      WHERE idempotency_keys.expires_at <= EXCLUDED.created_at
+    RETURNING 1 AS claimed`;
+  await tx.$queryRaw`SELECT set_config('lock_timeout', '0', true)`;
+  if (claimed.length > 0) return { kind: 'claimed' };
+  const rows = await tx.$queryRaw<{ request_hash: string; status: number; body: string }[]>`
+    SELECT request_hash, status, response #>> '{}' AS body
+    FROM idempotency_keys
+    WHERE org_id = ${scope.orgId}::uuid AND operation = ${scope.operation} AND key = ${scope.key}`;
+  const row = rows[0];
+  // The conflicting row was live a statement ago and only the purge deletes (expired) rows.
+  if (!row) throw new Error('idempotency key vanished between claim and read');
+  return { kind: 'stored', requestHash: row.request_hash, response: { status: Number(row.status), body: JSON.parse(row.body) } };
+}
+
+/**
+ * Stores the rendered response under a key claimed in this transaction. The body is kept as
+ * its JSON text (a jsonb string) so that a replay returns it byte for byte, key order included.
+ */
+export async function storeResponse(tx: Tx, scope: IdempotencyScope, response: StoredResponse): Promise<void> {
+  const text = JSON.stringify(response.body);
+  await tx.$executeRaw`
+    UPDATE idempotency_keys SET status = ${response.status}, response = to_jsonb(${text}::text)
+    WHERE org_id = ${scope.orgId}::uuid AND operation = ${scope.operation} AND key = ${scope.key}`;
+}
+
+/** Deletes keys whose 24 hours (configurable) are over; returns how many. */
+export async function purgeExpiredKeys(prisma: PrismaClient, now: Date): Promise<number> {
+  return prisma.$executeRaw`DELETE FROM idempotency_keys WHERE expires_at <= ${now}::timestamptz`;
+}
+
+/** Starts the background purge; `stop()` clears the timer and waits for a purge in flight. */
+export function startIdempotencyPurge(
+  prisma: PrismaClient,
+  now: () => Date,
+  log: Logger,
+  intervalMs = IDEMPOTENCY_PURGE_INTERVAL_MS,
+): { stop(): Promise<void> } {
+  let running: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = purgeExpiredKeys(prisma, now()).then(
+      (n) => {
+        if (n > 0) log.debug('purged expired idempotency keys', { count: n });
+      },
+      (error: unknown) => log.warn('idempotency key purge failed', { error: String((error as Error)?.message ?? error) }),
+    );
+  }, intervalMs);
+  // Never keeps the process alive on its own.
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
+
+const LOCK_NOT_AVAILABLE = '55P03';
+
+/** Walks an error and its causes for a PostgreSQL SQLSTATE or a driver-adapter error kind. */
+export function databaseErrorCodes(error: unknown): Set<string> {
+  const codes = new Set<string>();
+  const seen = new Set<unknown>();
+  const visit = (e: unknown, depth: number) => {
+    if (!e || typeof e !== 'object' || depth > 6 || seen.has(e)) return;
+    seen.add(e);
+    const o = e as Record<string, unknown>;
+    for (const k of ['code', 'originalCode', 'kind']) if (typeof o[k] === 'string') codes.add(o[k] as string);
+    if (typeof o.message === 'string') {
+      const m = /\bCode: `?([0-9A-Z]{5})`?/.exec(o.message) ?? /\(SQLSTATE ([0-9A-Z]{5})\)/.exec(o.message);
+      if (m?.[1]) codes.add(m[1]);
+    }
+    for (const k of ['cause', 'meta', 'driverAdapterError']) visit(o[k], depth + 1);
+  };
+  visit(error, 0);
+  return codes;
+}
+
+/** True when a claim gave up waiting for a concurrent request holding the same key. */
+export function isLockTimeout(error: unknown): boolean {
+  return databaseErrorCodes(error).has(LOCK_NOT_AVAILABLE);
+}

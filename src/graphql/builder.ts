@@ -95,3 +95,4 @@ function parseDate(value: unknown): Date {
 }
 
 builder.queryType({});
+builder.mutationType({});

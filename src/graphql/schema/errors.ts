@@ -51,3 +51,45 @@ builder.objectType(CustomerNotFoundError, {
   description: 'No customer with that id or external id in your organisation (code not_found).',
   interfaces: [ErrorInterface],
 });
+
+export class CustomerConflictError extends ApiError {
+  readonly code = ErrorCode.Conflict;
+  constructor(readonly field: string, message = `The ${field} belongs to another customer of your organisation; nothing was changed.`) {
+    super(message);
+  }
+}
+
+export class IdempotencyKeyConflictError extends ApiError {
+  readonly code = ErrorCode.IdempotencyConflict;
+  constructor(message = 'This idempotency key was already used with a different input.') {
+    super(message);
+  }
+}
+
+export class IdempotencyKeyInProgressError extends ApiError {
+  readonly code = ErrorCode.IdempotencyInProgress;
+  constructor(message = 'A request with this idempotency key is still running; retry in a second.') {
+    super(message);
+  }
+}
+
+builder.objectType(CustomerConflictError, {
+  name: 'CustomerConflictError',
+  description: 'The email belongs to another customer of your organisation; nothing was changed (code conflict).',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    field: t.exposeString('field', { description: 'The conflicting input field (e.g. "email").' }),
+  }),
+});
+
+builder.objectType(IdempotencyKeyConflictError, {
+  name: 'IdempotencyKeyConflictError',
+  description: 'The idempotency key was used within 24 hours with a different input (code idempotency_conflict).',
+  interfaces: [ErrorInterface],
+});
+
+builder.objectType(IdempotencyKeyInProgressError, {
+  name: 'IdempotencyKeyInProgressError',
+  description: 'A request with the same idempotency key is still running after the bounded wait; retry shortly (code idempotency_in_progress).',
+  interfaces: [ErrorInterface],
+});

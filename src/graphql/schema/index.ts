@@ -5,6 +5,7 @@ import { builder } from '../builder.js';
 import './errors.js';
 import './viewer.js';
 import './customer.js';
+import './upsert.js';
 
 let schema: GraphQLSchema | undefined;
 

@@ -133,8 +133,8 @@ describe(`customer queries (${dbKind})`, () => {
     let after: string | null = null;
     let pages = 0;
     do {
-      const res = await gw.gql(key, PAGE, { first: 3, after });
-      const conn = res.body.data.customers;
+      const res: { body: any } = await gw.gql(key, PAGE, { first: 3, after });
+      const conn: any = res.body.data.customers;
       seen.push(...ids(res));
       after = conn.pageInfo.hasNextPage ? conn.pageInfo.endCursor : null;
       pages++;
@@ -155,8 +155,8 @@ describe(`customer queries (${dbKind})`, () => {
     const added: string[] = [];
     let after: string | null = null;
     do {
-      const res = await gw.gql(k, PAGE, { first: 5, after });
-      const conn = res.body.data.customers;
+      const res: { body: any } = await gw.gql(k, PAGE, { first: 5, after });
+      const conn: any = res.body.data.customers;
       seen.push(...ids(res));
       after = conn.pageInfo.hasNextPage ? conn.pageInfo.endCursor : null;
       // Insert between pages; they sort after everything already created.

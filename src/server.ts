@@ -3,13 +3,13 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ExecutionArgs } from 'graphql';
+import type { ExecutionArgs, GraphQLError } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { bearerToken, type Principal } from './auth/api-keys.js';
 import { createLoaders } from './graphql/loaders.js';
-import type { GatewayContext } from './graphql/context.js';
+import { enforceRateLimit, type GatewayContext } from './graphql/context.js';
 import { createGatewayYoga } from './graphql/yoga.js';
 import type { Services } from './services.js';
 
@@ -94,6 +94,12 @@ export async function startServer(services: Services, options: ServerOptions = {
         if (ctx.extra.recheck) clearInterval(ctx.extra.recheck);
       },
       onSubscribe: async (ctx, _id, payload) => {
+        // Every operation over the socket counts against the key's rate limit.
+        try {
+          if (ctx.extra.principal) await enforceRateLimit(services, ctx.extra.principal);
+        } catch (error) {
+          return [error as GraphQLError];
+        }
         const { schema, execute, subscribe, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,

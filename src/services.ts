@@ -1,9 +1,10 @@
 // The long-lived parts of one gateway instance, built once at start and shared by every
 // request (GraphQL over HTTP and WebSocket, REST). Nothing here is per request.
 import { ApiKeyVerifier } from './auth/api-keys.js';
+import { RateLimiter } from './auth/rate-limit.js';
 import type { Config } from './config.js';
 import type { Database, Tx } from './db/client.js';
-import { startIdempotencyPurge } from './idempotency/store.js';
+import { IDEMPOTENCY_PURGE_INTERVAL_MS, purgeExpiredKeys } from './idempotency/store.js';
 import { createLogger, type Logger } from './lib/log.js';
 
 /**
@@ -19,10 +20,13 @@ export interface Services {
   db: Database;
   log: Logger;
   keys: ApiKeyVerifier;
+  rateLimiter: RateLimiter;
   /** The clock used by every rule that depends on time (injectable in tests). */
   now: () => Date;
   /** Empty unless a test sets one (mutable on purpose). */
   testHooks: TestHooks;
+  /** Periodic housekeeping (purges); stopped by close(). */
+  background: BackgroundTasks;
   /** Stops background work owned by the services (not the database). */
   close(): Promise<void>;
 }
@@ -37,16 +41,61 @@ export function createServices(config: Config, db: Database, options: ServicesOp
   const now = options.now ?? (() => new Date());
   const log = options.log ?? createLogger(config.logLevel);
   const keys = new ApiKeyVerifier(db.prisma, config.apiKeyCacheMs, () => now().getTime());
-  const purge = startIdempotencyPurge(db.prisma, now, log);
+  const rateLimiter = new RateLimiter(db.prisma, { perMinute: config.rateLimitPerMinute, perDay: config.rateLimitPerDay }, () => now().getTime());
+  const background = new BackgroundTasks(log);
+  background.every('rate-limit purge', 60 * 60_000, () => rateLimiter.purge());
+  background.every('idempotency key purge', IDEMPOTENCY_PURGE_INTERVAL_MS, () => purgeExpiredKeys(db.prisma, now()));
   return {
     config,
     db,
     log,
     keys,
+    rateLimiter,
     now,
     testHooks: {},
+    background,
     async close() {
-      await purge.stop();
+      await background.stop();
     },
   };
+}
+
+/**
+ * Periodic housekeeping of one instance. Each task runs once soon after start, then every
+ * `intervalMs`; a run never overlaps the previous one, and failures are logged, not thrown.
+ * Every instance runs them: the tasks are idempotent deletes, so duplicates are harmless.
+ */
+export class BackgroundTasks {
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly running = new Set<Promise<unknown>>();
+  private stopped = false;
+
+  constructor(private readonly log: Logger) {}
+
+  every(name: string, intervalMs: number, task: () => Promise<unknown>): void {
+    let busy = false;
+    const run = () => {
+      if (busy || this.stopped) return;
+      busy = true;
+      const p = task()
+        .catch((error: unknown) => this.log.warn('background task failed', { task: name, error: String(error) }))
+        .finally(() => {
+          busy = false;
+          this.running.delete(p);
+        });
+      this.running.add(p);
+    };
+    const first = setTimeout(run, Math.min(intervalMs, 5_000));
+    const timer = setInterval(run, intervalMs);
+    first.unref();
+    timer.unref();
+    this.timers.add(first).add(timer);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers.clear();
+    await Promise.allSettled([...this.running]);
+  }
 }

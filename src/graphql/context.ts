@@ -28,6 +28,20 @@ export function unauthenticated(message = 'A valid API key is required (Authoriz
   });
 }
 
+/** Spends one request of the key's allowance; over the limit → RATE_LIMITED (HTTP 429). */
+export async function enforceRateLimit(services: Services, principal: Principal): Promise<void> {
+  const decision = await services.rateLimiter.take(principal);
+  if (decision.allowed) return;
+  throw new GraphQLError(`Rate limit of ${decision.limit} requests per ${decision.windowSeconds} s exceeded; retry in ${decision.retryAfterSeconds} s.`, {
+    extensions: {
+      code: GraphQLErrorCode.RateLimited,
+      limit: decision.limit,
+      windowSeconds: decision.windowSeconds,
+      http: { status: 429, headers: { 'Retry-After': String(decision.retryAfterSeconds) } },
+    },
+  });
+}
+
 /**
  * Verifies the presented key. No key at all gives an anonymous context (introspection and
  * GraphiQL work; every data field then answers UNAUTHENTICATED); a bad key fails the whole
@@ -44,6 +58,7 @@ export async function buildContext(
   if (token !== undefined) {
     principal = await services.keys.verify(token);
     if (!principal) throw unauthenticated('The API key is unknown, revoked or expired.');
+    await enforceRateLimit(services, principal);
   }
   return { services, principal, requestId, loaders: createLoaders(services, principal) };
 }

@@ -5,10 +5,9 @@
 import { createHash } from 'node:crypto';
 import type { PrismaClient, Tx } from '../db/client.js';
 import type { FieldError } from '../lib/error-codes.js';
-import type { Logger } from '../lib/log.js';
 
 export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
-/** How often expired keys are purged in the background. */
+/** How often expired keys are purged in the background (services.background). */
 export const IDEMPOTENCY_PURGE_INTERVAL_MS = 10 * 60 * 1000;
 
 /** Where a key lives: per organisation and per operation (REST method + route with its id, or GraphQL field name). */
@@ -97,32 +96,6 @@ export async function storeResponse(tx: Tx, scope: IdempotencyScope, response: S
 /** Deletes keys whose 24 hours (configurable) are over; returns how many. */
 export async function purgeExpiredKeys(prisma: PrismaClient, now: Date): Promise<number> {
   return prisma.$executeRaw`DELETE FROM idempotency_keys WHERE expires_at <= ${now}::timestamptz`;
-}
-
-/** Starts the background purge; `stop()` clears the timer and waits for a purge in flight. */
-export function startIdempotencyPurge(
-  prisma: PrismaClient,
-  now: () => Date,
-  log: Logger,
-  intervalMs = IDEMPOTENCY_PURGE_INTERVAL_MS,
-): { stop(): Promise<void> } {
-  let running: Promise<void> = Promise.resolve();
-  const timer = setInterval(() => {
-    running = purgeExpiredKeys(prisma, now()).then(
-      (n) => {
-        if (n > 0) log.debug('purged expired idempotency keys', { count: n });
-      },
-      (error: unknown) => log.warn('idempotency key purge failed', { error: String((error as Error)?.message ?? error) }),
-    );
-  }, intervalMs);
-  // Never keeps the process alive on its own.
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
 }
 
 const LOCK_NOT_AVAILABLE = '55P03';

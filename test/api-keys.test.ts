@@ -1,0 +1,117 @@
+// API keys (SPEC section 2): format, hashing at rest, verification with a short cache,
+// revocation and expiry, and the GraphQL authentication errors.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiKeyVerifier, hashKey, isWellFormedKey, listApiKeys, revokeApiKey } from '../src/auth/api-keys.js';
+import { Scope } from '../src/auth/scopes.js';
+import { createTestDatabase, dbKind, type TestDatabase } from './helpers/db.js';
+import { issueKey, startGateway, uniqueOrg, type TestGateway } from './helpers/gateway.js';
+
+describe(`API keys (${dbKind})`, () => {
+  let t: TestDatabase;
+  let gw: TestGateway;
+  beforeAll(async () => {
+    t = await createTestDatabase(4);
+    gw = await startGateway(t.db);
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await t?.close();
+  });
+
+  it('issues ic_live_ keys of ≥ 192 bits and stores only the hash, prefix and last 4', async () => {
+    const org = uniqueOrg();
+    const { key, id } = await issueKey(t.db, org, [Scope.CustomersRead]);
+    expect(key).toMatch(/^ic_live_[A-Za-z0-9_-]{43}$/);
+    expect(isWellFormedKey(key)).toBe(true);
+    const row = await t.db.prisma.apiKey.findUniqueOrThrow({ where: { id } });
+    expect(row.keyHash).toBe(hashKey(key));
+    expect(row.keyHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(row.prefix).toBe(key.slice(0, 12));
+    expect(row.last4).toBe(key.slice(-4));
+    expect(JSON.stringify(row)).not.toContain(key.slice(12, -4));
+    const listed = await listApiKeys(t.db.prisma, org);
+    expect(listed).toHaveLength(1);
+    expect(JSON.stringify(listed)).not.toContain(key);
+  });
+
+  it('verifies a key and caches it: repeated checks cost no database round trip', async () => {
+    const { key, orgId } = await issueKey(t.db, uniqueOrg(), [Scope.CustomersRead, Scope.AmlRead]);
+    const verifier = new ApiKeyVerifier(t.db.prisma, 500);
+    const statements: string[] = [];
+    const stop = t.db.onQuery((sql) => statements.push(sql));
+    try {
+      const first = await verifier.verify(key);
+      expect(first).toMatchObject({ orgId, scopes: [Scope.CustomersRead, Scope.AmlRead] });
+      const afterFirst = statements.filter((s) => s.includes('api_keys') && /SELECT/i.test(s)).length;
+      for (let i = 0; i < 20; i++) expect(await verifier.verify(key)).not.toBeNull();
+      const afterMany = statements.filter((s) => s.includes('api_keys') && /SELECT/i.test(s)).length;
+      expect(afterFirst).toBeGreaterThanOrEqual(1);
+      expect(afterMany).toBe(afterFirst);
+    } finally {
+      stop();
+    }
+  });
+
+  it('rejects malformed and unknown keys', async () => {
+    const verifier = new ApiKeyVerifier(t.db.prisma, 500);
+    expect(await verifier.verify('nope')).toBeNull();
+    expect(await verifier.verify('ic_live_short')).toBeNull();
+    expect(await verifier.verify(`ic_live_${'a'.repeat(43)}`)).toBeNull();
+  });
+
+  it('a revoked key is rejected by the running server within one second', async () => {
+    const { key, id } = await issueKey(t.db, uniqueOrg(), [Scope.CustomersRead]);
+    const ok = await gw.gql(key, '{ viewer { scopes } }');
+    expect(ok.status).toBe(200);
+    expect(await revokeApiKey(t.db.prisma, id)).toBe(true);
+    const revokedAt = Date.now();
+    let status = 200;
+    while (status === 200 && Date.now() - revokedAt < 2000) {
+      status = (await gw.gql(key, '{ viewer { scopes } }')).status;
+    }
+    const elapsed = Date.now() - revokedAt;
+    expect(status).toBe(401);
+    expect(elapsed).toBeLessThan(1000);
+  });
+
+  it('an expired key stops working at its expiry (injectable clock)', async () => {
+    let now = Date.now();
+    const { key } = await issueKey(t.db, uniqueOrg(), [Scope.CustomersRead], { expiresAt: new Date(now + 60_000) });
+    const verifier = new ApiKeyVerifier(t.db.prisma, 500, () => now);
+    expect(await verifier.verify(key)).not.toBeNull();
+    now += 60_000;
+    expect(await verifier.verify(key)).toBeNull();
+  });
+
+  it('GraphQL: no key → UNAUTHENTICATED with HTTP 401 on data fields; introspection still works', async () => {
+    const res = await gw.gql(null, '{ viewer { scopes } }');
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toBe('Bearer');
+    expect(res.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const intro = await gw.gql(null, '{ __schema { queryType { name } } }');
+    expect(intro.status).toBe(200);
+    expect(intro.body.data).toEqual({ __schema: { queryType: { name: 'Query' } } });
+  });
+
+  it('GraphQL: a wrong, unknown or malformed key → UNAUTHENTICATED with HTTP 401', async () => {
+    for (const header of ['Bearer ic_live_unknownunknownunknownunknownunknown', 'Basic abc', 'Bearer']) {
+      const res = await fetch(`${gw.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: header },
+        body: JSON.stringify({ query: '{ viewer { scopes } }' }),
+      });
+      const body = (await res.json()) as { errors: { extensions: { code: string } }[] };
+      expect(res.status, header).toBe(401);
+      expect(body.errors[0]?.extensions.code).toBe('UNAUTHENTICATED');
+    }
+  });
+
+  it('GraphQL: a key without the scope → FORBIDDEN', async () => {
+    const { key } = await issueKey(t.db, uniqueOrg(), [Scope.AmlRead]);
+    const res = await gw.gql(key, '{ customers(first: 1) { edges { cursor } } }');
+    expect(res.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(res.body.data ?? null).toBeNull();
+    const viewer = await gw.gql(key, '{ viewer { organization { name } scopes } }');
+    expect(viewer.body.data?.viewer.scopes).toEqual([Scope.AmlRead]);
+  });
+});

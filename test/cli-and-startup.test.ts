@@ -1,0 +1,99 @@
+// The command-line key tool and the process entry, run as child processes like a user would.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashKey } from '../src/auth/api-keys.js';
+import { ConfigError, loadConfig } from '../src/config.js';
+import { createTestDatabase, dbKind, onPostgres, type TestDatabase } from './helpers/db.js';
+import { runTs, startTs } from './helpers/process.js';
+
+describe(`cli keys (${dbKind})`, () => {
+  let t: TestDatabase | undefined;
+  let env: Record<string, string>;
+  let dir: string | undefined;
+  beforeAll(async () => {
+    if (onPostgres) {
+      t = await createTestDatabase(2);
+      env = { DATABASE_URL: t.url!, LOG_LEVEL: 'silent' };
+    } else {
+      dir = mkdtempSync(join(tmpdir(), 'cg-cli-'));
+      env = { DATABASE_URL: '', DATA_DIR: dir, LOG_LEVEL: 'silent' };
+    }
+  });
+  afterAll(async () => {
+    await t?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('create --json prints exactly one JSON object; list shows it without the secret; revoke revokes', async () => {
+    const created = await runTs('src/cli.ts', ['keys', 'create', '--org', 'acme', '--scopes', 'customers:read,aml:read', '--label', 'crm sync', '--json'], env);
+    expect(created.code, created.stderr).toBe(0);
+    const lines = created.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const issued = JSON.parse(lines[0]!) as { key: string; id: string; org_id: string; scopes: string[] };
+    expect(Object.keys(issued).sort()).toEqual(['id', 'key', 'org_id', 'scopes']);
+    expect(issued.key).toMatch(/^ic_live_[A-Za-z0-9_-]{32,}$/);
+    expect(issued.scopes).toEqual(['customers:read', 'aml:read']);
+
+    const listed = await runTs('src/cli.ts', ['keys', 'list', '--org', 'acme'], env);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain(issued.id);
+    expect(listed.stdout).toContain('active');
+    expect(listed.stdout).not.toContain(issued.key);
+    expect(listed.stdout).not.toContain(hashKey(issued.key));
+
+    const revoked = await runTs('src/cli.ts', ['keys', 'revoke', issued.id], env);
+    expect(revoked.code).toBe(0);
+    const after = await runTs('src/cli.ts', ['keys', 'list', '--org', 'acme'], env);
+    expect(after.stdout).toContain('revoked');
+  });
+
+  it('rejects unknown scopes and missing arguments with a usage error (exit 2)', async () => {
+    const bad = await runTs('src/cli.ts', ['keys', 'create', '--org', 'acme', '--scopes', 'customers:delete'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('unknown scope');
+    const noOrg = await runTs('src/cli.ts', ['keys', 'create'], env);
+    expect(noOrg.code).toBe(2);
+  });
+});
+
+describe.runIf(!onPostgres)('npm start on a fresh embedded database', () => {
+  it('migrates, prints a demo key that answers viewer, and exits 0 on SIGTERM', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cg-start-'));
+    try {
+      const proc = await startTs('src/main.ts', { DATABASE_URL: '', DATA_DIR: join(dir, 'data'), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' }, /listening on http:\/\/localhost:(\d+)[\s\S]*?(ic_live_[A-Za-z0-9_-]+)/);
+      const [, port, key] = proc.match;
+      const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify({ query: '{ viewer { organization { name } scopes } }' }),
+      });
+      expect(await res.json()).toEqual({
+        data: { viewer: { organization: { name: 'demo' }, scopes: ['customers:write', 'customers:read', 'aml:read', 'compliance:write'] } },
+      });
+      const graphiql = await fetch(`http://127.0.0.1:${port}/graphql`, { headers: { accept: 'text/html' } });
+      expect(await graphiql.text()).toContain('<html');
+      proc.child.kill('SIGTERM');
+      expect(await proc.exited).toBe(0);
+      expect(proc.output()).not.toContain('Error');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('configuration', () => {
+  it('is validated at start with a message naming every bad variable', () => {
+    expect(() => loadConfig({ PORT: 'abc', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud' })).toThrowError(ConfigError);
+    try {
+      loadConfig({ PORT: 'abc', DATABASE_URL: 'mysql://x' });
+    } catch (error) {
+      expect((error as ConfigError).problems).toHaveLength(2);
+      expect((error as Error).message).toContain('PORT');
+      expect((error as Error).message).toContain('DATABASE_URL');
+    }
+    expect(loadConfig({}).port).toBe(4000);
+    expect(loadConfig({ DATABASE_URL: 'postgresql://u@h/db' }).databaseUrl).toBe('postgresql://u@h/db');
+  });
+});

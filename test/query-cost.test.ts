@@ -1,0 +1,72 @@
+// Round trips, not only results: a dashboard page costs a constant number of SQL statements,
+// and COUNT runs only when totalCount is selected.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Scope } from '../src/auth/scopes.js';
+import { createTestDatabase, dbKind, type TestDatabase } from './helpers/db.js';
+import { issueKey, startGateway, uniqueOrg, type TestGateway } from './helpers/gateway.js';
+
+const DASHBOARD = `query Dashboard($first: Int!) {
+  customers(first: $first) {
+    edges { node { id externalId fullName email kycStatus kycStartedAt identity { verifiedLegalName verifiedCountry }
+      aml { status screenedAt lastReviewedAt flags { pep sanctions adverseMedia terrorism } } addedVia createdAt updatedAt } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+
+describe(`query cost (${dbKind})`, () => {
+  let t: TestDatabase;
+  let gw: TestGateway;
+  let key: string;
+
+  beforeAll(async () => {
+    t = await createTestDatabase(4);
+    gw = await startGateway(t.db);
+    const issued = await issueKey(t.db, uniqueOrg(), [Scope.CustomersRead]);
+    key = issued.key;
+    await t.db.prisma.customer.createMany({
+      data: Array.from({ length: 120 }, (_, i) => ({
+        orgId: issued.orgId,
+        externalId: `cost-${i}`,
+        fullName: `Cost ${i}`,
+        kycStatus: i % 3 === 0 ? ('VERIFIED' as const) : ('PENDING' as const),
+        verifiedLegalName: i % 3 === 0 ? `Legal ${i}` : null,
+        verifiedCountry: i % 3 === 0 ? 'DEU' : null,
+      })),
+    });
+    await gw.gql(key, '{ viewer { scopes } }'); // warm the key cache
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await t?.close();
+  });
+
+  async function statementsOf(query: string, variables: Record<string, unknown>) {
+    const sql: string[] = [];
+    const stop = t.db.onQuery((s) => sql.push(s));
+    try {
+      const res = await gw.gql(key, query, variables);
+      expect(res.body.errors).toBeUndefined();
+      return { sql: sql.filter((s) => !/api_keys/.test(s)), data: res.body.data };
+    } finally {
+      stop();
+    }
+  }
+
+  it('a page of 100 with nested aml and identity is at most 3 statements, whatever the page size', async () => {
+    const big = await statementsOf(DASHBOARD, { first: 100 });
+    expect(big.data.customers.edges).toHaveLength(100);
+    expect(big.data.customers.edges.filter((e: any) => e.node.identity !== null).length).toBeGreaterThan(0);
+    expect(big.sql.length).toBeGreaterThanOrEqual(1); // the recorder sees the page query
+    expect(big.sql.length).toBeLessThanOrEqual(3);
+    const small = await statementsOf(DASHBOARD, { first: 5 });
+    expect(small.sql.length).toBe(big.sql.length);
+  });
+
+  it('runs COUNT only when totalCount is selected', async () => {
+    const without = await statementsOf(DASHBOARD, { first: 10 });
+    expect(without.sql.some((s) => /COUNT\(/i.test(s))).toBe(false);
+    const withCount = await statementsOf('query { customers(first: 10) { totalCount edges { cursor } } }', {});
+    expect(withCount.data.customers.totalCount).toBe(120);
+    expect(withCount.sql.filter((s) => /COUNT\(/i.test(s))).toHaveLength(1);
+  });
+});

@@ -276,12 +276,13 @@ function objectJsonSchema(fields: Record<string, FieldSpec>, mode: InputMode): J
 }
 
 /**
- * JSON Schema (draft 2020-12, as used by OpenAPI 3.1) of the customer write body, generated
- * from the same spec the validators run. Emails are trimmed before the format check.
+ * JSON Schema (the 2020-12 dialect of OpenAPI 3.1; no `$schema` key, so it drops into an
+ * OpenAPI document or Ajv as is) of the customer write body, generated from the same spec the
+ * validators run. Strings marked `trim` are trimmed before their checks, so the validators
+ * accept surrounding spaces that a strict schema validator would count.
  */
 export function customerInputJsonSchema(mode: InputMode): JsonSchema {
   return {
-    $schema: 'https://json-schema.org/draft/2020-12/schema',
     title: mode === 'upsert' ? 'UpsertCustomerInput' : 'UpdateCustomerInput',
     ...objectJsonSchema(CUSTOMER_INPUT_SPEC, mode),
   };

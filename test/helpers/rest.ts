@@ -1,6 +1,6 @@
 // A REST client for tests, and a validator of responses against the served OpenAPI document.
-import Ajv2020 from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { default as addFormatsModule } from 'ajv-formats';
 import { expect } from 'vitest';
 
 export interface RestResult {
@@ -40,7 +40,8 @@ export class OpenApiValidator {
   private readonly ajv: InstanceType<typeof Ajv2020>;
   constructor(private readonly doc: any) {
     this.ajv = new Ajv2020({ strict: false, allErrors: true });
-    (addFormats as unknown as (a: unknown) => void)(this.ajv);
+    const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (a: unknown) => void;
+    addFormats(this.ajv);
     this.ajv.addSchema({ $id: 'openapi', components: doc.components }, 'openapi');
   }
 

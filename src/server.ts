@@ -11,6 +11,8 @@ import { bearerToken, type Principal } from './auth/api-keys.js';
 import { createLoaders } from './graphql/loaders.js';
 import { enforceRateLimit, type GatewayContext } from './graphql/context.js';
 import { createGatewayYoga } from './graphql/yoga.js';
+import { restPublicRoutes, restRoutes } from './rest/routes.js';
+import { createRestHandler, REST_PREFIX } from './rest/router.js';
 import type { Services } from './services.js';
 
 export interface ServerHandle {
@@ -47,6 +49,7 @@ function sendJsonError(res: ServerResponse, status: number, code: string, messag
 /** Starts listening; tests pass port 0 and read the chosen port from the handle. */
 export async function startServer(services: Services, options: ServerOptions = {}): Promise<ServerHandle> {
   const yoga = createGatewayYoga(services);
+  const rest = createRestHandler(services, restRoutes, restPublicRoutes);
 
   const server = createServer((req, res) => {
     const incoming = req.headers['x-request-id'];
@@ -55,6 +58,10 @@ export async function startServer(services: Services, options: ServerOptions = {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (path === '/graphql' || path.startsWith('/graphql/')) {
       void yoga(req, res, { requestId });
+      return;
+    }
+    if (path === REST_PREFIX || path.startsWith(`${REST_PREFIX}/`)) {
+      void rest(req, res, requestId);
       return;
     }
     if (path === '/healthz') {

@@ -38,6 +38,11 @@ export class RestError extends Error {
   body(): ErrorBody {
     return { error: { code: this.code, message: this.message, details: this.details } };
   }
+
+  /** As a stored idempotent response (status and body). */
+  stored(): { status: number; body: ErrorBody } {
+    return { status: this.status, body: this.body() };
+  }
 }
 
 export function validationFailed(fields: FieldError[]): RestError {

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Scope } from '../src/auth/scopes.js';
 import { openDatabase } from '../src/db/client.js';
-import { createTestDatabase, dbKind, type TestDatabase } from './helpers/db.js';
+import { createTestDatabase, dbKind, onPostgres, type TestDatabase } from './helpers/db.js';
 import { issueKey, startGateway, uniqueOrg, type TestGateway } from './helpers/gateway.js';
 import { OpenApiValidator, rest, type RestResult } from './helpers/rest.js';
 
@@ -159,6 +159,39 @@ describe(`REST write routes (${dbKind})`, () => {
       expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       expect(limited.body.error).toEqual({ code: 'rate_limited', message: expect.any(String), details: { limit: 2, window_seconds: 60 } });
       api.check('GET', '/customers', limited);
+    });
+
+    it.runIf(onPostgres)('409 idempotency_in_progress with Retry-After: 1 while the first request still runs', async () => {
+      const impatient = await startGateway(await t.openAnother(2), { env: { IDEMPOTENCY_WAIT_MS: '200' } });
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      let entered!: () => void;
+      const inside = new Promise<void>((r) => (entered = r));
+      gw.services.testHooks.insideWriteTransaction = async () => {
+        delete gw.services.testHooks.insideWriteTransaction; // pause the first request only
+        entered();
+        await released;
+      };
+      try {
+        const body = { fullName: 'Slow Rest', email: 'slow-rest@example.com' };
+        const first = post(body, { 'Idempotency-Key': 'busy-rest' });
+        await inside;
+        const second = await rest(impatient.url, key, 'POST', '/api/v1/customers', body, { 'Idempotency-Key': 'busy-rest' });
+        seen.push(second);
+        expect(second.status).toBe(409);
+        expect(second.headers.get('retry-after')).toBe('1');
+        expect(second.body.error.code).toBe('idempotency_in_progress');
+        api.check('POST', '/customers', second);
+        release();
+        expect((await first).status).toBe(201);
+        const retried = await rest(impatient.url, key, 'POST', '/api/v1/customers', body, { 'Idempotency-Key': 'busy-rest' });
+        expect(retried.status).toBe(201);
+        expect(retried.headers.get('idempotent-replayed')).toBe('true');
+      } finally {
+        delete gw.services.testHooks.insideWriteTransaction;
+        release();
+        await impatient.close();
+      }
     });
 
     it('503 unavailable with Retry-After when the database cannot be reached', async () => {

@@ -31,8 +31,11 @@ process.on('message', (msg: GatewayRequest) => {
     const mem = process.memoryUsage();
     process.send!({ type: 'stats', stats: { statements, heapUsed: mem.heapUsed, rss: mem.rss } satisfies GatewayStats });
   } else if (msg.type === 'stop') {
+    // The load generator drops its sockets mid-request; let the requests already running
+    // finish before the pool closes under them.
     void server
       .close()
+      .then(() => new Promise((resolve) => setTimeout(resolve, 2000)))
       .then(() => services.close())
       .then(() => db.close())
       .then(() => process.exit(0));

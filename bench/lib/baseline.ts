@@ -1,0 +1,66 @@
+// Raw-pg baselines: the SQL the gateway sends, sent by `pg` straight from the load generator.
+// The statements were recorded from the gateway with db.onQuery (bench/tools/record-statements.ts)
+// and are replayed here with the same texts and parameters, so the ratio measures what the
+// gateway adds on top of the database work (HTTP, GraphQL/REST, Prisma, rendering).
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+
+const CUSTOMER_COLUMNS = `"public"."customers"."id", "public"."customers"."org_id", "public"."customers"."external_id", "public"."customers"."type"::text, "public"."customers"."full_name", "public"."customers"."email", "public"."customers"."email_key", "public"."customers"."phone", "public"."customers"."risk_is_new_customer", "public"."customers"."risk_is_designated_service", "public"."customers"."risk_handles_cash_or_crypto", "public"."customers"."kyc_status"::text, "public"."customers"."kyc_started_at", "public"."customers"."kyc_completed_at", "public"."customers"."verified_legal_name", "public"."customers"."verified_country", "public"."customers"."aml_status"::text, "public"."customers"."aml_screened_at", "public"."customers"."aml_last_reviewed_at", "public"."customers"."aml_pep", "public"."customers"."aml_sanctions", "public"."customers"."aml_adverse_media", "public"."customers"."aml_terrorism", "public"."customers"."added_via"::text, "public"."customers"."created_at", "public"."customers"."updated_at"`;
+
+/** The statements of one fresh upsert (create path with an idempotency key), in order. */
+export const UPSERT_SQL = {
+  lockTimeout: `SELECT set_config('lock_timeout', $1, true)`,
+  claim: `INSERT INTO idempotency_keys (org_id, operation, key, request_hash, status, response, created_at, expires_at) VALUES ($1::uuid, $2, $3, $4, 0, 'null'::jsonb, $5::timestamptz, $6::timestamptz) ON CONFLICT (org_id, operation, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, status = 0, response = 'null'::jsonb, created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at WHERE idempotency_keys.expires_at <= EXCLUDED.created_at RETURNING 1 AS claimed`,
+  lockTimeoutOff: `SELECT set_config('lock_timeout', '0', true)`,
+  advisoryLock: `SELECT 1 FROM pg_advisory_xact_lock(hashtextextended($1, 0))`,
+  lockRows: `SELECT 1 FROM customers WHERE org_id = $1::uuid AND (email_key = $2 OR external_id = $3) FOR UPDATE`,
+  byExternalId: `SELECT ${CUSTOMER_COLUMNS} FROM "public"."customers" WHERE (("public"."customers"."org_id" = $1 AND "public"."customers"."external_id" = $2) AND 1=1) LIMIT $3 OFFSET $4`,
+  byEmail: `SELECT ${CUSTOMER_COLUMNS} FROM "public"."customers" WHERE (("public"."customers"."org_id" = $1 AND "public"."customers"."email_key" = $2) AND 1=1) LIMIT $3 OFFSET $4`,
+  insertCustomer: `INSERT INTO "public"."customers" ("id","org_id","external_id","type","full_name","email","email_key","phone","risk_is_new_customer","risk_is_designated_service","risk_handles_cash_or_crypto","kyc_status","aml_status","aml_pep","aml_sanctions","aml_adverse_media","aml_terrorism","added_via","created_at","updated_at") VALUES ($1,$2,$3,CAST($4::text AS "public"."CustomerType"),$5,$6,$7,$8,$9,$10,$11,CAST($12::text AS "public"."KycStatus"),CAST($13::text AS "public"."AmlStatus"),$14,$15,$16,$17,CAST($18::text AS "public"."AddedVia"),$19,$20) RETURNING ${CUSTOMER_COLUMNS}`,
+  insertEvent: `INSERT INTO "public"."customer_events" ("org_id","customer_id","kind","kyc_from","kyc_to","aml_from","aml_to","snapshot","occurred_at") VALUES ($1,$2,CAST($3::text AS "public"."CustomerEventKind"),$4,$5,$6,$7,$8,$9) RETURNING "public"."customer_events"."id", "public"."customer_events"."org_id", "public"."customer_events"."customer_id", "public"."customer_events"."kind"::text, "public"."customer_events"."kyc_from"::text, "public"."customer_events"."kyc_to"::text, "public"."customer_events"."aml_from"::text, "public"."customer_events"."aml_to"::text, "public"."customer_events"."snapshot", "public"."customer_events"."txid", "public"."customer_events"."occurred_at"`,
+  notify: `SELECT pg_notify($1, $2)`,
+  storeResponse: `UPDATE idempotency_keys SET status = $1, response = to_jsonb($2::text) WHERE org_id = $3::uuid AND operation = $4 AND key = $5`,
+} as const;
+
+/** Round trips of one baseline upsert, BEGIN and COMMIT included. */
+export const UPSERT_ROUND_TRIPS = 14;
+
+const HASH = 'a'.repeat(64);
+
+/** One fresh upsert transaction, statement for statement what the gateway sent when recorded. */
+export async function rawUpsert(pool: pg.Pool, orgId: string, tag: string): Promise<void> {
+  const client = await pool.connect();
+  const now = new Date();
+  const expires = new Date(now.getTime() + 24 * 3_600_000);
+  const externalId = `crm-${tag}`;
+  const email = `bench.${tag}@example.com`;
+  const id = randomUUID();
+  try {
+    await client.query('BEGIN');
+    await client.query(UPSERT_SQL.lockTimeout, ['5000ms']);
+    await client.query(UPSERT_SQL.claim, [orgId, 'POST /customers', tag, HASH, now, expires]);
+    await client.query(UPSERT_SQL.lockTimeoutOff);
+    // Sorted like the gateway's lockNaturalKeys: "email:…" before "ext:…".
+    await client.query(UPSERT_SQL.advisoryLock, [`customer|${orgId}|email:${email}`]);
+    await client.query(UPSERT_SQL.advisoryLock, [`customer|${orgId}|ext:${externalId}`]);
+    await client.query(UPSERT_SQL.lockRows, [orgId, email, externalId]);
+    await client.query(UPSERT_SQL.byExternalId, [orgId, externalId, 1, 0]);
+    await client.query(UPSERT_SQL.byEmail, [orgId, email, 1, 0]);
+    const { rows } = await client.query(UPSERT_SQL.insertCustomer, [
+      id, orgId, externalId, 'INDIVIDUAL', `Bench Customer ${tag}`, email, email, '+61400000000', true, false, false,
+      'NOT_STARTED', 'NOT_SCREENED', false, false, false, false, 'INTEGRATION', now, now,
+    ]);
+    const row = rows[0] as Record<string, unknown>;
+    // The snapshot and the stored response are JSON of the public fields, as the gateway writes.
+    const snapshot = JSON.stringify({ ...row, org_id: undefined, phone: undefined });
+    await client.query(UPSERT_SQL.insertEvent, [orgId, id, 'CREATED', null, null, null, null, snapshot, now]);
+    await client.query(UPSERT_SQL.notify, ['customer_events', orgId]);
+    await client.query(UPSERT_SQL.storeResponse, [201, snapshot, orgId, 'POST /customers', tag]);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,113 @@
+// Load generators: autocannon for HTTP, and concurrent async loops for raw-pg baselines. Both
+// report the same figures so that a scenario can print one as a ratio of the other.
+import autocannon from 'autocannon';
+
+export interface LoadResult {
+  /** Completed operations per second over the measured window. */
+  rps: number;
+  /** Operations completed in the measured window. */
+  total: number;
+  /** Latency percentiles, milliseconds. */
+  p50: number;
+  p99: number;
+  /** Failed operations (transport errors, non-2xx, or a body the check refused). */
+  errors: number;
+}
+
+/** Seconds of load per measurement (BENCH_DURATION, default 8). */
+export const durationSeconds = Number(process.env.BENCH_DURATION ?? 8);
+/** Seconds of unmeasured load before each measurement, for the JIT and the pools (BENCH_WARMUP, default 2). */
+export const warmupSeconds = Number(process.env.BENCH_WARMUP ?? 2);
+/** Concurrent clients (BENCH_CONNECTIONS, default 32). */
+export const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
+
+export interface HttpLoad {
+  url: string;
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  /** The body of the next request, and its extra headers (called once per request). */
+  next?: () => { body?: string; headers?: Record<string, string> };
+  /** A fixed body, when every request is the same. */
+  body?: string;
+  /** Whether a 2xx body is a success (GraphQL answers 200 with errors inside). */
+  verifyBody?: (body: string) => boolean;
+}
+
+function run(opts: autocannon.Options): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    autocannon(opts, (error, result) => (error ? reject(error) : resolve(result)));
+  });
+}
+
+/** Runs HTTP load: a warm-up, then the measured window. */
+export async function httpLoad(load: HttpLoad, onMeasureStart?: () => Promise<void>, seconds = durationSeconds): Promise<LoadResult> {
+  const request: autocannon.Request = {
+    method: load.method,
+    headers: load.headers,
+    ...(load.body !== undefined ? { body: load.body } : {}),
+    ...(load.next
+      ? {
+          setupRequest: (req: autocannon.Request) => {
+            const n = load.next!();
+            return { ...req, ...(n.body !== undefined ? { body: n.body } : {}), headers: { ...load.headers, ...n.headers } };
+          },
+        }
+      : {}),
+  };
+  const base: autocannon.Options = {
+    url: load.url,
+    connections,
+    requests: [request],
+    ...(load.verifyBody ? { verifyBody: (body: string | Buffer | undefined) => load.verifyBody!(String(body ?? "")) } : {}),
+  };
+  if (warmupSeconds > 0) await run({ ...base, duration: warmupSeconds });
+  await onMeasureStart?.();
+  const r = await run({ ...base, duration: seconds });
+  const ok = r['2xx'] - r.mismatches;
+  return {
+    rps: ok / r.duration,
+    total: r['2xx'] + r.non2xx,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.timeouts + r.non2xx + r.mismatches,
+  };
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Runs `concurrency` loops of `op` for a warm-up, then for the measured window. */
+export async function loopLoad(concurrency: number, op: () => Promise<void>, seconds = durationSeconds): Promise<LoadResult> {
+  const window = async (ms: number, record: boolean) => {
+    const latencies: number[] = [];
+    let errors = 0;
+    let firstError: unknown;
+    const end = performance.now() + ms;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (performance.now() < end) {
+          const t0 = performance.now();
+          try {
+            await op();
+            if (record) latencies.push(performance.now() - t0);
+          } catch (error) {
+            errors += 1;
+            firstError ??= error;
+          }
+        }
+      }),
+    );
+    if (firstError) console.warn(`  ${errors} failed operations; first: ${String(firstError)}`);
+    return { latencies, errors };
+  };
+  if (warmupSeconds > 0) await window(warmupSeconds * 1000, false);
+  const t0 = performance.now();
+  const { latencies, errors } = await window(seconds * 1000, true);
+  const elapsed = (performance.now() - t0) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { rps: latencies.length / elapsed, total: latencies.length, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
+}
+
+export { percentile };

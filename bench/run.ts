@@ -1,0 +1,56 @@
+// `npm run bench [-- upsert replay dashboard fanout]`: runs the scenarios (all by default)
+// against one fresh PostgreSQL database and one gateway process, prints each figure with its
+// ratio to the baseline measured in the same run, then a Markdown summary. The database is
+// dropped and every process stopped whatever happens.
+import { cpus, totalmem } from 'node:os';
+import { createPool, poolSize, type BenchContext, type Scenario } from './lib/context.js';
+import { benchServerUrl, createBenchDatabase } from './lib/db.js';
+import { startGatewayProcess } from './lib/gateway.js';
+import { connections, durationSeconds, warmupSeconds } from './lib/load.js';
+import { summary } from './lib/report.js';
+import { dashboardScenario } from './scenarios/dashboard.js';
+import { replayScenario } from './scenarios/replay.js';
+import { upsertScenario } from './scenarios/upsert.js';
+
+const scenarios: Record<string, Scenario> = {
+  upsert: upsertScenario,
+  replay: replayScenario,
+  dashboard: dashboardScenario,
+};
+
+const asked = process.argv.slice(2);
+const unknown = asked.filter((name) => !(name in scenarios));
+if (unknown.length) {
+  console.error(`unknown scenario(s): ${unknown.join(', ')}; known: ${Object.keys(scenarios).join(', ')}`);
+  process.exit(2);
+}
+const selected = asked.length ? asked : Object.keys(scenarios);
+
+console.log(`customer-gateway benchmark, ${new Date().toISOString()}`);
+console.log(`machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB; node ${process.version}`);
+console.log(`PostgreSQL ${benchServerUrl().replace(/\/\/[^@]*@/, '//')}; ${durationSeconds} s per measurement after ${warmupSeconds} s warm-up; ${connections} clients; pool ${poolSize}`);
+
+const db = await createBenchDatabase();
+let failed = false;
+const cleanup: (() => Promise<void>)[] = [() => db.drop()];
+try {
+  const gateway = await startGatewayProcess(db.url, { DATABASE_POOL_SIZE: String(poolSize) });
+  cleanup.unshift(() => gateway.stop());
+  const pool = createPool(db.url);
+  cleanup.unshift(() => pool.end());
+  const ctx: BenchContext = {
+    db,
+    gateway,
+    pool,
+    headers: { authorization: `Bearer ${db.key}`, 'content-type': 'application/json' },
+    measured: new Map(),
+  };
+  for (const name of selected) await scenarios[name]!(ctx);
+  console.log(`\n${summary()}`);
+} catch (error) {
+  failed = true;
+  console.error(error);
+} finally {
+  for (const step of cleanup) await step().catch((error: unknown) => console.error('cleanup:', error));
+}
+process.exit(failed ? 1 : 0);

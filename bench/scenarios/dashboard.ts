@@ -1,0 +1,94 @@
+// Scenario 3: a dashboard page, customers(first: 50) with nested aml, identity and (once the
+// schema has it) statusHistory(first: 3), against the equivalent hand-written SQL through raw
+// pg; and the SQL statements the gateway sends per page.
+import { readFileSync } from 'node:fs';
+import { withStatements, type BenchContext, type Scenario } from '../lib/context.js';
+import { connections, httpLoad, loopLoad } from '../lib/load.js';
+import { ms, num, rate, record } from '../lib/report.js';
+import { dashboardQuery, upsertBody } from '../lib/requests.js';
+
+/** Whether the gateway's schema has Customer.statusHistory (it arrives with the events work). */
+export function schemaHasStatusHistory(): boolean {
+  return readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8').includes('statusHistory(');
+}
+
+const PAGE = 50;
+const COLUMNS = `id, external_id, type, full_name, email, kyc_status, kyc_started_at, kyc_completed_at, verified_legal_name,
+  verified_country, aml_status, aml_screened_at, aml_last_reviewed_at, aml_pep, aml_sanctions, aml_adverse_media,
+  aml_terrorism, added_via, created_at, updated_at`;
+
+/** The page by hand: one statement, keyset order, one extra row for hasNextPage. */
+const PAGE_SQL = `SELECT ${COLUMNS} FROM customers WHERE org_id = $1 ORDER BY created_at, id LIMIT ${PAGE + 1}`;
+/** With the three latest events of each customer, aggregated in the same statement. */
+const PAGE_WITH_HISTORY_SQL = `
+  SELECT ${COLUMNS.replace(/(\w+)/g, 'c.$1')}, h.history
+  FROM customers c
+  LEFT JOIN LATERAL (
+    SELECT json_agg(json_build_object('id', e.id, 'kind', e.kind, 'kyc_from', e.kyc_from, 'kyc_to', e.kyc_to,
+                                      'aml_from', e.aml_from, 'aml_to', e.aml_to, 'occurred_at', e.occurred_at) ORDER BY e.id DESC) AS history
+    FROM (SELECT * FROM customer_events e WHERE e.org_id = c.org_id AND e.customer_id = c.id ORDER BY e.id DESC LIMIT 3) e
+  ) h ON true
+  WHERE c.org_id = $1 ORDER BY c.created_at, c.id LIMIT ${PAGE + 1}`;
+
+/**
+ * Makes the oldest page of the organisation look like a real one: at least PAGE customers, a
+ * third of them VERIFIED with an identity and screened, and a few status events each.
+ */
+async function seed(ctx: BenchContext): Promise<void> {
+  const { rows } = await ctx.pool.query<{ n: string }>('SELECT count(*) AS n FROM customers WHERE org_id = $1', [ctx.db.orgId]);
+  for (let i = Number(rows[0]!.n); i < PAGE + 10; i++) {
+    const res = await fetch(`${ctx.gateway.url}/api/v1/customers`, { method: 'POST', headers: ctx.headers, body: JSON.stringify(upsertBody(`dash-${i}`)) });
+    if (res.status !== 201) throw new Error(`dashboard seed: ${res.status} ${await res.text()}`);
+  }
+  await ctx.pool.query(
+    `WITH page AS (SELECT id, row_number() OVER (ORDER BY created_at, id) AS n FROM customers WHERE org_id = $1 ORDER BY created_at, id LIMIT ${PAGE})
+     UPDATE customers c SET kyc_status = 'VERIFIED', kyc_started_at = now(), kyc_completed_at = now(),
+       verified_legal_name = c.full_name, verified_country = 'AUS', aml_status = 'CLEAR', aml_screened_at = now()
+     FROM page WHERE c.id = page.id AND page.n % 3 = 0`,
+    [ctx.db.orgId],
+  );
+  await ctx.pool.query(
+    `INSERT INTO customer_events (org_id, customer_id, kind, kyc_from, kyc_to, snapshot)
+     SELECT c.org_id, c.id, 'KYC', s.f::"KycStatus", s.t::"KycStatus", '{}'::jsonb
+     FROM (SELECT * FROM customers WHERE org_id = $1 ORDER BY created_at, id LIMIT ${PAGE}) c
+     CROSS JOIN (VALUES ('NOT_STARTED', 'PENDING'), ('PENDING', 'IN_PROGRESS'), ('IN_PROGRESS', 'VERIFIED'), ('VERIFIED', 'VERIFIED')) AS s(f, t)`,
+    [ctx.db.orgId],
+  );
+}
+
+export const dashboardScenario: Scenario = async (ctx) => {
+  const history = schemaHasStatusHistory();
+  console.log(`\n# 3. dashboard page: customers(first: ${PAGE}) with aml, identity${history ? ', statusHistory(first: 3)' : ' (statusHistory not in the schema yet)'}`);
+  await seed(ctx);
+  const sql = history ? PAGE_WITH_HISTORY_SQL : PAGE_SQL;
+  const raw = await loopLoad(connections, async () => {
+    const { rows } = await ctx.pool.query(sql, [ctx.db.orgId]);
+    if (rows.length < PAGE) throw new Error(`raw page has ${rows.length} rows`);
+  });
+  record({ scenario: '3 dashboard', subject: `raw pg, 1 statement${history ? ' (LATERAL history)' : ''}`, figure: rate(raw.rps), note: `p50 ${ms(raw.p50)}, p99 ${ms(raw.p99)}` });
+
+  const body = JSON.stringify({ query: dashboardQuery(history) });
+  const check = await fetch(`${ctx.gateway.url}/graphql`, { method: 'POST', headers: ctx.headers, body });
+  const checked = (await check.json()) as { data?: { customers: { edges: unknown[] } }; errors?: unknown };
+  if (!checked.data || checked.data.customers.edges.length !== PAGE) throw new Error(`dashboard query failed: ${JSON.stringify(checked).slice(0, 500)}`);
+  const gql = await withStatements(ctx, (onMeasureStart) =>
+    httpLoad({ url: `${ctx.gateway.url}/graphql`, method: 'POST', headers: ctx.headers, body, verifyBody: (b) => !b.includes('"errors"') }, onMeasureStart),
+  );
+  record({
+    scenario: '3 dashboard',
+    subject: `GraphQL page${history ? ' with statusHistory' : ''}`,
+    figure: rate(gql.rps),
+    baseline: rate(raw.rps),
+    ratio: gql.rps / raw.rps,
+    target: '≥ 0.5×',
+    met: gql.rps / raw.rps >= 0.5,
+    note: `p50 ${ms(gql.p50)}, p99 ${ms(gql.p99)}, errors ${gql.errors}`,
+  });
+  record({
+    scenario: '3 dashboard',
+    subject: 'SQL statements per page',
+    figure: num(gql.statements, 2),
+    target: '≤ 3',
+    met: gql.statements <= 3,
+  });
+};

@@ -3,6 +3,8 @@
 import { ApiKeyVerifier } from './auth/api-keys.js';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
+import { EventBus } from './events/bus.js';
+import { startRetentionPurge } from './events/retention.js';
 import { createLogger, type Logger } from './lib/log.js';
 
 export interface Services {
@@ -10,6 +12,8 @@ export interface Services {
   db: Database;
   log: Logger;
   keys: ApiKeyVerifier;
+  /** Status changes for subscriptions; starts with the first subscriber. */
+  bus: EventBus;
   /** The clock used by every rule that depends on time (injectable in tests). */
   now: () => Date;
   /** Stops background work owned by the services (not the database). */
@@ -26,12 +30,18 @@ export function createServices(config: Config, db: Database, options: ServicesOp
   const now = options.now ?? (() => new Date());
   const log = options.log ?? createLogger(config.logLevel);
   const keys = new ApiKeyVerifier(db.prisma, config.apiKeyCacheMs, () => now().getTime());
+  const bus = new EventBus(db, { bufferSize: config.subscriptionBufferSize, retentionDays: config.eventRetentionDays, now, log });
+  const stopPurge = startRetentionPurge(db.prisma, config.eventRetentionDays, now, log);
   return {
     config,
     db,
     log,
     keys,
+    bus,
     now,
-    async close() {},
+    async close() {
+      stopPurge();
+      await bus.close();
+    },
   };
 }

@@ -95,3 +95,5 @@ function parseDate(value: unknown): Date {
 }
 
 builder.queryType({});
+builder.mutationType({});
+builder.subscriptionType({});

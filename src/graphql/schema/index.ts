@@ -5,6 +5,8 @@ import { builder } from '../builder.js';
 import './errors.js';
 import './viewer.js';
 import './customer.js';
+import './lifecycle.js';
+import './subscription.js';
 
 let schema: GraphQLSchema | undefined;
 

@@ -162,3 +162,29 @@ function expectOk<T extends { ok: boolean }>(r: T): T extends { ok: true; custom
   if (!r.ok) throw new Error(`lifecycle move rejected: ${JSON.stringify((r as any).rejection)}`);
   return (r as any).customer;
 }
+
+/** Resolves once the instance's bus has at least `n` subscribers registered. */
+export function subscribersAtLeast(bus: { subscriberCount: number; monitor: import('node:events').EventEmitter<any> }, n: number): Promise<void> {
+  if (bus.subscriberCount >= n) return Promise.resolve();
+  return new Promise((resolve) => {
+    const on = (count: number) => {
+      if (count < n) return;
+      bus.monitor.off('subscribed', on);
+      resolve();
+    };
+    bus.monitor.on('subscribed', on);
+  });
+}
+
+/** Resolves once the instance's bus has at most `n` subscribers (after disconnects). */
+export function subscribersAtMost(bus: { subscriberCount: number; monitor: import('node:events').EventEmitter<any> }, n: number): Promise<void> {
+  if (bus.subscriberCount <= n) return Promise.resolve();
+  return new Promise((resolve) => {
+    const on = (count: number) => {
+      if (count > n) return;
+      bus.monitor.off('unsubscribed', on);
+      resolve();
+    };
+    bus.monitor.on('unsubscribed', on);
+  });
+}

@@ -7,6 +7,7 @@ import { createTestDatabase, dbKind, type TestDatabase } from './helpers/db.js';
 import { issueKey, startGateway, uniqueOrg, type TestGateway } from './helpers/gateway.js';
 import { createCustomer, moveKyc } from './helpers/subscriptions.js';
 import { appendCustomerEvent } from '../src/events/outbox.js';
+import type { Customer } from '../src/customers/dto.js';
 
 describe(`statusHistory (${dbKind})`, () => {
   let t: TestDatabase;
@@ -41,7 +42,7 @@ describe(`statusHistory (${dbKind})`, () => {
     }`;
 
   it('a page of 100 customers with aml, identity and statusHistory(first: 3) costs at most 3 statements', async () => {
-    const customers = [];
+    const customers: Customer[] = [];
     for (let i = 0; i < 100; i++) customers.push(await createCustomer(t.db, orgId));
     // Events of several kinds on some customers: 4 moves on the first, 1 on the second.
     const [c0, c1] = customers;

@@ -197,7 +197,12 @@ export class EventBus {
       throw new CursorExpiredError(this.options.retentionDays);
     }
     if (this.closed) throw new Error('the event bus is closed');
+    const initiated = !this.starting;
     await this.start();
+    // "Live from now": catch the head up with everything committed before this call, so
+    // that a change committed earlier but not yet fetched is not handed out as new. (A
+    // first start already took its snapshot after this call; a resume needs no catch-up.)
+    if (!cursor && !initiated) await this.wake();
     const sub = new BusSubscriber(orgId, normaliseFilter(filter), cursor, this.options.bufferSize, (s) => this.remove(s), (s) => this.monitor.emit('overflow', s.orgId));
     // Registration and reading the head happen in one synchronous step: every batch after
     // `registeredAt` reaches the subscriber live, everything before it comes from the replay.

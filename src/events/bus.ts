@@ -131,6 +131,12 @@ export class EventBus {
       this.poll = setInterval(() => void this.wake(), this.options.pollMs ?? DEFAULT_POLL_MS);
       this.poll.unref();
     })();
+    // A failed start (database unreachable) is retried by the next subscriber.
+    this.starting.catch(async () => {
+      this.starting = null;
+      await this.unlisten?.().catch(() => {});
+      this.unlisten = undefined;
+    });
     return this.starting;
   }
 

@@ -6,6 +6,10 @@ import { defineConfig } from 'vitest/config';
 const pgUrl = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL;
 
 export default defineConfig({
+  // graphql 16 has no "exports": Node (and so every dependency: yoga, pothos, graphql-ws)
+  // loads its CommonJS main, while Vite would pick the "module" build for our sources; two
+  // copies break `instanceof GraphQLError` (maskError then masks FORBIDDEN). One copy.
+  resolve: { alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }] },
   test: {
     pool: 'forks',
     maxWorkers: 2,

@@ -4,6 +4,8 @@ import { ApiKeyVerifier } from './auth/api-keys.js';
 import { RateLimiter } from './auth/rate-limit.js';
 import type { Config } from './config.js';
 import type { Database, Tx } from './db/client.js';
+import { EventBus } from './events/bus.js';
+import { EVENT_PURGE_INTERVAL_MS, purgeEventsBefore } from './events/retention.js';
 import { IDEMPOTENCY_PURGE_INTERVAL_MS, purgeExpiredKeys } from './idempotency/store.js';
 import { createLogger, type Logger } from './lib/log.js';
 
@@ -21,6 +23,8 @@ export interface Services {
   log: Logger;
   keys: ApiKeyVerifier;
   rateLimiter: RateLimiter;
+  /** Status changes for subscriptions; starts with the first subscriber. */
+  bus: EventBus;
   /** The clock used by every rule that depends on time (injectable in tests). */
   now: () => Date;
   /** Empty unless a test sets one (mutable on purpose). */
@@ -42,20 +46,26 @@ export function createServices(config: Config, db: Database, options: ServicesOp
   const log = options.log ?? createLogger(config.logLevel);
   const keys = new ApiKeyVerifier(db.prisma, config.apiKeyCacheMs, () => now().getTime());
   const rateLimiter = new RateLimiter(db.prisma, { perMinute: config.rateLimitPerMinute, perDay: config.rateLimitPerDay }, () => now().getTime());
+  const bus = new EventBus(db, { bufferSize: config.subscriptionBufferSize, retentionDays: config.eventRetentionDays, now, log });
   const background = new BackgroundTasks(log);
   background.every('rate-limit purge', 60 * 60_000, () => rateLimiter.purge());
   background.every('idempotency key purge', IDEMPOTENCY_PURGE_INTERVAL_MS, () => purgeExpiredKeys(db.prisma, now()));
+  background.every('event retention purge', EVENT_PURGE_INTERVAL_MS, () =>
+    purgeEventsBefore(db.prisma, new Date(now().getTime() - config.eventRetentionDays * 86_400_000)),
+  );
   return {
     config,
     db,
     log,
     keys,
     rateLimiter,
+    bus,
     now,
     testHooks: {},
     background,
     async close() {
       await background.stop();
+      await bus.close();
     },
   };
 }

@@ -20,18 +20,16 @@ export interface NewCustomerEvent {
 /** Appends one event inside the caller's transaction and schedules the wake-up NOTIFY. */
 export async function appendCustomerEvent(tx: Tx, event: NewCustomerEvent): Promise<void> {
   const { customer } = event;
-  await tx.customerEvent.create({
-    data: {
-      orgId: customer.orgId,
-      customerId: customer.id,
-      kind: event.kind,
-      kycFrom: event.kycFrom ?? null,
-      kycTo: event.kycTo ?? null,
-      amlFrom: event.amlFrom ?? null,
-      amlTo: event.amlTo ?? null,
-      snapshot: toPublicCustomer(customer) as object,
-    },
-  });
-  // Delivered by PostgreSQL only if and when the transaction commits.
-  await tx.$executeRaw`SELECT pg_notify(${EVENTS_CHANNEL}, ${customer.orgId})`;
+  // One round trip: the insert and the NOTIFY (delivered by PostgreSQL only if and when the
+  // transaction commits). `txid` and `occurred_at` come from their column defaults.
+  await tx.$executeRaw`
+    WITH e AS (
+      INSERT INTO customer_events (org_id, customer_id, kind, kyc_from, kyc_to, aml_from, aml_to, snapshot)
+      VALUES (
+        ${customer.orgId}::uuid, ${customer.id}::uuid, ${event.kind}::text::"CustomerEventKind",
+        ${event.kycFrom ?? null}::text::"KycStatus", ${event.kycTo ?? null}::text::"KycStatus",
+        ${event.amlFrom ?? null}::text::"AmlStatus", ${event.amlTo ?? null}::text::"AmlStatus",
+        ${JSON.stringify(toPublicCustomer(customer))}::jsonb)
+      RETURNING org_id)
+    SELECT pg_notify(${EVENTS_CHANNEL}, org_id::text) FROM e`;
 }

@@ -96,3 +96,4 @@ function parseDate(value: unknown): Date {
 
 builder.queryType({});
 builder.mutationType({});
+builder.subscriptionType({});

@@ -13,6 +13,10 @@ export const GraphQLErrorCode = {
   BadUserInput: 'BAD_USER_INPUT',
   Unavailable: 'UNAVAILABLE',
   Internal: 'INTERNAL_SERVER_ERROR',
+  /** A subscriber's buffer filled up: it was disconnected and may resume with its last cursor. */
+  SubscriberTooSlow: 'SUBSCRIBER_TOO_SLOW',
+  /** A subscription cursor older than the event retention. */
+  CursorExpired: 'CURSOR_EXPIRED',
 } as const;
 
 export interface GatewayContext {

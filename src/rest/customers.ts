@@ -20,8 +20,6 @@ interface RestCursor {
   /** The domain position after the last row of the previous page. */
   p: string;
   f: ListFilters;
-  /** Whether the first page asked for total_count. */
-  t: boolean;
 }
 const isRestCursor = (v: unknown): v is RestCursor =>
   typeof v === 'object' && v !== null && typeof (v as RestCursor).p === 'string' && typeof (v as RestCursor).f === 'object' && (v as RestCursor).f !== null;
@@ -113,7 +111,7 @@ async function list(req: RestRequest): Promise<RestResponse> {
     object: 'list',
     data: page.rows.map((r) => renderCustomer(toPublicCustomer(r))),
     has_more: page.hasMore,
-    next_cursor: page.hasMore && last ? encodeCursor({ p: cursorOf(last, page.order), f: filters, t: includeTotal } satisfies RestCursor) : null,
+    next_cursor: page.hasMore && last ? encodeCursor({ p: cursorOf(last, page.order), f: filters } satisfies RestCursor) : null,
     limit,
   };
   if (includeTotal) body.total_count = await countCustomers(prisma, orgId, filter);

@@ -30,6 +30,18 @@ export class CustomerNotFoundError extends ApiError {
   }
 }
 
+/** A KYC / AML move the state machine does not allow (SPEC section 5); nothing changed. */
+export class InvalidTransitionError extends ApiError {
+  readonly code = ErrorCode.InvalidTransition;
+  constructor(
+    readonly from: string,
+    readonly to: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 const FieldErrorObject = builder.objectRef<FieldError>('FieldError').implement({
   fields: (t) => ({
     field: t.exposeString('field', { description: 'The input field, as named in the input type (e.g. "email").' }),
@@ -92,4 +104,14 @@ builder.objectType(IdempotencyKeyInProgressError, {
   name: 'IdempotencyKeyInProgressError',
   description: 'A request with the same idempotency key is still running after the bounded wait; retry shortly (code idempotency_in_progress).',
   interfaces: [ErrorInterface],
+});
+
+builder.objectType(InvalidTransitionError, {
+  name: 'InvalidTransitionError',
+  description: 'The KYC / AML state machine does not allow this move; nothing was changed (code invalid_transition).',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    from: t.exposeString('from', { description: 'The current status.' }),
+    to: t.exposeString('to', { description: 'The status asked for.' }),
+  }),
 });

@@ -6,6 +6,8 @@ import './errors.js';
 import './viewer.js';
 import './customer.js';
 import './upsert.js';
+import './lifecycle.js';
+import './subscription.js';
 
 let schema: GraphQLSchema | undefined;
 

@@ -1,0 +1,234 @@
+// The KYC / AML lifecycle (SPEC section 5): a pure state machine that plans a move, and the
+// small transactional functions that lock the row, apply the plan and append the event.
+//
+// Decisions where the spec is silent:
+// - `kycStartedAt` is set the first time KYC leaves NOT_STARTED (NOT_REQUIRED included) and
+//   never reset; `kycCompletedAt` is set on VERIFIED / FAILED and cleared by FAILED → PENDING
+//   (a new attempt is not complete).
+// - `aml.screenedAt` is the time the last screening produced a result (→ CLEAR or
+//   → NEEDS_REVIEW); null until the first result. A re-screening in progress keeps the
+//   previous value and the previous flags until its own result lands.
+// - Flags are accepted only with a result: CLEAR carries no positive flag; NEEDS_REVIEW needs
+//   at least one. RESOLVED keeps the flags (what was found) and sets `lastReviewedAt`.
+// - `identity` is accepted only with → VERIFIED; the country is matched case-insensitively
+//   and stored upper case.
+import type { PrismaClient, Tx } from '../db/client.js';
+import { appendCustomerEvent } from '../events/outbox.js';
+import { AmlStatus, KycStatus } from '../generated/prisma/enums.js';
+import { isAlpha3Country } from '../lib/countries.js';
+import type { FieldError } from '../lib/error-codes.js';
+import { isUuid } from '../lib/ids.js';
+import type { AmlFlags, Customer } from './dto.js';
+
+/** Allowed KYC moves: from → the statuses it may go to. VERIFIED and NOT_REQUIRED are final. */
+export const KYC_TRANSITIONS: Readonly<Record<KycStatus, readonly KycStatus[]>> = {
+  NOT_STARTED: [KycStatus.PENDING, KycStatus.NOT_REQUIRED],
+  PENDING: [KycStatus.IN_PROGRESS],
+  IN_PROGRESS: [KycStatus.VERIFIED, KycStatus.FAILED, KycStatus.AWAITING_RESUBMISSION],
+  AWAITING_RESUBMISSION: [KycStatus.IN_PROGRESS],
+  FAILED: [KycStatus.PENDING],
+  VERIFIED: [],
+  NOT_REQUIRED: [],
+};
+
+/** Allowed AML moves (only once KYC is VERIFIED). */
+export const AML_TRANSITIONS: Readonly<Record<AmlStatus, readonly AmlStatus[]>> = {
+  NOT_SCREENED: [AmlStatus.IN_PROGRESS],
+  IN_PROGRESS: [AmlStatus.CLEAR, AmlStatus.NEEDS_REVIEW],
+  NEEDS_REVIEW: [AmlStatus.RESOLVED],
+  CLEAR: [AmlStatus.IN_PROGRESS],
+  RESOLVED: [AmlStatus.IN_PROGRESS],
+};
+
+export const LEGAL_NAME_MAX = 255;
+
+export interface VerifiedIdentityInput {
+  legalName: string;
+  country: string;
+}
+
+/** Flags of a screening result; a flag left out counts as false. */
+export type AmlFlagsInput = { [K in keyof AmlFlags]?: boolean | null | undefined };
+
+export type Rejection =
+  | { kind: 'invalid_transition'; machine: 'KYC' | 'AML'; from: string; to: string; message: string }
+  | { kind: 'validation'; fieldErrors: FieldError[] };
+
+export type CustomerChanges = Partial<
+  Pick<
+    Customer,
+    | 'kycStatus'
+    | 'kycStartedAt'
+    | 'kycCompletedAt'
+    | 'verifiedLegalName'
+    | 'verifiedCountry'
+    | 'amlStatus'
+    | 'amlScreenedAt'
+    | 'amlLastReviewedAt'
+    | 'amlPep'
+    | 'amlSanctions'
+    | 'amlAdverseMedia'
+    | 'amlTerrorism'
+  >
+>;
+
+export type Plan = { ok: true; changes: CustomerChanges } | { ok: false; rejection: Rejection };
+
+/** True when the KYC machine allows from → to. */
+export function canMoveKyc(from: KycStatus, to: KycStatus): boolean {
+  return KYC_TRANSITIONS[from].includes(to);
+}
+
+/** True when the AML machine allows from → to (KYC precondition not included). */
+export function canMoveAml(from: AmlStatus, to: AmlStatus): boolean {
+  return AML_TRANSITIONS[from].includes(to);
+}
+
+const invalid = (machine: 'KYC' | 'AML', from: string, to: string, message: string): Plan => ({
+  ok: false,
+  rejection: { kind: 'invalid_transition', machine, from, to, message },
+});
+const badFields = (fieldErrors: FieldError[]): Plan => ({ ok: false, rejection: { kind: 'validation', fieldErrors } });
+
+/** Plans a KYC move of a customer: the column changes, or why it is rejected. Pure. */
+export function planKycTransition(
+  current: Pick<Customer, 'kycStatus' | 'kycStartedAt'>,
+  to: KycStatus,
+  identity: VerifiedIdentityInput | null | undefined,
+  now: Date,
+): Plan {
+  const from = current.kycStatus;
+  if (!canMoveKyc(from, to)) {
+    const why = KYC_TRANSITIONS[from].length === 0 ? `${from} is final` : `allowed: ${KYC_TRANSITIONS[from].join(', ')}`;
+    return invalid('KYC', from, to, `KYC cannot move from ${from} to ${to} (${why}).`);
+  }
+  const changes: CustomerChanges = { kycStatus: to };
+  if (from === KycStatus.NOT_STARTED && !current.kycStartedAt) changes.kycStartedAt = now;
+  if (to === KycStatus.VERIFIED || to === KycStatus.FAILED) changes.kycCompletedAt = now;
+  if (from === KycStatus.FAILED) changes.kycCompletedAt = null;
+
+  if (to !== KycStatus.VERIFIED) {
+    if (identity) return badFields([{ field: 'identity', message: 'identity is only accepted when moving to VERIFIED' }]);
+    return { ok: true, changes };
+  }
+  if (!identity) return badFields([{ field: 'identity', message: 'VERIFIED requires the verified identity (legalName, country)' }]);
+  const errors: FieldError[] = [];
+  const legalName = identity.legalName.trim();
+  if (legalName.length < 1 || legalName.length > LEGAL_NAME_MAX) {
+    errors.push({ field: 'identity.legalName', message: `must be 1 to ${LEGAL_NAME_MAX} characters` });
+  }
+  const country = identity.country.trim().toUpperCase();
+  if (!isAlpha3Country(country)) errors.push({ field: 'identity.country', message: 'must be an ISO 3166-1 alpha-3 country code, e.g. GBR' });
+  if (errors.length) return badFields(errors);
+  changes.verifiedLegalName = legalName;
+  changes.verifiedCountry = country;
+  return { ok: true, changes };
+}
+
+/** Plans an AML move (a screening step or its result). Pure. */
+export function planAmlTransition(
+  current: Pick<Customer, 'kycStatus' | 'amlStatus'>,
+  to: AmlStatus,
+  flags: AmlFlagsInput | null | undefined,
+  now: Date,
+): Plan {
+  const from = current.amlStatus;
+  if (current.kycStatus !== KycStatus.VERIFIED) {
+    return invalid('AML', from, to, `AML screening requires KYC VERIFIED (KYC is ${current.kycStatus}).`);
+  }
+  if (!canMoveAml(from, to)) {
+    return invalid('AML', from, to, `AML cannot move from ${from} to ${to} (allowed: ${AML_TRANSITIONS[from].join(', ')}).`);
+  }
+  const changes: CustomerChanges = { amlStatus: to };
+  const isResult = to === AmlStatus.CLEAR || to === AmlStatus.NEEDS_REVIEW;
+  if (!isResult) {
+    if (flags) return badFields([{ field: 'flags', message: 'flags are only accepted with a screening result (CLEAR or NEEDS_REVIEW)' }]);
+    if (to === AmlStatus.RESOLVED) changes.amlLastReviewedAt = now;
+    return { ok: true, changes };
+  }
+  const f: AmlFlags = { pep: !!flags?.pep, sanctions: !!flags?.sanctions, adverseMedia: !!flags?.adverseMedia, terrorism: !!flags?.terrorism };
+  const positive = f.pep || f.sanctions || f.adverseMedia || f.terrorism;
+  if (to === AmlStatus.CLEAR && positive) return badFields([{ field: 'flags', message: 'a CLEAR result cannot carry a positive flag' }]);
+  if (to === AmlStatus.NEEDS_REVIEW && !positive) return badFields([{ field: 'flags', message: 'NEEDS_REVIEW requires at least one positive flag' }]);
+  Object.assign(changes, { amlScreenedAt: now, amlPep: f.pep, amlSanctions: f.sanctions, amlAdverseMedia: f.adverseMedia, amlTerrorism: f.terrorism });
+  return { ok: true, changes };
+}
+
+export type LifecycleResult = { ok: true; customer: Customer } | { ok: false; rejection: Rejection | { kind: 'not_found' } };
+
+/** Locks the customer row (FOR UPDATE) within the organisation; null when not found. */
+async function lockCustomer(tx: Tx, orgId: string, idOrExternalId: string): Promise<Customer | null> {
+  // An id-shaped value may also be an external id; the customer whose id matches wins.
+  const rows = isUuid(idOrExternalId)
+    ? await tx.$queryRaw<{ id: string }[]>`
+        SELECT id::text AS id FROM customers
+        WHERE org_id = ${orgId}::uuid AND (id = ${idOrExternalId.toLowerCase()}::uuid OR external_id = ${idOrExternalId})
+        ORDER BY (id = ${idOrExternalId.toLowerCase()}::uuid) DESC LIMIT 1 FOR UPDATE`
+    : await tx.$queryRaw<{ id: string }[]>`
+        SELECT id::text AS id FROM customers WHERE org_id = ${orgId}::uuid AND external_id = ${idOrExternalId} FOR UPDATE`;
+  const id = rows[0]?.id;
+  return id ? tx.customer.findUnique({ where: { id } }) : null;
+}
+
+async function applyMove(
+  tx: Tx,
+  orgId: string,
+  idOrExternalId: string,
+  now: Date,
+  plan: (c: Customer) => Plan,
+  event: (before: Customer, after: Customer) => Parameters<typeof appendCustomerEvent>[1],
+): Promise<LifecycleResult> {
+  const before = await lockCustomer(tx, orgId, idOrExternalId);
+  if (!before) return { ok: false, rejection: { kind: 'not_found' } };
+  const planned = plan(before);
+  if (!planned.ok) return { ok: false, rejection: planned.rejection };
+  const after = await tx.customer.update({ where: { id: before.id }, data: { ...planned.changes, updatedAt: now } });
+  await appendCustomerEvent(tx, event(before, after));
+  return { ok: true, customer: after };
+}
+
+/** Moves KYC inside the caller's transaction: lock, validate, update, append the KYC event. */
+export function applyKycTransition(
+  tx: Tx,
+  orgId: string,
+  idOrExternalId: string,
+  input: { to: KycStatus; identity?: VerifiedIdentityInput | null | undefined },
+  now: Date,
+): Promise<LifecycleResult> {
+  return applyMove(
+    tx,
+    orgId,
+    idOrExternalId,
+    now,
+    (c) => planKycTransition(c, input.to, input.identity, now),
+    (before, after) => ({ kind: 'KYC', customer: after, kycFrom: before.kycStatus, kycTo: after.kycStatus }),
+  );
+}
+
+/** Records an AML step inside the caller's transaction: lock, validate, update, append the AML event. */
+export function applyAmlScreening(
+  tx: Tx,
+  orgId: string,
+  idOrExternalId: string,
+  input: { status: AmlStatus; flags?: AmlFlagsInput | null | undefined },
+  now: Date,
+): Promise<LifecycleResult> {
+  return applyMove(
+    tx,
+    orgId,
+    idOrExternalId,
+    now,
+    (c) => planAmlTransition(c, input.status, input.flags, now),
+    (before, after) => ({ kind: 'AML', customer: after, amlFrom: before.amlStatus, amlTo: after.amlStatus }),
+  );
+}
+
+/** Moves KYC in its own transaction (see applyKycTransition). */
+export function transitionKyc(prisma: PrismaClient, orgId: string, idOrExternalId: string, input: Parameters<typeof applyKycTransition>[3], now: Date): Promise<LifecycleResult> {
+  return prisma.$transaction((tx) => applyKycTransition(tx, orgId, idOrExternalId, input, now));
+}
+
+/** Records an AML step in its own transaction (see applyAmlScreening). */
+export function recordAmlScreening(prisma: PrismaClient, orgId: string, idOrExternalId: string, input: Parameters<typeof applyAmlScreening>[3], now: Date): Promise<LifecycleResult> {
+  return prisma.$transaction((tx) => applyAmlScreening(tx, orgId, idOrExternalId, input, now));
+}

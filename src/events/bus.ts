@@ -1,0 +1,404 @@
+// One event bus per gateway instance: it LISTENs on the events channel and, on each wake-up
+// (NOTIFY, or a fallback poll), reads in ONE query the KYC/AML events that committed between
+// its previous snapshot and a fresh one (PgQ's snapshot technique), for every organisation,
+// and fans them out in memory to the matching subscribers. The events table is the source of
+// truth: NOTIFY only wakes the bus, so a lost notification costs latency, never an event.
+import { EventEmitter } from 'node:events';
+import type { Database } from '../db/client.js';
+import { Prisma } from '../generated/prisma/client.js';
+import type { AmlStatus, KycStatus } from '../generated/prisma/enums.js';
+import type { PublicCustomer } from '../customers/dto.js';
+import type { Logger } from '../lib/log.js';
+import { EVENTS_CHANNEL } from './outbox.js';
+import { decodeEventCursor, encodeEventCursor, isAfterCursor, parseSnapshot, type EventCursor, type PgSnapshot } from './snapshot.js';
+
+export type StatusChangeKind = 'KYC' | 'AML';
+export const STATUS_CHANGE_KINDS: readonly StatusChangeKind[] = ['KYC', 'AML'];
+
+/** One KYC or AML status change as delivered to subscribers; `snapshot` is the customer after it. */
+export interface StatusChange {
+  id: bigint;
+  txid: bigint;
+  orgId: string;
+  customerId: string;
+  kind: StatusChangeKind;
+  kycFrom: KycStatus | null;
+  kycTo: KycStatus | null;
+  amlFrom: AmlStatus | null;
+  amlTo: AmlStatus | null;
+  snapshot: PublicCustomer;
+  occurredAt: Date;
+  cursor: string;
+}
+
+/** Subscription filter. Customer ids and external ids select customers (either matches); kinds narrow. */
+export interface StatusChangeFilter {
+  customerIds?: readonly string[] | undefined;
+  externalIds?: readonly string[] | undefined;
+  kinds?: readonly StatusChangeKind[] | undefined;
+}
+
+export type Delivery = { type: 'change'; change: StatusChange } | { type: 'overflow'; lastCursor: string | null };
+
+/** The cursor names a position older than the event retention: events may be missing. */
+export class CursorExpiredError extends Error {
+  constructor(readonly retentionDays: number) {
+    super(`The cursor is older than the event retention (${retentionDays} days); resubscribe without "after" and reload state.`);
+    this.name = 'CursorExpiredError';
+  }
+}
+
+export interface EventBusOptions {
+  /** Undelivered events a subscriber may hold before it is cut off. */
+  bufferSize: number;
+  retentionDays: number;
+  /** Fallback poll, for lost notifications (and a lost LISTEN connection). */
+  pollMs?: number;
+  now: () => Date;
+  log: Logger;
+}
+
+/** What `monitor` emits: subscriber counts and cut-offs, for metrics and tests. */
+export interface BusMonitorEvents {
+  subscribed: [count: number];
+  unsubscribed: [count: number];
+  overflow: [orgId: string];
+  batch: [size: number];
+}
+
+const DEFAULT_POLL_MS = 1000;
+const REPLAY_PAGE = 500;
+
+interface EventRow {
+  snap: string;
+  id: bigint | null;
+  txid: bigint;
+  org_id: string;
+  customer_id: string;
+  kind: StatusChangeKind;
+  kyc_from: KycStatus | null;
+  kyc_to: KycStatus | null;
+  aml_from: AmlStatus | null;
+  aml_to: AmlStatus | null;
+  snapshot: PublicCustomer;
+  occurred_at: Date;
+}
+
+const toChange = (r: EventRow, cursor: string): StatusChange => ({
+  id: BigInt(r.id!),
+  txid: BigInt(r.txid),
+  orgId: r.org_id,
+  customerId: r.customer_id,
+  kind: r.kind,
+  kycFrom: r.kyc_from,
+  kycTo: r.kyc_to,
+  amlFrom: r.aml_from,
+  amlTo: r.aml_to,
+  snapshot: typeof r.snapshot === 'string' ? (JSON.parse(r.snapshot) as PublicCustomer) : r.snapshot,
+  occurredAt: new Date(r.occurred_at),
+  cursor,
+});
+
+const visible = (snapshot: string) => Prisma.sql`pg_visible_in_snapshot(e.txid::text::xid8, ${snapshot}::text::pg_snapshot)`;
+
+export class EventBus {
+  readonly monitor = new EventEmitter<BusMonitorEvents>();
+  private head: PgSnapshot | null = null;
+  private starting: Promise<void> | null = null;
+  private readonly byOrg = new Map<string, Set<BusSubscriber>>();
+  private count = 0;
+  private chain: Promise<void> = Promise.resolve();
+  private queued: Promise<void> | null = null;
+  private poll: NodeJS.Timeout | undefined;
+  private unlisten: (() => Promise<void>) | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly db: Database,
+    private readonly options: EventBusOptions,
+  ) {}
+
+  get subscriberCount(): number {
+    return this.count;
+  }
+
+  /** Starts listening and takes the first snapshot; idempotent (started by the first subscriber). */
+  start(): Promise<void> {
+    this.starting ??= (async () => {
+      this.unlisten = await this.db.listen(EVENTS_CHANNEL, () => void this.wake());
+      const rows = await this.db.prisma.$queryRaw<{ snap: string }[]>`SELECT pg_current_snapshot()::text AS snap`;
+      this.head = parseSnapshot(rows[0]!.snap);
+      this.poll = setInterval(() => void this.wake(), this.options.pollMs ?? DEFAULT_POLL_MS);
+      this.poll.unref();
+    })();
+    // A failed start (database unreachable) is retried by the next subscriber.
+    this.starting.catch(async () => {
+      this.starting = null;
+      await this.unlisten?.().catch(() => {});
+      this.unlisten = undefined;
+    });
+    return this.starting;
+  }
+
+  /**
+   * Runs a fetch that starts after this call (joining one already queued); resolves when it
+   * is done. Fetches never overlap: each one advances the snapshot the next one starts from.
+   */
+  wake(): Promise<void> {
+    if (this.closed || !this.head) return Promise.resolve();
+    if (this.queued) return this.queued;
+    const run = this.chain.then(() => {
+      this.queued = null;
+      return this.fetch();
+    });
+    this.queued = run;
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
+  /** One query for every organisation: the events committed in (head, S_new]. */
+  private async fetch(): Promise<void> {
+    const prev = this.head;
+    if (this.closed || !prev) return;
+    let rows: EventRow[];
+    try {
+      rows = await this.db.prisma.$queryRaw<EventRow[]>`
+        WITH s AS (SELECT pg_current_snapshot() AS snap)
+        SELECT s.snap::text AS snap, e.id, e.txid, e.org_id::text AS org_id, e.customer_id::text AS customer_id,
+               e.kind::text AS kind, e.kyc_from::text AS kyc_from, e.kyc_to::text AS kyc_to,
+               e.aml_from::text AS aml_from, e.aml_to::text AS aml_to, e.snapshot, e.occurred_at
+        FROM s LEFT JOIN customer_events e
+          ON e.txid >= ${prev.xmin}::bigint
+         AND e.kind IN ('KYC', 'AML')
+         AND pg_visible_in_snapshot(e.txid::text::xid8, s.snap)
+         AND NOT ${visible(prev.text)}
+        ORDER BY e.id`;
+    } catch (error) {
+      // The next wake-up (at the latest the poll) retries from the same snapshot: no loss.
+      this.options.log.warn('event bus fetch failed', { error: String((error as Error)?.message ?? error) });
+      return;
+    }
+    const next = rows[0]!.snap;
+    this.head = parseSnapshot(next);
+    const changes = rows.filter((r) => r.id !== null).map((r) => toChange(r, encodeEventCursor(prev.text, next, BigInt(r.id!), new Date(r.occurred_at))));
+    if (changes.length === 0) return;
+    this.monitor.emit('batch', changes.length);
+    for (const change of changes) {
+      const subs = this.byOrg.get(change.orgId);
+      if (!subs) continue;
+      for (const sub of subs) sub.offer(change);
+    }
+  }
+
+  /**
+   * Subscribes to an organisation's status changes. Without `after`: live from now. With
+   * `after`: registers first (buffering live batches), replays from the table the events
+   * after the cursor that committed before registration, then continues live; live events
+   * are filtered by the cursor too, so nothing is delivered twice even if the cursor came
+   * from an instance that is ahead of this one.
+   */
+  async subscribe(orgId: string, filter: StatusChangeFilter, after?: string | null): Promise<AsyncIterableIterator<Delivery>> {
+    const cursor = after ? decodeEventCursor(after) : null;
+    if (cursor && this.options.now().getTime() - cursor.at > this.options.retentionDays * 86_400_000) {
+      throw new CursorExpiredError(this.options.retentionDays);
+    }
+    if (this.closed) throw new Error('the event bus is closed');
+    const initiated = !this.starting;
+    await this.start();
+    // "Live from now": catch the head up with everything committed before this call, so
+    // that a change committed earlier but not yet fetched is not handed out as new. (A
+    // first start already took its snapshot after this call; a resume needs no catch-up.)
+    if (!cursor && !initiated) await this.wake();
+    const sub = new BusSubscriber(orgId, normaliseFilter(filter), cursor, this.options.bufferSize, (s) => this.remove(s), (s) => this.monitor.emit('overflow', s.orgId));
+    // Registration and reading the head happen in one synchronous step: every batch after
+    // `registeredAt` reaches the subscriber live, everything before it comes from the replay.
+    const registeredAt = this.head!;
+    let set = this.byOrg.get(orgId);
+    if (!set) this.byOrg.set(orgId, (set = new Set()));
+    set.add(sub);
+    this.count++;
+    this.monitor.emit('subscribed', this.count);
+    if (cursor) sub.replayFrom(this.replay(orgId, sub.filter, cursor, registeredAt));
+    return sub;
+  }
+
+  /** Pages through the events after `cursor` that are visible in `until`, in (batch, id) order. */
+  private async *replay(orgId: string, f: NormalisedFilter, cursor: EventCursor, until: PgSnapshot): AsyncGenerator<StatusChange> {
+    const P = cursor.prev.text;
+    const C = cursor.next.text;
+    const kinds = f.kinds ? [...f.kinds] : [...STATUS_CHANGE_KINDS];
+    const who =
+      f.customerIds || f.externalIds
+        ? Prisma.sql`AND (e.customer_id::text = ANY(${[...(f.customerIds ?? [])]}::text[]) OR e.snapshot->>'externalId' = ANY(${[...(f.externalIds ?? [])]}::text[]))`
+        : Prisma.empty;
+    // Group 0: the rest of the cursor's own batch; group 1: committed after it, before `until`.
+    let group = 0;
+    let lastId = cursor.id;
+    for (;;) {
+      const rows = await this.db.prisma.$queryRaw<(EventRow & { grp: number })[]>`
+        SELECT * FROM (
+          SELECT CASE WHEN ${visible(C)} THEN 0 ELSE 1 END AS grp, ''::text AS snap, e.id, e.txid,
+                 e.org_id::text AS org_id, e.customer_id::text AS customer_id, e.kind::text AS kind,
+                 e.kyc_from::text AS kyc_from, e.kyc_to::text AS kyc_to, e.aml_from::text AS aml_from,
+                 e.aml_to::text AS aml_to, e.snapshot, e.occurred_at
+          FROM customer_events e
+          WHERE e.org_id = ${orgId}::uuid
+            AND e.kind::text = ANY(${kinds}::text[]) ${who}
+            AND e.txid >= ${cursor.prev.xmin}::bigint
+            AND NOT ${visible(P)}
+            AND (NOT ${visible(C)} OR e.id > ${cursor.id}::bigint)
+            AND ${visible(until.text)}
+        ) r
+        WHERE (r.grp, r.id) > (${group}::int, ${lastId}::bigint)
+        ORDER BY r.grp, r.id
+        LIMIT ${REPLAY_PAGE}`;
+      for (const r of rows) {
+        group = Number(r.grp);
+        lastId = BigInt(r.id!);
+        const [p, c] = group === 0 ? [P, C] : [C, until.text];
+        yield toChange(r, encodeEventCursor(p, c, lastId, new Date(r.occurred_at)));
+      }
+      if (rows.length < REPLAY_PAGE) return;
+    }
+  }
+
+  private remove(sub: BusSubscriber): void {
+    const set = this.byOrg.get(sub.orgId);
+    if (!set?.delete(sub)) return;
+    if (set.size === 0) this.byOrg.delete(sub.orgId);
+    this.count--;
+    this.monitor.emit('unsubscribed', this.count);
+  }
+
+  /** Stops listening and polling; every open subscription completes. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.poll) clearInterval(this.poll);
+    await this.starting?.catch(() => {});
+    await this.unlisten?.().catch(() => {});
+    for (const set of [...this.byOrg.values()]) for (const sub of [...set]) await sub.return();
+    await this.chain;
+  }
+}
+
+interface NormalisedFilter {
+  customerIds: ReadonlySet<string> | null;
+  externalIds: ReadonlySet<string> | null;
+  kinds: ReadonlySet<StatusChangeKind> | null;
+}
+
+// An empty list filters nothing, like an absent one.
+function normaliseFilter(f: StatusChangeFilter): NormalisedFilter {
+  const set = <T>(xs: readonly T[] | undefined, map: (x: T) => T = (x) => x) => (xs && xs.length ? new Set(xs.map(map)) : null);
+  return { customerIds: set(f.customerIds, (s) => s.toLowerCase()), externalIds: set(f.externalIds), kinds: set(f.kinds) };
+}
+
+/**
+ * One subscription: a bounded queue fed by the bus and drained by the transport. A manual
+ * iterator rather than an async generator so that `return()` (client unsubscribed) takes
+ * effect at once even while the consumer is waiting for the next event.
+ */
+class BusSubscriber implements AsyncIterableIterator<Delivery> {
+  private readonly queue: StatusChange[] = [];
+  private waiter: ((r: IteratorResult<Delivery>) => void) | null = null;
+  private replay: AsyncGenerator<StatusChange> | null = null;
+  private overflowed = false;
+  private finished = false;
+  private lastCursor: string | null = null;
+
+  constructor(
+    readonly orgId: string,
+    readonly filter: NormalisedFilter,
+    private readonly after: EventCursor | null,
+    private readonly limit: number,
+    private readonly onFinish: (s: BusSubscriber) => void,
+    private readonly onOverflow: (s: BusSubscriber) => void,
+  ) {}
+
+  replayFrom(replay: AsyncGenerator<StatusChange>): void {
+    this.replay = replay;
+  }
+
+  private matches(c: StatusChange): boolean {
+    const f = this.filter;
+    if (f.kinds && !f.kinds.has(c.kind)) return false;
+    if (f.customerIds || f.externalIds) {
+      const ext = c.snapshot.externalId;
+      if (!f.customerIds?.has(c.customerId) && !(ext !== null && f.externalIds?.has(ext))) return false;
+    }
+    return !this.after || isAfterCursor(c, this.after);
+  }
+
+  /** Called by the bus for each change of this organisation, in batch order. */
+  offer(c: StatusChange): void {
+    if (this.finished || this.overflowed || !this.matches(c)) return;
+    if (this.waiter && !this.replay) {
+      const w = this.waiter;
+      this.waiter = null;
+      this.lastCursor = c.cursor;
+      w({ value: { type: 'change', change: c }, done: false });
+      return;
+    }
+    if (this.queue.length >= this.limit) {
+      // Bounded memory: drop the buffer and leave the bus; the consumer gets the error next.
+      this.overflowed = true;
+      this.queue.length = 0;
+      this.onFinish(this);
+      this.onOverflow(this);
+      return;
+    }
+    this.queue.push(c);
+  }
+
+  async next(): Promise<IteratorResult<Delivery>> {
+    if (this.finished) return { value: undefined, done: true };
+    if (this.overflowed) return this.overflowResult();
+    if (this.replay) {
+      const r = await this.replay.next();
+      if (this.finished) return { value: undefined, done: true };
+      if (this.overflowed) return this.overflowResult();
+      if (!r.done) {
+        this.lastCursor = r.value.cursor;
+        return { value: { type: 'change', change: r.value }, done: false };
+      }
+      this.replay = null;
+    }
+    const c = this.queue.shift();
+    if (c) {
+      this.lastCursor = c.cursor;
+      return { value: { type: 'change', change: c }, done: false };
+    }
+    return new Promise((resolve) => (this.waiter = resolve));
+  }
+
+  private overflowResult(): IteratorResult<Delivery> {
+    const value: Delivery = { type: 'overflow', lastCursor: this.lastCursor };
+    this.finish();
+    return { value, done: false };
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.queue.length = 0;
+    void this.replay?.return(undefined);
+    this.onFinish(this);
+    const w = this.waiter;
+    this.waiter = null;
+    w?.({ value: undefined, done: true });
+  }
+
+  async return(): Promise<IteratorResult<Delivery>> {
+    this.finish();
+    return { value: undefined, done: true };
+  }
+
+  async throw(error?: unknown): Promise<IteratorResult<Delivery>> {
+    this.finish();
+    throw error;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<Delivery> {
+    return this;
+  }
+}

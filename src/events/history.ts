@@ -1,0 +1,83 @@
+// Read side of the event log: a customer's history, newest first, for many customers in one
+// statement (a page of customers with their last N events must not cost a query each).
+import type { PrismaClient } from '../db/client.js';
+import type { AmlStatus, CustomerEventKind, KycStatus } from '../generated/prisma/enums.js';
+import { decodeCursor, encodeCursor } from '../lib/cursor.js';
+
+export const HISTORY_DEFAULT = 10;
+export const HISTORY_MAX = 100;
+
+export interface HistoryEvent {
+  id: bigint;
+  customerId: string;
+  kind: CustomerEventKind;
+  kycFrom: KycStatus | null;
+  kycTo: KycStatus | null;
+  amlFrom: AmlStatus | null;
+  amlTo: AmlStatus | null;
+  occurredAt: Date;
+}
+
+export interface HistoryPage {
+  events: HistoryEvent[];
+  hasMore: boolean;
+}
+
+const isHistoryCursor = (v: unknown): v is { h: string } =>
+  typeof v === 'object' && v !== null && typeof (v as { h?: unknown }).h === 'string' && /^\d{1,20}$/.test((v as { h: string }).h);
+
+/** The cursor of a history entry (opaque; ordered by event id, newest first). */
+export function historyCursor(e: Pick<HistoryEvent, 'id'>): string {
+  return encodeCursor({ h: e.id.toString() });
+}
+
+/** The event id a history cursor points at; throws InvalidCursorError when malformed. */
+export function decodeHistoryCursor(cursor: string): bigint {
+  return BigInt(decodeCursor(cursor, isHistoryCursor).h);
+}
+
+/**
+ * The newest `first` events (older than `beforeId` if given) of each customer, in ONE
+ * statement: unnest the ids and take each customer's slice with a LATERAL top-N that walks
+ * the (org_id, customer_id, id DESC) index. One extra row per customer tells `hasMore`.
+ */
+export async function loadHistories(
+  prisma: PrismaClient,
+  orgId: string,
+  customerIds: readonly string[],
+  first: number,
+  beforeId: bigint | null,
+): Promise<Map<string, HistoryPage>> {
+  const rows = await prisma.$queryRaw<
+    { customer_id: string; id: bigint; kind: CustomerEventKind; kyc_from: KycStatus | null; kyc_to: KycStatus | null; aml_from: AmlStatus | null; aml_to: AmlStatus | null; occurred_at: Date }[]
+  >`
+    SELECT c.id::text AS customer_id, e.id, e.kind::text AS kind, e.kyc_from::text AS kyc_from, e.kyc_to::text AS kyc_to,
+           e.aml_from::text AS aml_from, e.aml_to::text AS aml_to, e.occurred_at
+    FROM unnest(${[...customerIds]}::text[]::uuid[]) AS c(id)
+    CROSS JOIN LATERAL (
+      SELECT * FROM customer_events ce
+      WHERE ce.org_id = ${orgId}::uuid AND ce.customer_id = c.id AND (${beforeId}::bigint IS NULL OR ce.id < ${beforeId}::bigint)
+      ORDER BY ce.id DESC
+      LIMIT ${first + 1}
+    ) e
+    ORDER BY c.id, e.id DESC`;
+  const pages = new Map<string, HistoryPage>(customerIds.map((id) => [id, { events: [], hasMore: false }]));
+  for (const r of rows) {
+    const page = pages.get(r.customer_id)!;
+    if (page.events.length === first) {
+      page.hasMore = true;
+      continue;
+    }
+    page.events.push({
+      id: BigInt(r.id),
+      customerId: r.customer_id,
+      kind: r.kind,
+      kycFrom: r.kyc_from,
+      kycTo: r.kyc_to,
+      amlFrom: r.aml_from,
+      amlTo: r.aml_to,
+      occurredAt: new Date(r.occurred_at),
+    });
+  }
+  return pages;
+}

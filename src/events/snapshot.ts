@@ -1,0 +1,75 @@
+// PostgreSQL snapshots (`pg_snapshot` text "xmin:xmax:xip,...") and the opaque cursors of the
+// status subscription. A cursor names the bus batch (S_prev, S_new] its event came in and
+// the event id: PgQ's technique, safe against transactions that commit out of id order.
+import { InvalidCursorError, decodeCursor, encodeCursor } from '../lib/cursor.js';
+
+export interface PgSnapshot {
+  readonly text: string;
+  readonly xmin: bigint;
+  readonly xmax: bigint;
+  readonly xip: ReadonlySet<bigint>;
+}
+
+const SNAPSHOT = /^(\d{1,20}):(\d{1,20}):((?:\d{1,20}(?:,\d{1,20})*)?)$/;
+
+/** Parses the text form of a pg_snapshot; throws InvalidCursorError when malformed. */
+export function parseSnapshot(text: string): PgSnapshot {
+  const m = SNAPSHOT.exec(text);
+  if (!m) throw new InvalidCursorError();
+  const xmin = BigInt(m[1]!);
+  const xmax = BigInt(m[2]!);
+  const xip = new Set(m[3] ? m[3].split(',').map((x) => BigInt(x)) : []);
+  if (xmin > xmax) throw new InvalidCursorError();
+  return { text, xmin, xmax, xip };
+}
+
+/**
+ * Whether a committed transaction's effects are visible in a snapshot: JS twin of
+ * pg_visible_in_snapshot. (Only committed transactions' events are ever read, so "visible"
+ * here means "had committed when the snapshot was taken".)
+ */
+export function isVisible(txid: bigint, s: PgSnapshot): boolean {
+  if (txid < s.xmin) return true;
+  if (txid >= s.xmax) return false;
+  return !s.xip.has(txid);
+}
+
+/** A decoded cursor: the event `id` delivered in the batch (prev, next]. */
+export interface EventCursor {
+  prev: PgSnapshot;
+  next: PgSnapshot;
+  id: bigint;
+  /** occurred_at of the event (ms), to tell an expired cursor from a valid one. */
+  at: number;
+}
+
+interface CursorDoc {
+  p: string;
+  c: string;
+  i: string;
+  t: number;
+}
+const isCursorDoc = (v: unknown): v is CursorDoc => {
+  if (typeof v !== 'object' || v === null) return false;
+  const d = v as Record<string, unknown>;
+  return typeof d.p === 'string' && typeof d.c === 'string' && typeof d.i === 'string' && /^\d{1,20}$/.test(d.i) && typeof d.t === 'number' && Number.isFinite(d.t);
+};
+
+/** The opaque cursor of event `id` delivered in the batch (prev, next]. */
+export function encodeEventCursor(prev: string, next: string, id: bigint, occurredAt: Date): string {
+  return encodeCursor({ p: prev, c: next, i: id.toString(), t: occurredAt.getTime() } satisfies CursorDoc);
+}
+
+/** Decodes a subscription cursor; throws InvalidCursorError when it is not one of ours. */
+export function decodeEventCursor(cursor: string): EventCursor {
+  const d = decodeCursor(cursor, isCursorDoc);
+  return { prev: parseSnapshot(d.p), next: parseSnapshot(d.c), id: BigInt(d.i), at: d.t };
+}
+
+/**
+ * Whether an event comes after a cursor (P, C, i): it was not yet committed in P, and either
+ * not yet committed in C (a later batch) or in the same batch with a larger id.
+ */
+export function isAfterCursor(e: { txid: bigint; id: bigint }, c: EventCursor): boolean {
+  return !isVisible(e.txid, c.prev) && (!isVisible(e.txid, c.next) || e.id > c.id);
+}

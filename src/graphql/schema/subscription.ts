@@ -1,0 +1,73 @@
+// Subscription.customerStatusChanged: live KYC / AML status changes of the caller's
+// organisation, resumable with the opaque cursor of the last change received. Each message
+// renders the event's snapshot: no database read per subscriber.
+import { GraphQLError } from 'graphql';
+import { Scope } from '../../auth/scopes.js';
+import { customerFromSnapshot } from '../../customers/dto.js';
+import { CursorExpiredError, STATUS_CHANGE_KINDS, type Delivery, type StatusChange } from '../../events/bus.js';
+import { builder } from '../builder.js';
+import { GraphQLErrorCode } from '../context.js';
+import { CustomerObject } from './customer.js';
+import { AmlChange, KycChange, change } from './lifecycle.js';
+
+const StatusChangeKindEnum = builder.enumType('StatusChangeKind', {
+  values: STATUS_CHANGE_KINDS,
+  description: 'Which status moved.',
+});
+
+const CustomerStatusChangeObject = builder.objectRef<StatusChange>('CustomerStatusChange').implement({
+  description: 'A KYC or AML status change, pushed after its transaction committed.',
+  fields: (t) => ({
+    cursor: t.exposeString('cursor', { description: 'Opaque; subscribe again with after: <cursor> to resume with no gap and no duplicate.' }),
+    kind: t.field({ type: StatusChangeKindEnum, resolve: (c) => c.kind }),
+    occurredAt: t.field({ type: 'DateTime', resolve: (c) => c.occurredAt }),
+    customer: t.field({ type: CustomerObject, description: 'The customer right after the change.', resolve: (c) => customerFromSnapshot(c.orgId, c.snapshot) }),
+    kyc: t.field({ type: KycChange, nullable: true, resolve: (c) => change(c.kycFrom, c.kycTo) }),
+    aml: t.field({ type: AmlChange, nullable: true, resolve: (c) => change(c.amlFrom, c.amlTo) }),
+  }),
+});
+
+const CustomerStatusChangeFilter = builder.inputType('CustomerStatusChangeFilter', {
+  description: 'Customers are selected by id or by external id (either matches); an empty list filters nothing.',
+  fields: (t) => ({
+    customerIds: t.idList({ required: false }),
+    externalIds: t.stringList({ required: false }),
+    kind: t.field({ type: StatusChangeKindEnum, required: false }),
+  }),
+});
+
+builder.subscriptionField('customerStatusChanged', (t) =>
+  t.field({
+    type: CustomerStatusChangeObject,
+    description:
+      'KYC and AML status changes of your organisation, in commit order. With after: <cursor>, first replays every matching change since that cursor (kept at least the event retention), then continues live. A subscriber that cannot keep up is ended with the error SUBSCRIBER_TOO_SLOW carrying its last cursor.',
+    authScopes: { [Scope.CustomersRead]: true },
+    args: {
+      filter: t.arg({ type: CustomerStatusChangeFilter, required: false }),
+      after: t.arg.string({ required: false }),
+    },
+    subscribe: async (_root, args, ctx) => {
+      const f = args.filter;
+      try {
+        return await ctx.services.bus.subscribe(
+          ctx.principal!.orgId,
+          { customerIds: f?.customerIds ?? undefined, externalIds: f?.externalIds ?? undefined, kinds: f?.kind ? [f.kind] : undefined },
+          args.after,
+        );
+      } catch (error) {
+        if (error instanceof CursorExpiredError) {
+          throw new GraphQLError(error.message, { extensions: { code: GraphQLErrorCode.CursorExpired, retentionDays: error.retentionDays } });
+        }
+        throw error;
+      }
+    },
+    resolve: (delivery: Delivery) => {
+      if (delivery.type === 'overflow') {
+        throw new GraphQLError('Subscriber too slow: its buffer filled up and it was disconnected; resubscribe with after: lastCursor.', {
+          extensions: { code: GraphQLErrorCode.SubscriberTooSlow, lastCursor: delivery.lastCursor },
+        });
+      }
+      return delivery.change;
+    },
+  }),
+);

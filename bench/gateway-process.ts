@@ -9,6 +9,8 @@ import { createServices } from '../src/services.js';
 export type GatewayRequest = { type: 'stats' } | { type: 'reset' } | { type: 'stop' };
 export interface GatewayStats {
   statements: number;
+  /** Live subscriptions on the event bus. */
+  subscribers: number;
   heapUsed: number;
   rss: number;
 }
@@ -29,7 +31,7 @@ process.on('message', (msg: GatewayRequest) => {
   } else if (msg.type === 'stats') {
     (globalThis as { gc?: () => void }).gc?.();
     const mem = process.memoryUsage();
-    process.send!({ type: 'stats', stats: { statements, heapUsed: mem.heapUsed, rss: mem.rss } satisfies GatewayStats });
+    process.send!({ type: 'stats', stats: { statements, subscribers: services.bus.subscriberCount, heapUsed: mem.heapUsed, rss: mem.rss } satisfies GatewayStats });
   } else if (msg.type === 'stop') {
     // The load generator drops its sockets mid-request; let the requests already running
     // finish before the pool closes under them.

@@ -9,6 +9,7 @@ import { startGatewayProcess } from './lib/gateway.js';
 import { connections, durationSeconds, warmupSeconds } from './lib/load.js';
 import { summary } from './lib/report.js';
 import { dashboardScenario } from './scenarios/dashboard.js';
+import { fanoutScenario } from './scenarios/fanout.js';
 import { replayScenario } from './scenarios/replay.js';
 import { upsertScenario } from './scenarios/upsert.js';
 
@@ -16,6 +17,7 @@ const scenarios: Record<string, Scenario> = {
   upsert: upsertScenario,
   replay: replayScenario,
   dashboard: dashboardScenario,
+  fanout: fanoutScenario,
 };
 
 const asked = process.argv.slice(2);

@@ -7,8 +7,12 @@ import type pg from 'pg';
 
 const CUSTOMER_COLUMNS = `"public"."customers"."id", "public"."customers"."org_id", "public"."customers"."external_id", "public"."customers"."type"::text, "public"."customers"."full_name", "public"."customers"."email", "public"."customers"."email_key", "public"."customers"."phone", "public"."customers"."risk_is_new_customer", "public"."customers"."risk_is_designated_service", "public"."customers"."risk_handles_cash_or_crypto", "public"."customers"."kyc_status"::text, "public"."customers"."kyc_started_at", "public"."customers"."kyc_completed_at", "public"."customers"."verified_legal_name", "public"."customers"."verified_country", "public"."customers"."aml_status"::text, "public"."customers"."aml_screened_at", "public"."customers"."aml_last_reviewed_at", "public"."customers"."aml_pep", "public"."customers"."aml_sanctions", "public"."customers"."aml_adverse_media", "public"."customers"."aml_terrorism", "public"."customers"."added_via"::text, "public"."customers"."created_at", "public"."customers"."updated_at"`;
 
-/** The statements of one fresh upsert (create path with an idempotency key), in order. */
-export const UPSERT_SQL = {
+/**
+ * The statements of one fresh upsert (create path with an idempotency key) as first recorded,
+ * before the round-trip work of issue 6: 14 round trips. Kept as a second, informational
+ * baseline (what the same work cost when sent statement by statement).
+ */
+export const UPSERT_SQL_BEFORE = {
   lockTimeout: `SELECT set_config('lock_timeout', $1, true)`,
   claim: `INSERT INTO idempotency_keys (org_id, operation, key, request_hash, status, response, created_at, expires_at) VALUES ($1::uuid, $2, $3, $4, 0, 'null'::jsonb, $5::timestamptz, $6::timestamptz) ON CONFLICT (org_id, operation, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, status = 0, response = 'null'::jsonb, created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at WHERE idempotency_keys.expires_at <= EXCLUDED.created_at RETURNING 1 AS claimed`,
   lockTimeoutOff: `SELECT set_config('lock_timeout', '0', true)`,
@@ -22,12 +26,28 @@ export const UPSERT_SQL = {
   storeResponse: `UPDATE idempotency_keys SET status = $1, response = to_jsonb($2::text) WHERE org_id = $3::uuid AND operation = $4 AND key = $5`,
 } as const;
 
-/** Round trips of one baseline upsert, BEGIN and COMMIT included. */
-export const UPSERT_ROUND_TRIPS = 14;
+/** Round trips of UPSERT_SQL_BEFORE, BEGIN and COMMIT included. */
+export const UPSERT_ROUND_TRIPS_BEFORE = 14;
+
+/**
+ * The statements the gateway sends now for the same fresh upsert (recorded after the change):
+ * claim (with its bounded wait and the stored-response read), advisory locks (with the wait's
+ * reset), candidates FOR UPDATE, customer insert, then event + NOTIFY + stored response.
+ */
+export const UPSERT_SQL = {
+  claim: `WITH ins AS ( INSERT INTO idempotency_keys (org_id, operation, key, request_hash, status, response, created_at, expires_at) SELECT $1::uuid, $2, $3, $4, 0, 'null'::jsonb, $5::timestamptz, $6::timestamptz FROM (SELECT set_config('lock_timeout', $7, true)) AS bounded_wait ON CONFLICT (org_id, operation, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, status = 0, response = 'null'::jsonb, created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at WHERE idempotency_keys.expires_at <= EXCLUDED.created_at RETURNING 1) SELECT true AS claimed, NULL AS request_hash, NULL::int AS status, NULL AS body FROM ins UNION ALL SELECT false, request_hash, status, response #>> '{}' FROM idempotency_keys WHERE org_id = $8::uuid AND operation = $9 AND key = $10 AND NOT EXISTS (SELECT 1 FROM ins)`,
+  advisoryLocks: `SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) AS locked FROM (SELECT set_config('lock_timeout', '0', true) AS reset) AS first_reset, unnest($1::text[]) AS k`,
+  candidates: `SELECT id, org_id AS "orgId", external_id AS "externalId", type::text AS type, full_name AS "fullName", email, email_key AS "emailKey", phone, risk_is_new_customer AS "riskIsNewCustomer", risk_is_designated_service AS "riskIsDesignatedService", risk_handles_cash_or_crypto AS "riskHandlesCashOrCrypto", kyc_status::text AS "kycStatus", kyc_started_at AS "kycStartedAt", kyc_completed_at AS "kycCompletedAt", verified_legal_name AS "verifiedLegalName", verified_country AS "verifiedCountry", aml_status::text AS "amlStatus", aml_screened_at AS "amlScreenedAt", aml_last_reviewed_at AS "amlLastReviewedAt", aml_pep AS "amlPep", aml_sanctions AS "amlSanctions", aml_adverse_media AS "amlAdverseMedia", aml_terrorism AS "amlTerrorism", added_via::text AS "addedVia", created_at AS "createdAt", updated_at AS "updatedAt" FROM customers WHERE org_id = $1::uuid AND (email_key = $2 OR external_id = $3) FOR UPDATE`,
+  insertCustomer: UPSERT_SQL_BEFORE.insertCustomer,
+  eventAndResponse: `WITH e AS ( INSERT INTO customer_events (org_id, customer_id, kind, kyc_from, kyc_to, aml_from, aml_to, snapshot) VALUES ( $1::uuid, $2::uuid, $3::text::"CustomerEventKind", $4::text::"KycStatus", $5::text::"KycStatus", $6::text::"AmlStatus", $7::text::"AmlStatus", $8::jsonb) RETURNING org_id), alongside AS ( UPDATE idempotency_keys SET status = $9, response = to_jsonb($10::text) WHERE org_id = $11::uuid AND operation = $12 AND key = $13) SELECT pg_notify($14, org_id::text) FROM e`,
+} as const;
+
+/** Round trips of one baseline upsert now, BEGIN and COMMIT included. */
+export const UPSERT_ROUND_TRIPS = 7;
 
 const HASH = 'a'.repeat(64);
 
-/** One fresh upsert transaction, statement for statement what the gateway sent when recorded. */
+/** One fresh upsert transaction, statement for statement what the gateway sends now. */
 export async function rawUpsert(pool: pg.Pool, orgId: string, tag: string): Promise<void> {
   const client = await pool.connect();
   const now = new Date();
@@ -37,15 +57,11 @@ export async function rawUpsert(pool: pg.Pool, orgId: string, tag: string): Prom
   const id = randomUUID();
   try {
     await client.query('BEGIN');
-    await client.query(UPSERT_SQL.lockTimeout, ['5000ms']);
-    await client.query(UPSERT_SQL.claim, [orgId, 'POST /customers', tag, HASH, now, expires]);
-    await client.query(UPSERT_SQL.lockTimeoutOff);
+    const claim = await client.query(UPSERT_SQL.claim, [orgId, 'POST /customers', tag, HASH, now, expires, '5000ms', orgId, 'POST /customers', tag]);
+    if (claim.rows[0]?.claimed !== true) throw new Error('baseline: key not claimed');
     // Sorted like the gateway's lockNaturalKeys: "email:…" before "ext:…".
-    await client.query(UPSERT_SQL.advisoryLock, [`customer|${orgId}|email:${email}`]);
-    await client.query(UPSERT_SQL.advisoryLock, [`customer|${orgId}|ext:${externalId}`]);
-    await client.query(UPSERT_SQL.lockRows, [orgId, email, externalId]);
-    await client.query(UPSERT_SQL.byExternalId, [orgId, externalId, 1, 0]);
-    await client.query(UPSERT_SQL.byEmail, [orgId, email, 1, 0]);
+    await client.query(UPSERT_SQL.advisoryLocks, [[`customer|${orgId}|email:${email}`, `customer|${orgId}|ext:${externalId}`]]);
+    await client.query(UPSERT_SQL.candidates, [orgId, email, externalId]);
     const { rows } = await client.query(UPSERT_SQL.insertCustomer, [
       id, orgId, externalId, 'INDIVIDUAL', `Bench Customer ${tag}`, email, email, '+61400000000', true, false, false,
       'NOT_STARTED', 'NOT_SCREENED', false, false, false, false, 'INTEGRATION', now, now,
@@ -53,9 +69,45 @@ export async function rawUpsert(pool: pg.Pool, orgId: string, tag: string): Prom
     const row = rows[0] as Record<string, unknown>;
     // The snapshot and the stored response are JSON of the public fields, as the gateway writes.
     const snapshot = JSON.stringify({ ...row, org_id: undefined, phone: undefined });
-    await client.query(UPSERT_SQL.insertEvent, [orgId, id, 'CREATED', null, null, null, null, snapshot, now]);
-    await client.query(UPSERT_SQL.notify, ['customer_events', orgId]);
-    await client.query(UPSERT_SQL.storeResponse, [201, snapshot, orgId, 'POST /customers', tag]);
+    await client.query(UPSERT_SQL.eventAndResponse, [orgId, id, 'CREATED', null, null, null, null, snapshot, 201, snapshot, orgId, 'POST /customers', tag, 'customer_events']);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** The same fresh upsert as UPSERT_SQL_BEFORE: statement for statement what the gateway sent before issue 6. */
+export async function rawUpsertBefore(pool: pg.Pool, orgId: string, tag: string): Promise<void> {
+  const client = await pool.connect();
+  const now = new Date();
+  const expires = new Date(now.getTime() + 24 * 3_600_000);
+  const externalId = `crm-${tag}`;
+  const email = `bench.${tag}@example.com`;
+  const id = randomUUID();
+  try {
+    await client.query('BEGIN');
+    await client.query(UPSERT_SQL_BEFORE.lockTimeout, ['5000ms']);
+    await client.query(UPSERT_SQL_BEFORE.claim, [orgId, 'POST /customers', tag, HASH, now, expires]);
+    await client.query(UPSERT_SQL_BEFORE.lockTimeoutOff);
+    // Sorted like the gateway's lockNaturalKeys: "email:…" before "ext:…".
+    await client.query(UPSERT_SQL_BEFORE.advisoryLock, [`customer|${orgId}|email:${email}`]);
+    await client.query(UPSERT_SQL_BEFORE.advisoryLock, [`customer|${orgId}|ext:${externalId}`]);
+    await client.query(UPSERT_SQL_BEFORE.lockRows, [orgId, email, externalId]);
+    await client.query(UPSERT_SQL_BEFORE.byExternalId, [orgId, externalId, 1, 0]);
+    await client.query(UPSERT_SQL_BEFORE.byEmail, [orgId, email, 1, 0]);
+    const { rows } = await client.query(UPSERT_SQL_BEFORE.insertCustomer, [
+      id, orgId, externalId, 'INDIVIDUAL', `Bench Customer ${tag}`, email, email, '+61400000000', true, false, false,
+      'NOT_STARTED', 'NOT_SCREENED', false, false, false, false, 'INTEGRATION', now, now,
+    ]);
+    const row = rows[0] as Record<string, unknown>;
+    // The snapshot and the stored response are JSON of the public fields, as the gateway writes.
+    const snapshot = JSON.stringify({ ...row, org_id: undefined, phone: undefined });
+    await client.query(UPSERT_SQL_BEFORE.insertEvent, [orgId, id, 'CREATED', null, null, null, null, snapshot, now]);
+    await client.query(UPSERT_SQL_BEFORE.notify, ['customer_events', orgId]);
+    await client.query(UPSERT_SQL_BEFORE.storeResponse, [201, snapshot, orgId, 'POST /customers', tag]);
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});

@@ -32,7 +32,7 @@ try {
   const gql = await fetch(`${server.url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query: UPSERT_MUTATION, variables: { input: upsertBody('rec-2'), key: 'rec-2' } }) });
   console.log('GraphQL', (await gql.text()).slice(0, 200));
   show('GraphQL upsert, fresh key');
-  const page = await fetch(`${server.url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query: dashboardQuery(false) }) });
+  const page = await fetch(`${server.url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query: dashboardQuery(true) }) });
   console.log('dashboard', (await page.text()).slice(0, 200));
   show('GraphQL dashboard page');
 } finally {

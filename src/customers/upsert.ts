@@ -34,13 +34,16 @@
 // serialization failure or deadlock (e.g. two upserts locking the same two rows crosswise)
 // retries the whole transaction a bounded number of times, so none reaches the caller.
 import type { Tx } from '../db/client.js';
-import { appendCustomerEvent } from '../events/outbox.js';
+import { appendCustomerEvent, type NewCustomerEvent } from '../events/outbox.js';
+import { Prisma } from '../generated/prisma/client.js';
 import {
   claimKey,
   databaseErrorCodes,
   isLockTimeout,
+  RESET_LOCK_TIMEOUT,
   requestHash,
   storeResponse,
+  storeResponseSql,
   validateIdempotencyKey,
   type IdempotencyScope,
   type StoredResponse,
@@ -96,7 +99,7 @@ export async function upsertCustomer(services: Services, req: WriteRequest): Pro
   const keyError = req.idempotency ? validateIdempotencyKey(req.idempotency.key) : null;
   if (!checked.ok || keyError) return invalid(checked.ok ? [] : checked.fieldErrors, keyError);
   const input = checked.value;
-  return runWrite(services, req, requestHash(req.input), (tx, now) => upsertInTx(tx, req.orgId, input, now));
+  return runWrite(services, req, requestHash(req.input), (tx, now, claimed) => upsertInTx(tx, req.orgId, input, now, claimed));
 }
 
 /** Partially updates a customer (fullName, email, phone, risk), idempotently when a key is given. */
@@ -106,19 +109,29 @@ export async function updateCustomer(services: Services, req: UpdateRequest): Pr
   if (!checked.ok || keyError) return invalid(checked.ok ? [] : checked.fieldErrors, keyError);
   const input = checked.value;
   // The id is part of the compared request: GraphQL's operation name does not contain it.
-  return runWrite(services, req, requestHash({ id: req.id, input: req.input }), (tx, now) => patchInTx(tx, req.orgId, req.id, input, now));
+  return runWrite(services, req, requestHash({ id: req.id, input: req.input }), (tx, now, claimed) => patchInTx(tx, req.orgId, req.id, input, now, claimed));
 }
 
 function invalid(fieldErrors: FieldError[], keyError: FieldError | null): WriteResponse {
   return { kind: 'invalid', fieldErrors: keyError ? [...fieldErrors, keyError] : fieldErrors };
 }
 
-/** One write transaction: claim the key, do the work, render and store; retried on races. */
+/** What the work of a write did, and the event it owes (appended with the stored response). */
+interface Applied {
+  result: WriteResult;
+  event?: NewCustomerEvent | undefined;
+}
+
+/**
+ * One write transaction: claim the key, do the work, render, then append the event and store
+ * the response in one statement; retried on races. `claimed` tells the work that claimKey left
+ * its bounded lock_timeout set (its first statement resets it).
+ */
 async function runWrite(
   services: Services,
   req: WriteRequest,
   hash: string,
-  work: (tx: Tx, now: Date) => Promise<WriteResult>,
+  work: (tx: Tx, now: Date, claimed: boolean) => Promise<Applied>,
 ): Promise<WriteResponse> {
   const { config } = services;
   const scope: IdempotencyScope | undefined = req.idempotency && { orgId: req.orgId, ...req.idempotency };
@@ -135,9 +148,12 @@ async function runWrite(
                 : { kind: 'idempotency_conflict' };
             }
           }
-          const result = await work(tx, now);
+          const { result, event } = await work(tx, now, scope !== undefined);
           const response = req.render(result);
-          if (scope) await storeResponse(tx, scope, response);
+          // Round trips are the cost of a write: the event, its NOTIFY and the stored response
+          // travel together.
+          if (event) await appendCustomerEvent(tx, event, scope && storeResponseSql(scope, response));
+          else if (scope) await storeResponse(tx, scope, response);
           await services.testHooks.insideWriteTransaction?.(tx);
           return { kind: 'done', response, replayed: false, result };
         },
@@ -157,65 +173,85 @@ async function runWrite(
   }
 }
 
-/** Serialises requests on the same natural keys (external id, email) across every instance. */
-async function lockNaturalKeys(tx: Tx, orgId: string, keys: string[]): Promise<void> {
-  // A fixed order (sorted) so that two transactions never wait on each other crosswise.
-  for (const key of [...new Set(keys)].sort()) {
-    await tx.$executeRaw`SELECT 1 FROM pg_advisory_xact_lock(hashtextextended(${`customer|${orgId}|${key}`}, 0))`;
+/**
+ * Serialises requests on the same natural keys (external id, email) across every instance, in
+ * one statement. Also ends claimKey's bounded lock_timeout when `claimed` (the subquery is
+ * evaluated before the first lock is requested, since every joined row needs it).
+ */
+async function lockNaturalKeys(tx: Tx, orgId: string, keys: string[], claimed: boolean): Promise<void> {
+  if (keys.length === 0) {
+    if (claimed) await tx.$queryRaw`SELECT ${RESET_LOCK_TIMEOUT}`;
+    return;
   }
+  // A fixed order (sorted; unnest keeps array order) so that two transactions never wait on
+  // each other crosswise.
+  const sorted = [...new Set(keys)].sort().map((key) => `customer|${orgId}|${key}`);
+  const reset = claimed ? RESET_LOCK_TIMEOUT : Prisma.sql`NULL::text`;
+  await tx.$queryRaw`
+    SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) AS locked
+    FROM (SELECT ${reset} AS reset) AS first_reset, unnest(${sorted}::text[]) AS k`;
 }
 
-async function upsertInTx(tx: Tx, orgId: string, input: UpsertInput, now: Date): Promise<WriteResult> {
+/** Every column of a customer, named like the Prisma model (for raw reads of whole rows). */
+const CUSTOMER_COLUMNS = Prisma.raw(
+  `id, org_id AS "orgId", external_id AS "externalId", type::text AS type, full_name AS "fullName", email, email_key AS "emailKey",
+   phone, risk_is_new_customer AS "riskIsNewCustomer", risk_is_designated_service AS "riskIsDesignatedService",
+   risk_handles_cash_or_crypto AS "riskHandlesCashOrCrypto", kyc_status::text AS "kycStatus", kyc_started_at AS "kycStartedAt",
+   kyc_completed_at AS "kycCompletedAt", verified_legal_name AS "verifiedLegalName", verified_country AS "verifiedCountry",
+   aml_status::text AS "amlStatus", aml_screened_at AS "amlScreenedAt", aml_last_reviewed_at AS "amlLastReviewedAt",
+   aml_pep AS "amlPep", aml_sanctions AS "amlSanctions", aml_adverse_media AS "amlAdverseMedia", aml_terrorism AS "amlTerrorism",
+   added_via::text AS "addedVia", created_at AS "createdAt", updated_at AS "updatedAt"`,
+);
+
+async function upsertInTx(tx: Tx, orgId: string, input: UpsertInput, now: Date, claimed: boolean): Promise<Applied> {
   const emailKey = normaliseEmail(input.email);
-  await lockNaturalKeys(tx, orgId, [`email:${emailKey}`, ...(input.externalId !== undefined ? [`ext:${input.externalId}`] : [])]);
-  // Row locks too: status moves (back office) do not take the advisory locks.
-  await tx.$executeRaw`
-    SELECT 1 FROM customers
+  await lockNaturalKeys(tx, orgId, [`email:${emailKey}`, ...(input.externalId !== undefined ? [`ext:${input.externalId}`] : [])], claimed);
+  // Row locks too (status moves of the back office do not take the advisory locks), and the
+  // candidates read by the same statement, after the advisory locks: its snapshot sees every
+  // record committed by a request that held them.
+  const candidates = await tx.$queryRaw<Customer[]>`
+    SELECT ${CUSTOMER_COLUMNS} FROM customers
     WHERE org_id = ${orgId}::uuid AND (email_key = ${emailKey} OR external_id = ${input.externalId ?? null})
     FOR UPDATE`;
-  const [byExternalId, byEmail] = await Promise.all([
-    input.externalId !== undefined ? tx.customer.findUnique({ where: { orgId_externalId: { orgId, externalId: input.externalId } } }) : null,
-    tx.customer.findUnique({ where: { orgId_emailKey: { orgId, emailKey } } }),
-  ]);
+  const byExternalId = input.externalId !== undefined ? (candidates.find((c) => c.externalId === input.externalId) ?? null) : null;
+  const byEmail = candidates.find((c) => c.emailKey === emailKey) ?? null;
   return apply(tx, orgId, decideUpsert(input, { byExternalId, byEmail }), now);
 }
 
-async function patchInTx(tx: Tx, orgId: string, id: string, input: PatchInput, now: Date): Promise<WriteResult> {
+async function patchInTx(tx: Tx, orgId: string, id: string, input: PatchInput, now: Date, claimed: boolean): Promise<Applied> {
   const emailKey = input.email !== undefined ? normaliseEmail(input.email) : undefined;
-  if (emailKey !== undefined) await lockNaturalKeys(tx, orgId, [`email:${emailKey}`]);
+  await lockNaturalKeys(tx, orgId, emailKey !== undefined ? [`email:${emailKey}`] : [], claimed);
   const found = await tx.customer.findFirst({ where: findCustomerWhere(orgId, id), select: { id: true } });
-  if (!found) return { kind: 'not_found' };
+  if (!found) return { result: { kind: 'not_found' } };
   await tx.$executeRaw`SELECT 1 FROM customers WHERE id = ${found.id}::uuid FOR UPDATE`;
   const [target, emailOwner] = await Promise.all([
     tx.customer.findUnique({ where: { id: found.id } }),
     emailKey !== undefined ? tx.customer.findUnique({ where: { orgId_emailKey: { orgId, emailKey } } }) : null,
   ]);
-  if (!target) return { kind: 'not_found' };
+  if (!target) return { result: { kind: 'not_found' } };
   return apply(tx, orgId, decidePatch(target, input, emailOwner), now);
 }
 
-/** Applies a decision: the write and its event in the caller's transaction. */
-async function apply(tx: Tx, orgId: string, decision: Decision, now: Date): Promise<WriteResult> {
+/** Applies a decision: the write in the caller's transaction; its event is returned, owed. */
+async function apply(tx: Tx, orgId: string, decision: Decision, now: Date): Promise<Applied> {
   switch (decision.kind) {
     case 'conflict':
-      return { kind: 'conflict', field: decision.field };
+      return { result: { kind: 'conflict', field: decision.field } };
     case 'invalid':
-      return { kind: 'validation_failed', fieldErrors: decision.fieldErrors };
+      return { result: { kind: 'validation_failed', fieldErrors: decision.fieldErrors } };
     case 'create': {
       const row = await tx.customer.create({ data: { ...decision.data, orgId, createdAt: now, updatedAt: now } });
-      await appendCustomerEvent(tx, { kind: UpsertOutcome.Created, customer: row });
-      return success(UpsertOutcome.Created, row);
+      return { result: success(UpsertOutcome.Created, row), event: { kind: UpsertOutcome.Created, customer: row } };
     }
     case 'update': {
       // Nothing differs: no write, no event, updatedAt kept (a CRM re-sending the same record
       // does not churn `updated_since` pollers or the event log).
-      if (isNoop(decision)) return success(decision.outcome, decision.target);
+      if (isNoop(decision)) return { result: success(decision.outcome, decision.target) };
       const row = await tx.customer.update({
         where: { id: decision.target.id },
         data: { ...decision.changes, updatedAt: laterThan(decision.target.updatedAt, now) },
       });
-      await appendCustomerEvent(tx, { kind: decision.outcome, customer: row });
-      return success(decision.outcome, row);
+      return { result: success(decision.outcome, row), event: { kind: decision.outcome, customer: row } };
     }
   }
 }

@@ -1,6 +1,7 @@
 // The customer event log, written in the same transaction as every customer write (SPEC
 // section 5): the table is the source of truth; NOTIFY only wakes listeners after commit.
 import type { Tx } from '../db/client.js';
+import { Prisma } from '../generated/prisma/client.js';
 import type { CustomerEventKind, KycStatus, AmlStatus } from '../generated/prisma/enums.js';
 import { toPublicCustomer, type Customer } from '../customers/dto.js';
 
@@ -17,8 +18,12 @@ export interface NewCustomerEvent {
   amlTo?: AmlStatus | null;
 }
 
-/** Appends one event inside the caller's transaction and schedules the wake-up NOTIFY. */
-export async function appendCustomerEvent(tx: Tx, event: NewCustomerEvent): Promise<void> {
+/**
+ * Appends one event inside the caller's transaction and schedules the wake-up NOTIFY. `alongside`
+ * is another data-modifying statement of the same transaction (e.g. storing the idempotent
+ * response) sent in the same round trip: data-modifying CTEs always run to completion.
+ */
+export async function appendCustomerEvent(tx: Tx, event: NewCustomerEvent, alongside?: Prisma.Sql): Promise<void> {
   const { customer } = event;
   // One round trip: the insert and the NOTIFY (delivered by PostgreSQL only if and when the
   // transaction commits). `txid` and `occurred_at` come from their column defaults.
@@ -30,6 +35,6 @@ export async function appendCustomerEvent(tx: Tx, event: NewCustomerEvent): Prom
         ${event.kycFrom ?? null}::text::"KycStatus", ${event.kycTo ?? null}::text::"KycStatus",
         ${event.amlFrom ?? null}::text::"AmlStatus", ${event.amlTo ?? null}::text::"AmlStatus",
         ${JSON.stringify(toPublicCustomer(customer))}::jsonb)
-      RETURNING org_id)
+      RETURNING org_id)${alongside ? Prisma.sql`, alongside AS (${alongside})` : Prisma.empty}
     SELECT pg_notify(${EVENTS_CHANNEL}, org_id::text) FROM e`;
 }

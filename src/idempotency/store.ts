@@ -4,6 +4,7 @@
 // (crash, lost connection, 5xx) nothing of it remains, so a key can never be left stuck.
 import { createHash } from 'node:crypto';
 import type { PrismaClient, Tx } from '../db/client.js';
+import { Prisma } from '../generated/prisma/client.js';
 import type { FieldError } from '../lib/error-codes.js';
 
 export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
@@ -57,40 +58,67 @@ export function requestHash(request: unknown): string {
  * An expired key counts as absent and is overwritten. While another transaction holds the
  * same key uncommitted, this waits at most `waitMs` (PostgreSQL lock_timeout); past that it
  * throws the lock-timeout error that `isLockTimeout` recognises.
+ *
+ * One round trip in the usual cases: the lock_timeout is set by the statement's own input row
+ * (evaluated before the row is inserted, so before any wait on the key), and a live key's stored
+ * response is read by the same statement. That read uses the statement's snapshot, taken before
+ * a wait on a concurrent duplicate; when the duplicate committed during the wait it finds
+ * nothing, and a second statement (with a fresh snapshot) reads it.
+ *
+ * The lock_timeout stays set when the key is claimed: the caller's next statement must include
+ * `RESET_LOCK_TIMEOUT` so that the work's own lock waits are not bounded (lockNaturalKeys does).
  */
 export async function claimKey(tx: Tx, scope: IdempotencyScope, hash: string, now: Date, ttlHours: number, waitMs: number): Promise<Claim> {
   const expiresAt = new Date(now.getTime() + ttlHours * 3_600_000);
   // lock_timeout 0 would mean "forever"; the wait must stay bounded.
-  await tx.$queryRaw`SELECT set_config('lock_timeout', ${`${Math.max(1, waitMs)}ms`}, true)`;
-  const claimed = await tx.$queryRaw<{ claimed: number }[]>`
-    INSERT INTO idempotency_keys (org_id, operation, key, request_hash, status, response, created_at, expires_at)
-    VALUES (${scope.orgId}::uuid, ${scope.operation}, ${scope.key}, ${hash}, 0, 'null'::jsonb, ${now}::timestamptz, ${expiresAt}::timestamptz)
-    ON CONFLICT (org_id, operation, key) DO UPDATE
-      SET request_hash = EXCLUDED.request_hash, status = 0, response = 'null'::jsonb,
-          created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
-      WHERE idempotency_keys.expires_at <= EXCLUDED.created_at
-    RETURNING 1 AS claimed`;
-  await tx.$queryRaw`SELECT set_config('lock_timeout', '0', true)`;
-  if (claimed.length > 0) return { kind: 'claimed' };
-  const rows = await tx.$queryRaw<{ request_hash: string; status: number; body: string }[]>`
-    SELECT request_hash, status, response #>> '{}' AS body
+  const rows = await tx.$queryRaw<{ claimed: boolean; request_hash: string | null; status: number | null; body: string | null }[]>`
+    WITH ins AS (
+      INSERT INTO idempotency_keys (org_id, operation, key, request_hash, status, response, created_at, expires_at)
+      SELECT ${scope.orgId}::uuid, ${scope.operation}, ${scope.key}, ${hash}, 0, 'null'::jsonb, ${now}::timestamptz, ${expiresAt}::timestamptz
+      FROM (SELECT set_config('lock_timeout', ${`${Math.max(1, waitMs)}ms`}, true)) AS bounded_wait
+      ON CONFLICT (org_id, operation, key) DO UPDATE
+        SET request_hash = EXCLUDED.request_hash, status = 0, response = 'null'::jsonb,
+            created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
+        WHERE idempotency_keys.expires_at <= EXCLUDED.created_at
+      RETURNING 1)
+    SELECT true AS claimed, NULL AS request_hash, NULL::int AS status, NULL AS body FROM ins
+    UNION ALL
+    SELECT false, request_hash, status, response #>> '{}'
     FROM idempotency_keys
-    WHERE org_id = ${scope.orgId}::uuid AND operation = ${scope.operation} AND key = ${scope.key}`;
-  const row = rows[0];
+    WHERE org_id = ${scope.orgId}::uuid AND operation = ${scope.operation} AND key = ${scope.key} AND NOT EXISTS (SELECT 1 FROM ins)`;
+  if (rows.some((r) => r.claimed)) return { kind: 'claimed' };
+  const row =
+    rows[0] ??
+    (
+      await tx.$queryRaw<{ request_hash: string; status: number; body: string }[]>`
+        SELECT request_hash, status, response #>> '{}' AS body
+        FROM idempotency_keys
+        WHERE org_id = ${scope.orgId}::uuid AND operation = ${scope.operation} AND key = ${scope.key}`
+    )[0];
   // The conflicting row was live a statement ago and only the purge deletes (expired) rows.
   if (!row) throw new Error('idempotency key vanished between claim and read');
-  return { kind: 'stored', requestHash: row.request_hash, response: { status: Number(row.status), body: JSON.parse(row.body) } };
+  return { kind: 'stored', requestHash: row.request_hash!, response: { status: Number(row.status), body: JSON.parse(row.body!) } };
 }
 
+/** Ends the bounded wait of claimKey (lock_timeout 0: no limit); a select-list item for the next statement. */
+export const RESET_LOCK_TIMEOUT = Prisma.sql`set_config('lock_timeout', '0', true)`;
+
 /**
- * Stores the rendered response under a key claimed in this transaction. The body is kept as
- * its JSON text (a jsonb string) so that a replay returns it byte for byte, key order included.
+ * The statement that stores the rendered response under a key claimed in this transaction, as
+ * a fragment the caller may send on its own or inside a CTE with the write's other statements.
+ * The body is kept as its JSON text (a jsonb string) so that a replay returns it byte for byte,
+ * key order included.
  */
-export async function storeResponse(tx: Tx, scope: IdempotencyScope, response: StoredResponse): Promise<void> {
+export function storeResponseSql(scope: IdempotencyScope, response: StoredResponse): Prisma.Sql {
   const text = JSON.stringify(response.body);
-  await tx.$executeRaw`
+  return Prisma.sql`
     UPDATE idempotency_keys SET status = ${response.status}, response = to_jsonb(${text}::text)
     WHERE org_id = ${scope.orgId}::uuid AND operation = ${scope.operation} AND key = ${scope.key}`;
+}
+
+/** Stores the rendered response under a key claimed in this transaction. */
+export async function storeResponse(tx: Tx, scope: IdempotencyScope, response: StoredResponse): Promise<void> {
+  await tx.$executeRaw(storeResponseSql(scope, response));
 }
 
 /** Deletes keys whose 24 hours (configurable) are over; returns how many. */

@@ -38,8 +38,47 @@ const WS_KEY_RECHECK_MS = 500;
 type WsExtra = {
   principal?: Principal;
   token?: string;
-  recheck?: NodeJS.Timeout;
 };
+
+/**
+ * Re-checks the keys of open WebSocket connections: one timer per distinct key, not per
+ * connection, so ten thousand subscribers of one key cost one verification per period.
+ */
+class KeyWatch {
+  private readonly byToken = new Map<string, { sockets: Set<WebSocket>; timer: NodeJS.Timeout }>();
+
+  constructor(private readonly services: Services) {}
+
+  add(token: string, socket: WebSocket): void {
+    let watched = this.byToken.get(token);
+    if (!watched) {
+      const sockets = new Set<WebSocket>();
+      const timer = setInterval(() => {
+        this.services.keys.verify(token).then(
+          (p) => {
+            if (p) return;
+            for (const s of sockets) s.close(WsCloseCode.Unauthorized, 'Unauthorized: the API key was revoked or expired');
+          },
+          () => {},
+        );
+      }, WS_KEY_RECHECK_MS);
+      timer.unref();
+      watched = { sockets, timer };
+      this.byToken.set(token, watched);
+    }
+    watched.sockets.add(socket);
+  }
+
+  remove(token: string, socket: WebSocket): void {
+    const watched = this.byToken.get(token);
+    if (!watched) return;
+    watched.sockets.delete(socket);
+    if (watched.sockets.size === 0) {
+      clearInterval(watched.timer);
+      this.byToken.delete(token);
+    }
+  }
+}
 
 function sendJsonError(res: ServerResponse, status: number, code: string, message: string): void {
   res.writeHead(status, { 'content-type': 'application/json' });
@@ -73,6 +112,7 @@ export async function startServer(services: Services, options: ServerOptions = {
   });
 
   const wss = new WebSocketServer({ server, path: '/graphql' });
+  const keyWatch = new KeyWatch(services);
   const wsServer = useServer<Record<string, unknown>, WsExtra>(
     {
       onConnect: async (ctx) => {
@@ -86,19 +126,11 @@ export async function startServer(services: Services, options: ServerOptions = {
         ctx.extra.principal = principal;
         ctx.extra.token = token;
         // A revoked or expired key stops long-lived subscriptions too.
-        ctx.extra.recheck = setInterval(() => {
-          services.keys.verify(token).then(
-            (p) => {
-              if (!p) ctx.extra.socket.close(WsCloseCode.Unauthorized, 'Unauthorized: the API key was revoked or expired');
-            },
-            () => {},
-          );
-        }, WS_KEY_RECHECK_MS);
-        ctx.extra.recheck.unref();
+        keyWatch.add(token, ctx.extra.socket);
         return true;
       },
       onClose: (ctx) => {
-        if (ctx.extra.recheck) clearInterval(ctx.extra.recheck);
+        if (ctx.extra.token) keyWatch.remove(ctx.extra.token, ctx.extra.socket);
       },
       onSubscribe: async (ctx, _id, payload) => {
         // Every operation over the socket counts against the key's rate limit.

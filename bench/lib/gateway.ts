@@ -34,7 +34,7 @@ export async function startGatewayProcess(databaseUrl: string, env: Record<strin
     execArgv: ['--import', 'tsx', '--expose-gc', '--max-old-space-size=4096', ...profile, ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)],
     // NODE_ENV=production as deployed: graphql-js drops its cross-realm instanceof checks and
     // plugin-prisma its unused-selection tracking, both development aids.
-    env: { ...process.env, NODE_ENV: process.env.BENCH_NODE_ENV ?? 'production', DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', DATABASE_POOL_SIZE: '20', ...env },
+    env: { ...process.env, NODE_ENV: process.env.BENCH_NODE_ENV ?? 'production', DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error', DATABASE_POOL_SIZE: '20', ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const port = await new Promise<number>((resolve, reject) => {

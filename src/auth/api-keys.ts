@@ -119,6 +119,8 @@ interface CacheEntry {
  */
 export class ApiKeyVerifier {
   private readonly cache = new Map<string, CacheEntry>();
+  /** Loads in flight: every request (or WebSocket recheck) of a key whose entry expired joins one read. */
+  private readonly loading = new Map<string, Promise<CacheEntry>>();
   private readonly lastUsedWritten = new Map<string, number>();
 
   constructor(
@@ -134,9 +136,25 @@ export class ApiKeyVerifier {
     const now = this.now();
     let entry = this.cache.get(hash);
     if (!entry || now - entry.fetchedAt >= this.cacheMs) {
-      entry = await this.load(hash, now);
-      if (this.cache.size > 10_000) this.cache.clear();
-      this.cache.set(hash, entry);
+      // Without the join, every request arriving while the entry is stale would read the key
+      // (a burst of reads each time it expires, queueing on the pool under load).
+      let pending = this.loading.get(hash);
+      if (!pending) {
+        pending = this.load(hash, now).then(
+          (loaded) => {
+            this.loading.delete(hash);
+            if (this.cache.size > 10_000) this.cache.clear();
+            this.cache.set(hash, loaded);
+            return loaded;
+          },
+          (error: unknown) => {
+            this.loading.delete(hash);
+            throw error;
+          },
+        );
+        this.loading.set(hash, pending);
+      }
+      entry = await pending;
     }
     if (!entry.principal) return null;
     if (entry.expiresAt && entry.expiresAt.getTime() <= now) return null;

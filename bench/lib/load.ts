@@ -111,3 +111,18 @@ export async function loopLoad(concurrency: number, op: () => Promise<void>, sec
 }
 
 export { percentile };
+
+/**
+ * The mean of a baseline measured before and after the measurements compared with it: on a
+ * shared machine the load drifts during a run, and bracketing the gateway's measurements keeps
+ * the ratio fair. The percentiles are the worse of the two.
+ */
+export function bracket(before: LoadResult, after: LoadResult): LoadResult {
+  return {
+    rps: (before.rps + after.rps) / 2,
+    total: before.total + after.total,
+    p50: Math.max(before.p50, after.p50),
+    p99: Math.max(before.p99, after.p99),
+    errors: before.errors + after.errors,
+  };
+}

@@ -3,7 +3,7 @@
 // pg; and the SQL statements the gateway sends per page.
 import { readFileSync } from 'node:fs';
 import { withStatements, type BenchContext, type Scenario } from '../lib/context.js';
-import { connections, httpLoad, loopLoad } from '../lib/load.js';
+import { bracket, connections, httpLoad, loopLoad } from '../lib/load.js';
 import { ms, num, rate, record } from '../lib/report.js';
 import { dashboardQuery, upsertBody } from '../lib/requests.js';
 
@@ -19,16 +19,19 @@ const COLUMNS = `id, external_id, type, full_name, email, kyc_status, kyc_starte
 
 /** The page by hand: one statement, keyset order, one extra row for hasNextPage. */
 const PAGE_SQL = `SELECT ${COLUMNS} FROM customers WHERE org_id = $1 ORDER BY created_at, id LIMIT ${PAGE + 1}`;
-/** With the three latest events of each customer, aggregated in the same statement. */
+/**
+ * With the three latest events of each customer, aggregated in the same statement. The page is
+ * cut first (LIMIT in the inner query), so the lateral join runs for its rows only.
+ */
 const PAGE_WITH_HISTORY_SQL = `
-  SELECT ${COLUMNS.replace(/(\w+)/g, 'c.$1')}, h.history
-  FROM customers c
+  SELECT c.*, h.history
+  FROM (SELECT ${COLUMNS}, org_id FROM customers WHERE org_id = $1 ORDER BY created_at, id LIMIT ${PAGE + 1}) c
   LEFT JOIN LATERAL (
     SELECT json_agg(json_build_object('id', e.id, 'kind', e.kind, 'kyc_from', e.kyc_from, 'kyc_to', e.kyc_to,
                                       'aml_from', e.aml_from, 'aml_to', e.aml_to, 'occurred_at', e.occurred_at) ORDER BY e.id DESC) AS history
     FROM (SELECT * FROM customer_events e WHERE e.org_id = c.org_id AND e.customer_id = c.id ORDER BY e.id DESC LIMIT 3) e
   ) h ON true
-  WHERE c.org_id = $1 ORDER BY c.created_at, c.id LIMIT ${PAGE + 1}`;
+  ORDER BY c.created_at, c.id`;
 
 /**
  * Makes the oldest page of the organisation look like a real one: at least PAGE customers, a
@@ -61,11 +64,12 @@ export const dashboardScenario: Scenario = async (ctx) => {
   console.log(`\n# 3. dashboard page: customers(first: ${PAGE}) with aml, identity${history ? ', statusHistory(first: 3)' : ' (statusHistory not in the schema yet)'}`);
   await seed(ctx);
   const sql = history ? PAGE_WITH_HISTORY_SQL : PAGE_SQL;
-  const raw = await loopLoad(connections, async () => {
-    const { rows } = await ctx.pool.query(sql, [ctx.db.orgId]);
-    if (rows.length < PAGE) throw new Error(`raw page has ${rows.length} rows`);
-  });
-  record({ scenario: '3 dashboard', subject: `raw pg, 1 statement${history ? ' (LATERAL history)' : ''}`, figure: rate(raw.rps), note: `p50 ${ms(raw.p50)}, p99 ${ms(raw.p99)}` });
+  const measureRaw = () =>
+    loopLoad(connections, async () => {
+      const { rows } = await ctx.pool.query(sql, [ctx.db.orgId]);
+      if (rows.length < PAGE) throw new Error(`raw page has ${rows.length} rows`);
+    });
+  const rawBefore = await measureRaw();
 
   const body = JSON.stringify({ query: dashboardQuery(history) });
   const check = await fetch(`${ctx.gateway.url}/graphql`, { method: 'POST', headers: ctx.headers, body });
@@ -74,6 +78,8 @@ export const dashboardScenario: Scenario = async (ctx) => {
   const gql = await withStatements(ctx, (onMeasureStart) =>
     httpLoad({ url: `${ctx.gateway.url}/graphql`, method: 'POST', headers: ctx.headers, body, verifyBody: (b) => !b.includes('"errors"') }, onMeasureStart),
   );
+  const raw = bracket(rawBefore, await measureRaw());
+  record({ scenario: '3 dashboard', subject: `raw pg, 1 statement${history ? ' (LATERAL history)' : ''}`, figure: rate(raw.rps), note: `mean of before and after the gateway, p50 ${ms(raw.p50)}, p99 ${ms(raw.p99)}` });
   record({
     scenario: '3 dashboard',
     subject: `GraphQL page${history ? ' with statusHistory' : ''}`,

@@ -5,8 +5,8 @@
 import { cpus, totalmem } from 'node:os';
 import { createPool, poolSize, type BenchContext, type Scenario } from './lib/context.js';
 import { benchServerUrl, createBenchDatabase } from './lib/db.js';
-import { startGatewayProcess } from './lib/gateway.js';
-import { connections, durationSeconds, warmupSeconds } from './lib/load.js';
+import { startGatewayProcess, type GatewayHandle } from './lib/gateway.js';
+import { connections, durationSeconds, warmupSeconds, type LoadResult } from './lib/load.js';
 import { summary } from './lib/report.js';
 import { dashboardScenario } from './scenarios/dashboard.js';
 import { fanoutScenario } from './scenarios/fanout.js';
@@ -33,26 +33,37 @@ console.log(`machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cor
 console.log(`PostgreSQL ${benchServerUrl().replace(/\/\/[^@]*@/, '//')}; ${durationSeconds} s per measurement after ${warmupSeconds} s warm-up; ${connections} clients; pool ${poolSize}`);
 
 const db = await createBenchDatabase();
+const pool = createPool(db.url);
+let gateway: GatewayHandle | undefined;
 let failed = false;
-const cleanup: (() => Promise<void>)[] = [() => db.drop()];
 try {
-  const gateway = await startGatewayProcess(db.url, { DATABASE_POOL_SIZE: String(poolSize) });
-  cleanup.unshift(() => gateway.stop());
-  const pool = createPool(db.url);
-  cleanup.unshift(() => pool.end());
-  const ctx: BenchContext = {
-    db,
-    gateway,
-    pool,
-    headers: { authorization: `Bearer ${db.key}`, 'content-type': 'application/json' },
-    measured: new Map(),
-  };
-  for (const name of selected) await scenarios[name]!(ctx);
+  const measured = new Map<string, LoadResult>();
+  for (const name of selected) {
+    // A fresh gateway process per scenario: each starts from the same state (no garbage or
+    // caches of the previous load), and the fan-out's memory per subscriber is a clean delta.
+    // The previous one is stopped first: a running instance keeps Prisma's migration lock
+    // (see bench/README.md), so a second one could not start beside it.
+    await gateway?.stop();
+    gateway = undefined;
+    gateway = await startGatewayProcess(db.url, { DATABASE_POOL_SIZE: String(poolSize) });
+    const ctx: BenchContext = {
+      db,
+      gateway,
+      pool,
+      headers: { authorization: `Bearer ${db.key}`, 'content-type': 'application/json' },
+      measured,
+    };
+    await scenarios[name]!(ctx);
+  }
   console.log(`\n${summary()}`);
 } catch (error) {
   failed = true;
   console.error(error);
 } finally {
-  for (const step of cleanup) await step().catch((error: unknown) => console.error('cleanup:', error));
+  for (const step of [() => gateway?.stop(), () => pool.end(), () => db.drop()]) {
+    await Promise.resolve()
+      .then(step)
+      .catch((error: unknown) => console.error('cleanup:', error));
+  }
 }
 process.exit(failed ? 1 : 0);

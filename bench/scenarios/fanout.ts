@@ -5,8 +5,7 @@
 // gateway's memory per subscriber (heap and RSS after a GC, minus the figures before any).
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { poolSize, type BenchContext, type Scenario } from '../lib/context.js';
-import { startGatewayProcess } from '../lib/gateway.js';
+import type { BenchContext, Scenario } from '../lib/context.js';
 import { percentile } from '../lib/load.js';
 import { ms, num, record } from '../lib/report.js';
 import { upsertBody } from '../lib/requests.js';
@@ -28,19 +27,8 @@ interface Subscriber {
   dispose: () => void;
 }
 
-export const fanoutScenario: Scenario = async (shared) => {
+export const fanoutScenario: Scenario = async (ctx) => {
   console.log(`\n# 4. subscription fan-out: ${LEVELS.join(' / ')} graphql-ws subscribers, ${CHANGES} status changes each`);
-  // A gateway of its own: the memory per subscriber is measured from a process that has not
-  // served the other scenarios' load (whose freed memory would make the RSS delta meaningless).
-  const gateway = await startGatewayProcess(shared.db.url, { DATABASE_POOL_SIZE: String(poolSize) });
-  try {
-    await run({ ...shared, gateway });
-  } finally {
-    await gateway.stop();
-  }
-};
-
-async function run(ctx: BenchContext): Promise<void> {
   const wsUrl = `${ctx.gateway.url.replace('http', 'ws')}/graphql`;
   const customerId = await createCustomer(ctx);
   // KYC moves that can repeat forever: IN_PROGRESS ↔ AWAITING_RESUBMISSION.
@@ -116,7 +104,7 @@ async function run(ctx: BenchContext): Promise<void> {
     for (const s of subscribers) s.dispose();
     await Promise.allSettled(subscribers.map((s) => s.client.dispose()));
   }
-}
+};
 
 async function createCustomer(ctx: BenchContext): Promise<string> {
   const res = await fetch(`${ctx.gateway.url}/api/v1/customers`, { method: 'POST', headers: ctx.headers, body: JSON.stringify(upsertBody(`fanout-${process.pid}`)) });

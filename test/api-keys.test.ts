@@ -52,6 +52,43 @@ describe(`API keys (${dbKind})`, () => {
     }
   });
 
+  it('concurrent checks of a key whose cache entry expired share one database read', async () => {
+    const { key } = await issueKey(t.db, uniqueOrg(), [Scope.CustomersRead]);
+    let clock = 1_000_000;
+    let reads = 0;
+    // The real client, with key reads counted and slowed down: checks arriving while a read is
+    // in flight (as under load, in other ticks) must wait for it rather than read again.
+    const prisma = new Proxy(t.db.prisma, {
+      get(target, prop, receiver) {
+        if (prop !== 'apiKey') return Reflect.get(target, prop, receiver);
+        return new Proxy(target.apiKey, {
+          get(apiKey, method, r) {
+            if (method !== 'findUnique') return Reflect.get(apiKey, method, r);
+            return async (args: Parameters<typeof apiKey.findUnique>[0]) => {
+              reads += 1;
+              await new Promise((resolve) => setTimeout(resolve, 30));
+              return apiKey.findUnique(args);
+            };
+          },
+        });
+      },
+    });
+    const verifier = new ApiKeyVerifier(prisma, 500, () => clock);
+    const burst = async () => {
+      const checks: Promise<unknown>[] = [];
+      for (let i = 0; i < 10; i++) {
+        checks.push(verifier.verify(key));
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      return Promise.all(checks);
+    };
+    expect((await burst()).every((p) => p !== null)).toBe(true);
+    expect(reads).toBe(1);
+    clock += 500;
+    expect((await burst()).every((p) => p !== null)).toBe(true);
+    expect(reads).toBe(2);
+  });
+
   it('rejects malformed and unknown keys', async () => {
     const verifier = new ApiKeyVerifier(t.db.prisma, 500);
     expect(await verifier.verify('nope')).toBeNull();

@@ -20,7 +20,7 @@ export const UPSERT_MUTATION = `mutation Upsert($input: UpsertCustomerInput!, $k
   }
 }`;
 
-/** The dashboard page of scenario 3; statusHistory only once the schema has it. */
+/** The dashboard page of scenario 3; statusHistory only when the schema has it (see schemaHasStatusHistory). */
 export function dashboardQuery(withHistory: boolean): string {
   return `query Dashboard {
   customers(first: 50) {

@@ -7,6 +7,7 @@ import { startServer } from '../../src/server.js';
 import { createServices } from '../../src/services.js';
 import { createBenchDatabase } from '../lib/db.js';
 import { dashboardQuery, UPSERT_MUTATION, upsertBody } from '../lib/requests.js';
+import { schemaHasStatusHistory } from '../scenarios/dashboard.js';
 
 const bench = await createBenchDatabase();
 const db = await openDatabase({ kind: 'postgres', url: bench.url, poolSize: 4 });
@@ -32,7 +33,7 @@ try {
   const gql = await fetch(`${server.url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query: UPSERT_MUTATION, variables: { input: upsertBody('rec-2'), key: 'rec-2' } }) });
   console.log('GraphQL', (await gql.text()).slice(0, 200));
   show('GraphQL upsert, fresh key');
-  const page = await fetch(`${server.url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query: dashboardQuery(true) }) });
+  const page = await fetch(`${server.url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query: dashboardQuery(schemaHasStatusHistory()) }) });
   console.log('dashboard', (await page.text()).slice(0, 200));
   show('GraphQL dashboard page');
 } finally {

@@ -27,7 +27,7 @@
 //
 // Concurrency: within the transaction the natural keys of the input (external id, email key)
 // are serialised with transaction-scoped advisory locks taken in a fixed order, then the
-// candidate rows are locked FOR UPDATE and re-read. Row locks alone cannot work here: the
+// candidate rows are locked FOR UPDATE and read (one statement, after the locks). Row locks alone cannot work here: the
 // racing requests of a "create" find no row to lock. The advisory lock covers that gap on
 // every instance (it lives in PostgreSQL) and is released by commit or rollback, a crash
 // included. The unique indexes stay the last line of defence: a unique violation,

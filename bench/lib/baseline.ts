@@ -32,18 +32,17 @@ export const UPSERT_ROUND_TRIPS_BEFORE = 14;
 /**
  * The statements the gateway sends now for the same fresh upsert (recorded after the change):
  * claim (with its bounded wait and the stored-response read), advisory locks (with the wait's
- * reset), candidates FOR UPDATE, customer insert, then event + NOTIFY + stored response.
+ * reset), candidates FOR UPDATE, then customer + event + NOTIFY + stored response.
  */
 export const UPSERT_SQL = {
   claim: `WITH ins AS ( INSERT INTO idempotency_keys (org_id, operation, key, request_hash, status, response, created_at, expires_at) SELECT $1::uuid, $2, $3, $4, 0, 'null'::jsonb, $5::timestamptz, $6::timestamptz FROM (SELECT set_config('lock_timeout', $7, true)) AS bounded_wait ON CONFLICT (org_id, operation, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, status = 0, response = 'null'::jsonb, created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at WHERE idempotency_keys.expires_at <= EXCLUDED.created_at RETURNING 1) SELECT true AS claimed, NULL AS request_hash, NULL::int AS status, NULL AS body FROM ins UNION ALL SELECT false, request_hash, status, response #>> '{}' FROM idempotency_keys WHERE org_id = $8::uuid AND operation = $9 AND key = $10 AND NOT EXISTS (SELECT 1 FROM ins)`,
   advisoryLocks: `SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) AS locked FROM (SELECT set_config('lock_timeout', '0', true) AS reset) AS first_reset, unnest($1::text[]) AS k`,
   candidates: `SELECT id, org_id AS "orgId", external_id AS "externalId", type::text AS type, full_name AS "fullName", email, email_key AS "emailKey", phone, risk_is_new_customer AS "riskIsNewCustomer", risk_is_designated_service AS "riskIsDesignatedService", risk_handles_cash_or_crypto AS "riskHandlesCashOrCrypto", kyc_status::text AS "kycStatus", kyc_started_at AS "kycStartedAt", kyc_completed_at AS "kycCompletedAt", verified_legal_name AS "verifiedLegalName", verified_country AS "verifiedCountry", aml_status::text AS "amlStatus", aml_screened_at AS "amlScreenedAt", aml_last_reviewed_at AS "amlLastReviewedAt", aml_pep AS "amlPep", aml_sanctions AS "amlSanctions", aml_adverse_media AS "amlAdverseMedia", aml_terrorism AS "amlTerrorism", added_via::text AS "addedVia", created_at AS "createdAt", updated_at AS "updatedAt" FROM customers WHERE org_id = $1::uuid AND (email_key = $2 OR external_id = $3) FOR UPDATE`,
-  insertCustomer: UPSERT_SQL_BEFORE.insertCustomer,
-  eventAndResponse: `WITH e AS ( INSERT INTO customer_events (org_id, customer_id, kind, kyc_from, kyc_to, aml_from, aml_to, snapshot) VALUES ( $1::uuid, $2::uuid, $3::text::"CustomerEventKind", $4::text::"KycStatus", $5::text::"KycStatus", $6::text::"AmlStatus", $7::text::"AmlStatus", $8::jsonb) RETURNING org_id), alongside AS ( UPDATE idempotency_keys SET status = $9, response = to_jsonb($10::text) WHERE org_id = $11::uuid AND operation = $12 AND key = $13) SELECT pg_notify($14, org_id::text) FROM e`,
+  customerEventAndResponse: `WITH c AS ( INSERT INTO customers (id, org_id, external_id, type, full_name, email, email_key, phone, risk_is_new_customer, risk_is_designated_service, risk_handles_cash_or_crypto, kyc_status, kyc_started_at, kyc_completed_at, verified_legal_name, verified_country, aml_status, aml_screened_at, aml_last_reviewed_at, aml_pep, aml_sanctions, aml_adverse_media, aml_terrorism, added_via, created_at, updated_at) VALUES ($1::uuid, $2::uuid, $3, $4::text::"CustomerType", $5, $6, $7, $8, $9, $10, $11, $12::text::"KycStatus", $13::timestamptz, $14::timestamptz, $15, $16, $17::text::"AmlStatus", $18::timestamptz, $19::timestamptz, $20, $21, $22, $23, $24::text::"AddedVia", $25::timestamptz, $26::timestamptz) RETURNING id, org_id), e AS ( INSERT INTO customer_events (org_id, customer_id, kind, snapshot) SELECT org_id, id, $27::text::"CustomerEventKind", $28::jsonb FROM c RETURNING org_id), alongside AS ( UPDATE idempotency_keys SET status = $29, response = to_jsonb($30::text) WHERE org_id = $31::uuid AND operation = $32 AND key = $33) SELECT pg_notify($34, org_id::text) FROM e`,
 } as const;
 
 /** Round trips of one baseline upsert now, BEGIN and COMMIT included. */
-export const UPSERT_ROUND_TRIPS = 7;
+export const UPSERT_ROUND_TRIPS = 6;
 
 const HASH = 'a'.repeat(64);
 
@@ -62,14 +61,18 @@ export async function rawUpsert(pool: pg.Pool, orgId: string, tag: string): Prom
     // Sorted like the gateway's lockNaturalKeys: "email:…" before "ext:…".
     await client.query(UPSERT_SQL.advisoryLocks, [[`customer|${orgId}|email:${email}`, `customer|${orgId}|ext:${externalId}`]]);
     await client.query(UPSERT_SQL.candidates, [orgId, email, externalId]);
-    const { rows } = await client.query(UPSERT_SQL.insertCustomer, [
+    // The row and its public snapshot are built before the statement, as the gateway does.
+    const snapshot = JSON.stringify({
+      id, externalId, type: 'INDIVIDUAL', fullName: `Bench Customer ${tag}`, email, kycStatus: 'NOT_STARTED', kycStartedAt: null,
+      kycCompletedAt: null, identity: null,
+      aml: { status: 'NOT_SCREENED', screenedAt: null, lastReviewedAt: null, flags: { pep: false, sanctions: false, adverseMedia: false, terrorism: false } },
+      addedVia: 'INTEGRATION', createdAt: now.toISOString(), updatedAt: now.toISOString(),
+    });
+    await client.query(UPSERT_SQL.customerEventAndResponse, [
       id, orgId, externalId, 'INDIVIDUAL', `Bench Customer ${tag}`, email, email, '+61400000000', true, false, false,
-      'NOT_STARTED', 'NOT_SCREENED', false, false, false, false, 'INTEGRATION', now, now,
+      'NOT_STARTED', null, null, null, null, 'NOT_SCREENED', null, null, false, false, false, false, 'INTEGRATION', now, now,
+      'CREATED', snapshot, 201, snapshot, orgId, 'POST /customers', tag, 'customer_events',
     ]);
-    const row = rows[0] as Record<string, unknown>;
-    // The snapshot and the stored response are JSON of the public fields, as the gateway writes.
-    const snapshot = JSON.stringify({ ...row, org_id: undefined, phone: undefined });
-    await client.query(UPSERT_SQL.eventAndResponse, [orgId, id, 'CREATED', null, null, null, null, snapshot, 201, snapshot, orgId, 'POST /customers', tag, 'customer_events']);
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});

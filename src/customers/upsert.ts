@@ -33,8 +33,9 @@
 // included. The unique indexes stay the last line of defence: a unique violation,
 // serialization failure or deadlock (e.g. two upserts locking the same two rows crosswise)
 // retries the whole transaction a bounded number of times, so none reaches the caller.
+import { randomUUID } from 'node:crypto';
 import type { Tx } from '../db/client.js';
-import { appendCustomerEvent, type NewCustomerEvent } from '../events/outbox.js';
+import { appendCustomerEvent, EVENTS_CHANNEL, type NewCustomerEvent } from '../events/outbox.js';
 import { Prisma } from '../generated/prisma/client.js';
 import {
   claimKey,
@@ -120,6 +121,8 @@ function invalid(fieldErrors: FieldError[], keyError: FieldError | null): WriteR
 interface Applied {
   result: WriteResult;
   event?: NewCustomerEvent | undefined;
+  /** A created customer not inserted yet: it travels with its event (see insertCustomerWithEvent). */
+  insert?: Customer | undefined;
 }
 
 /**
@@ -148,11 +151,13 @@ async function runWrite(
                 : { kind: 'idempotency_conflict' };
             }
           }
-          const { result, event } = await work(tx, now, scope !== undefined);
+          const { result, event, insert } = await work(tx, now, scope !== undefined);
           const response = req.render(result);
           // Round trips are the cost of a write: the event, its NOTIFY and the stored response
-          // travel together.
-          if (event) await appendCustomerEvent(tx, event, scope && storeResponseSql(scope, response));
+          // travel together (with the customer itself when it is new).
+          const alongside = scope && storeResponseSql(scope, response);
+          if (insert) await insertCustomerWithEvent(tx, insert, alongside);
+          else if (event) await appendCustomerEvent(tx, event, alongside);
           else if (scope) await storeResponse(tx, scope, response);
           await services.testHooks.insideWriteTransaction?.(tx);
           return { kind: 'done', response, replayed: false, result };
@@ -240,8 +245,10 @@ async function apply(tx: Tx, orgId: string, decision: Decision, now: Date): Prom
     case 'invalid':
       return { result: { kind: 'validation_failed', fieldErrors: decision.fieldErrors } };
     case 'create': {
-      const row = await tx.customer.create({ data: { ...decision.data, orgId, createdAt: now, updatedAt: now } });
-      return { result: success(UpsertOutcome.Created, row), event: { kind: UpsertOutcome.Created, customer: row } };
+      // Every column of a new customer is known here (statuses and flags start at their
+      // initial values), so the row is inserted later, together with its event.
+      const row: Customer = { ...INITIAL_STATUS, ...decision.data, id: randomUUID(), orgId, createdAt: now, updatedAt: now };
+      return { result: success(UpsertOutcome.Created, row), insert: row };
     }
     case 'update': {
       // Nothing differs: no write, no event, updatedAt kept (a CRM re-sending the same record
@@ -254,6 +261,50 @@ async function apply(tx: Tx, orgId: string, decision: Decision, now: Date): Prom
       return { result: success(decision.outcome, row), event: { kind: decision.outcome, customer: row } };
     }
   }
+}
+
+/** The lifecycle columns of a customer that has just been created (SPEC section 3). */
+const INITIAL_STATUS = {
+  kycStatus: 'NOT_STARTED',
+  kycStartedAt: null,
+  kycCompletedAt: null,
+  verifiedLegalName: null,
+  verifiedCountry: null,
+  amlStatus: 'NOT_SCREENED',
+  amlScreenedAt: null,
+  amlLastReviewedAt: null,
+  amlPep: false,
+  amlSanctions: false,
+  amlAdverseMedia: false,
+  amlTerrorism: false,
+} as const satisfies Partial<Customer>;
+
+/**
+ * Inserts a new customer, its CREATED event (snapshot of `row`) and its NOTIFY, plus
+ * `alongside`, in one statement. Every column is written from `row`, so what the caller rendered
+ * from `row` is what is stored; the event is inserted from the customer's RETURNING, so the
+ * foreign key always finds its row. A unique violation (a racing create) surfaces here, and the
+ * transaction is retried like any other race.
+ */
+async function insertCustomerWithEvent(tx: Tx, row: Customer, alongside?: Prisma.Sql): Promise<void> {
+  await tx.$executeRaw`
+    WITH c AS (
+      INSERT INTO customers (id, org_id, external_id, type, full_name, email, email_key, phone,
+        risk_is_new_customer, risk_is_designated_service, risk_handles_cash_or_crypto,
+        kyc_status, kyc_started_at, kyc_completed_at, verified_legal_name, verified_country,
+        aml_status, aml_screened_at, aml_last_reviewed_at, aml_pep, aml_sanctions, aml_adverse_media, aml_terrorism,
+        added_via, created_at, updated_at)
+      VALUES (${row.id}::uuid, ${row.orgId}::uuid, ${row.externalId}, ${row.type}::text::"CustomerType", ${row.fullName}, ${row.email}, ${row.emailKey}, ${row.phone},
+        ${row.riskIsNewCustomer}, ${row.riskIsDesignatedService}, ${row.riskHandlesCashOrCrypto},
+        ${row.kycStatus}::text::"KycStatus", ${row.kycStartedAt}::timestamptz, ${row.kycCompletedAt}::timestamptz, ${row.verifiedLegalName}, ${row.verifiedCountry},
+        ${row.amlStatus}::text::"AmlStatus", ${row.amlScreenedAt}::timestamptz, ${row.amlLastReviewedAt}::timestamptz, ${row.amlPep}, ${row.amlSanctions}, ${row.amlAdverseMedia}, ${row.amlTerrorism},
+        ${row.addedVia}::text::"AddedVia", ${row.createdAt}::timestamptz, ${row.updatedAt}::timestamptz)
+      RETURNING id, org_id),
+    e AS (
+      INSERT INTO customer_events (org_id, customer_id, kind, snapshot)
+      SELECT org_id, id, ${UpsertOutcome.Created}::text::"CustomerEventKind", ${JSON.stringify(toPublicCustomer(row))}::jsonb FROM c
+      RETURNING org_id)${alongside ? Prisma.sql`, alongside AS (${alongside})` : Prisma.empty}
+    SELECT pg_notify(${EVENTS_CHANNEL}, org_id::text) FROM e`;
 }
 
 /** updatedAt must change on every write, even with a clock that stands still or lags another instance's. */

@@ -7,8 +7,13 @@ import { hashKey } from '../src/auth/api-keys.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { createTestDatabase, dbKind, onPostgres, type TestDatabase } from './helpers/db.js';
 import { runTs, startTs } from './helpers/process.js';
+import { Clients } from './helpers/subscriptions.js';
 
-describe(`cli keys (${dbKind})`, () => {
+// Child processes start a Node runtime and open a database each: generous timeouts, since a
+// loaded two-core CI machine can take many seconds per spawn.
+const SPAWN_TIMEOUT = 120_000;
+
+describe(`cli keys (${dbKind})`, { timeout: SPAWN_TIMEOUT }, () => {
   let t: TestDatabase | undefined;
   let env: Record<string, string>;
   let dir: string | undefined;
@@ -58,7 +63,7 @@ describe(`cli keys (${dbKind})`, () => {
   });
 });
 
-describe.runIf(!onPostgres)('npm start on a fresh embedded database', () => {
+describe.runIf(!onPostgres)('npm start on a fresh embedded database', { timeout: SPAWN_TIMEOUT }, () => {
   it('migrates, prints a demo key that answers viewer, and exits 0 on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cg-start-'));
     try {
@@ -74,6 +79,38 @@ describe.runIf(!onPostgres)('npm start on a fresh embedded database', () => {
       });
       const graphiql = await fetch(`http://127.0.0.1:${port}/graphql`, { headers: { accept: 'text/html' } });
       expect(await graphiql.text()).toContain('<html');
+
+      // `npm run demo` against it: every move it makes reaches a subscriber watching.
+      const clients = new Clients();
+      try {
+        const watcher = clients.subscribe(clients.ws(`http://127.0.0.1:${port}`, key!));
+        // Handshake instead of a sleep: move probe customers until the watcher sees one, so
+        // the subscription is live before the demo starts.
+        const gql = (query: string, variables: object) =>
+          fetch(`http://127.0.0.1:${port}/graphql`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+            body: JSON.stringify({ query, variables }),
+          }).then((r) => r.json() as Promise<any>);
+        let probes = 0;
+        while (watcher.results.length === 0) {
+          probes += 1;
+          const up = await gql('mutation($i: UpsertCustomerInput!) { upsertCustomer(input: $i) { ... on UpsertCustomerSuccess { customer { id } } } }', {
+            i: { externalId: `probe-${probes}`, fullName: 'Probe', email: `probe-${probes}@example.com` },
+          });
+          await gql('mutation($id: ID!) { transitionKyc(id: $id, to: PENDING) { __typename } }', { id: up.data.upsertCustomer.customer.id });
+          await Promise.race([watcher.waitFor(1), new Promise((r) => setTimeout(r, 250))]);
+        }
+        const demo = await runTs('scripts/demo.ts', [key!], { GATEWAY_URL: `http://127.0.0.1:${port}`, DEMO_STEP_MS: '0' });
+        expect(demo.code, demo.stderr).toBe(0);
+        const moves = demo.stdout.split('\n').filter((l) => /^(KYC|AML)\s/.test(l));
+        expect(moves.length).toBeGreaterThanOrEqual(10);
+        const demoChanges = () => watcher.changes.filter((c: any) => !c.customer.externalId.startsWith('probe-'));
+        while (demoChanges().length < moves.length) await watcher.waitFor(watcher.results.length + 1);
+        expect(demoChanges().map((c: any) => c.kind)).toEqual(moves.map((l) => l.slice(0, 3)));
+      } finally {
+        await clients.closeAll();
+      }
       proc.child.kill('SIGTERM');
       expect(await proc.exited).toBe(0);
       expect(proc.output()).not.toContain('Error');

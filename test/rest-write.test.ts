@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Scope } from '../src/auth/scopes.js';
 import { openDatabase } from '../src/db/client.js';
+import { createLogger } from '../src/lib/log.js';
 import { createTestDatabase, dbKind, onPostgres, type TestDatabase } from './helpers/db.js';
 import { issueKey, startGateway, uniqueOrg, type TestGateway } from './helpers/gateway.js';
 import { OpenApiValidator, rest, type RestResult } from './helpers/rest.js';
@@ -191,6 +192,35 @@ describe(`REST write routes (${dbKind})`, () => {
         delete gw.services.testHooks.insideWriteTransaction;
         release();
         await impatient.close();
+      }
+    });
+
+    it('500 internal_error: nothing internal in the answer, the request id finds the log entry', async () => {
+      // A real failure, not a mock: a database whose event table has gone away.
+      const broken = await createTestDatabase(2);
+      const logged: string[] = [];
+      const gw2 = await startGateway(broken.db, { log: createLogger('error', (line) => logged.push(line)) });
+      try {
+        const { key: k } = await issueKey(broken.db, uniqueOrg(), [Scope.CustomersWrite]);
+        await broken.db.prisma.$executeRawUnsafe('DROP TABLE customer_events');
+        const res = await rest(gw2.url, k, 'POST', '/api/v1/customers', { fullName: 'Err', email: 'err@example.com' });
+        seen.push(res);
+        expect(res.status).toBe(500);
+        expect(res.body).toEqual({ error: { code: 'internal_error', message: expect.any(String), details: {} } });
+        expect(JSON.stringify(res.body)).not.toMatch(/customer_events|relation|Prisma|\.ts:/i);
+        const requestId = res.headers.get('x-request-id')!;
+        expect(logged.some((l) => l.includes(requestId) && l.includes('customer_events'))).toBe(true);
+        api.check('POST', '/customers', res);
+        // GraphQL masks it the same way.
+        const gql = await gw2.gql(k, 'mutation { upsertCustomer(input: { fullName: "Err", email: "err2@example.com" }) { __typename } }');
+        expect(gql.body.errors?.[0]?.message).toBe('Unexpected error.');
+        expect(gql.body.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+        expect(JSON.stringify(gql.body)).not.toMatch(/customer_events|relation|Prisma/i);
+        // Nothing was written by the failed requests.
+        expect(await broken.db.prisma.customer.count()).toBe(0);
+      } finally {
+        await gw2.close();
+        await broken.close();
       }
     });
 

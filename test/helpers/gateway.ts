@@ -3,6 +3,7 @@ import { createApiKey } from '../../src/auth/api-keys.js';
 import { ALL_SCOPES, type Scope } from '../../src/auth/scopes.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Database } from '../../src/db/client.js';
+import type { Logger } from '../../src/lib/log.js';
 import { startServer, type ServerHandle } from '../../src/server.js';
 import { createServices, type Services } from '../../src/services.js';
 
@@ -22,9 +23,12 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 /** Starts a gateway instance (services + HTTP/WebSocket server) on an ephemeral port. */
 export async function startGateway(
   db: Database,
-  options: { env?: Record<string, string>; now?: () => Date } = {},
+  options: { env?: Record<string, string>; now?: () => Date; log?: Logger } = {},
 ): Promise<TestGateway> {
-  const services = createServices(testConfig(options.env), db, options.now ? { now: options.now } : {});
+  const services = createServices(testConfig(options.env), db, {
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.log ? { log: options.log } : {}),
+  });
   const server = await startServer(services, { port: 0, host: '127.0.0.1' });
   return {
     services,

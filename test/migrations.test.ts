@@ -4,7 +4,8 @@ import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyMigrations, diffSchemaAgainstMigrations, MIGRATIONS_DIR } from '../src/db/migrate.js';
 import { openDatabase } from '../src/db/client.js';
-import { createTestDatabase, dbKind, type TestDatabase } from './helpers/db.js';
+import { openMigratedDatabase } from '../src/db/open.js';
+import { createTestDatabase, dbKind, onPostgres, type TestDatabase } from './helpers/db.js';
 
 const committed = readdirSync(MIGRATIONS_DIR, { withFileTypes: true })
   .filter((d) => d.isDirectory())
@@ -26,7 +27,13 @@ describe(`migrations (${dbKind})`, () => {
   });
 
   it('re-applying is a no-op', async () => {
-    expect(await applyMigrations(t.db.adapterFactory)).toEqual([]);
+    if (onPostgres) {
+      const again = await openMigratedDatabase({ kind: 'postgres', url: t.url!, poolSize: 1 });
+      await again.db.close();
+      expect(again.applied).toEqual([]);
+    } else {
+      expect(await applyMigrations(t.db.adapterFactory)).toEqual([]);
+    }
     const rows = await t.db.prisma.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM _prisma_migrations`;
     expect(Number(rows[0]?.n)).toBe(committed.length);
   });
@@ -38,8 +45,13 @@ describe(`migrations (${dbKind})`, () => {
       const fresh = await t.openAnother(2);
       await fresh.prisma.$executeRawUnsafe('DROP SCHEMA public CASCADE');
       await fresh.prisma.$executeRawUnsafe('CREATE SCHEMA public');
-      expect(await applyMigrations(fresh.adapterFactory)).toEqual(committed);
-      expect(await fresh.prisma.customer.count()).toBe(0);
+      const migrated = await openMigratedDatabase({ kind: 'postgres', url: t.url!, poolSize: 1 });
+      try {
+        expect(migrated.applied).toEqual(committed);
+        expect(await migrated.db.prisma.customer.count()).toBe(0);
+      } finally {
+        await migrated.db.close();
+      }
     } else {
       const fresh = await openDatabase({ kind: 'memory' });
       try {
@@ -48,6 +60,27 @@ describe(`migrations (${dbKind})`, () => {
       } finally {
         await fresh.close();
       }
+    }
+  });
+
+  it.runIf(onPostgres)('several instances start on one database: migrating leaves no lock behind', async () => {
+    const first = await openMigratedDatabase({ kind: 'postgres', url: t.url!, poolSize: 2 });
+    try {
+      await first.db.prisma.customer.count(); // the serving pool is in use
+      const started = Date.now();
+      const second = await openMigratedDatabase({ kind: 'postgres', url: t.url!, poolSize: 2 });
+      try {
+        expect(second.applied).toEqual([]);
+        expect(Date.now() - started).toBeLessThan(5000);
+        const locks = await t.db.prisma.$queryRaw<{ n: bigint }[]>`
+          SELECT count(*) AS n FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+          WHERE l.locktype = 'advisory' AND d.datname = current_database()`;
+        expect(Number(locks[0]?.n)).toBe(0);
+      } finally {
+        await second.db.close();
+      }
+    } finally {
+      await first.db.close();
     }
   });
 

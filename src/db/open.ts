@@ -13,6 +13,20 @@ export function targetOf(config: Pick<Config, 'databaseUrl' | 'dataDir' | 'datab
 
 /** Opens the database and applies pending migrations; returns it with the names applied. */
 export async function openMigratedDatabase(target: DatabaseTarget): Promise<{ db: Database; applied: string[] }> {
+  if (target.kind === 'postgres') {
+    // The schema engine takes Prisma's migration advisory lock (session-level) on a pooled
+    // connection and leaves it there: a serving pool would then hold it for good, and every
+    // other instance's start would wait on it. So migrate through a pool of its own, closed
+    // (lock released) before the serving pool opens.
+    const migrator = await openDatabase({ ...target, poolSize: 1 });
+    let applied: string[];
+    try {
+      applied = await applyMigrations(migrator.adapterFactory);
+    } finally {
+      await migrator.close();
+    }
+    return { db: await openDatabase(target), applied };
+  }
   if (target.kind === 'pglite') mkdirSync(target.dataDir, { recursive: true });
   const db = await openDatabase(target);
   try {

@@ -3,6 +3,7 @@
 // a response may never contain. Every response is checked against the served OpenAPI document.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Scope } from '../src/auth/scopes.js';
+import { connect } from 'node:net';
 import { openDatabase } from '../src/db/client.js';
 import { createLogger } from '../src/lib/log.js';
 import { createTestDatabase, dbKind, onPostgres, type TestDatabase } from './helpers/db.js';
@@ -221,6 +222,30 @@ describe(`REST write routes (${dbKind})`, () => {
       } finally {
         await gw2.close();
         await broken.close();
+      }
+    });
+
+    it('a client that hangs up mid-body is not reported as a database failure', async () => {
+      const lines: string[] = [];
+      let gone!: () => void;
+      const wentAway = new Promise<void>((r) => (gone = r));
+      const gw3 = await startGateway(t.db, {
+        log: createLogger('debug', (line) => {
+          lines.push(line);
+          if (/client went away|database unavailable|unexpected error/.test(line)) gone();
+        }),
+      });
+      try {
+        const socket = connect(gw3.server.port, '127.0.0.1');
+        await new Promise<void>((r) => socket.once('connect', () => r()));
+        socket.write(
+          `POST /api/v1/customers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"fullName":`,
+        );
+        socket.resetAndDestroy();
+        await wentAway;
+        expect(lines.filter((l) => /database unavailable|unexpected error/.test(l))).toEqual([]);
+      } finally {
+        await gw3.close();
       }
     });
 

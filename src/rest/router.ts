@@ -65,6 +65,9 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(payload);
 }
 
+/** The client went away while sending its body: nothing to answer, nothing to report. */
+class ClientGoneError extends Error {}
+
 async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/json') {
@@ -75,10 +78,16 @@ async function readJsonObject(req: IncomingMessage): Promise<Record<string, unkn
   if (declared > MAX_BODY_BYTES) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw tooLarge();
-    chunks.push(chunk);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) throw tooLarge();
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    // A socket error here is the client's (ECONNRESET on abort), not the database's.
+    if (error instanceof RestError) throw error;
+    throw new ClientGoneError(String((error as Error)?.message ?? error));
   }
   let parsed: unknown;
   try {
@@ -151,6 +160,10 @@ export function createRestHandler(services: Services, routes: Route[], publicRou
       send(res, out.status, out.body, out.headers);
     } catch (error) {
       if (error instanceof RestError) return send(res, error.status, error.body(), error.headers);
+      if (error instanceof ClientGoneError) {
+        services.log.debug('client went away while sending its body', { requestId });
+        return void res.destroy();
+      }
       if (error instanceof URIError) {
         const e = new RestError(ErrorCode.NotFound, 'No such resource.');
         return send(res, e.status, e.body());

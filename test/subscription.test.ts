@@ -135,7 +135,10 @@ describe(`customerStatusChanged (${dbKind})`, () => {
     // Resuming from a replayed cursor continues from there, too.
     const again = clients.subscribe(clients.ws(gw.url, key), { filter, after: resumed.changes[0].cursor });
     await again.waitFor(2);
-    expect(again.changes.map((x) => x.cursor)).toEqual(resumed.changes.slice(1).map((x) => x.cursor));
+    // The same events (a cursor encodes the batch an event was delivered in, so the same event
+    // may carry a different, equally valid cursor when replayed rather than delivered live).
+    const identity = (x: any) => `${summary(x)}@${x.occurredAt}`;
+    expect(again.changes.map(identity)).toEqual(resumed.changes.slice(1).map(identity));
   });
 
   it('rejects a malformed cursor (BAD_USER_INPUT) and one older than the retention (CURSOR_EXPIRED)', async () => {

@@ -31,7 +31,10 @@ process.on('message', (msg: GatewayRequest) => {
   } else if (msg.type === 'stats') {
     (globalThis as { gc?: () => void }).gc?.();
     const mem = process.memoryUsage();
-    process.send!({ type: 'stats', stats: { statements, subscribers: services.bus.subscriberCount, heapUsed: mem.heapUsed, rss: mem.rss } satisfies GatewayStats });
+    process.send!({
+      type: 'stats',
+      stats: { statements, subscribers: services.bus.subscriberCount, heapUsed: mem.heapUsed, rss: mem.rss } satisfies GatewayStats,
+    });
   } else if (msg.type === 'stop') {
     // The load generator drops its sockets mid-request; let the requests already running
     // finish before the pool closes under them.

@@ -29,8 +29,12 @@ if (unknown.length) {
 const selected = asked.length ? asked : Object.keys(scenarios);
 
 console.log(`customer-gateway benchmark, ${new Date().toISOString()}`);
-console.log(`machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB; node ${process.version}`);
-console.log(`PostgreSQL ${benchServerUrl().replace(/\/\/[^@]*@/, '//')}; ${durationSeconds} s per measurement after ${warmupSeconds} s warm-up; ${connections} clients; pool ${poolSize}`);
+console.log(
+  `machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB; node ${process.version}`,
+);
+console.log(
+  `PostgreSQL ${benchServerUrl().replace(/\/\/[^@]*@/, '//')}; ${durationSeconds} s per measurement after ${warmupSeconds} s warm-up; ${connections} clients; pool ${poolSize}`,
+);
 
 const db = await createBenchDatabase();
 const pool = createPool(db.url);

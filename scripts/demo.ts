@@ -44,9 +44,7 @@ const AML = `mutation Aml($id: ID!, $status: AmlStatus!, $flags: AmlFlagsInput) 
   }
 }`;
 
-type Step =
-  | { kyc: string; identity?: { legalName: string; country: string } }
-  | { aml: string; flags?: Record<string, boolean> };
+type Step = { kyc: string; identity?: { legalName: string; country: string } } | { aml: string; flags?: Record<string, boolean> };
 
 interface DemoCustomer {
   externalId: string;
@@ -73,7 +71,12 @@ const customers: DemoCustomer[] = [
     externalId: `demo-${run}-2`,
     fullName: 'Grace Hopper',
     email: `grace.${run}@example.com`,
-    steps: [...kycToVerified('Grace Brewster Hopper', 'USA'), { aml: 'IN_PROGRESS' }, { aml: 'NEEDS_REVIEW', flags: { pep: true } }, { aml: 'RESOLVED' }],
+    steps: [
+      ...kycToVerified('Grace Brewster Hopper', 'USA'),
+      { aml: 'IN_PROGRESS' },
+      { aml: 'NEEDS_REVIEW', flags: { pep: true } },
+      { aml: 'RESOLVED' },
+    ],
   },
   {
     externalId: `demo-${run}-3`,
@@ -111,7 +114,8 @@ async function main(): Promise<void> {
   for (const c of customers) {
     const data = await gql(UPSERT, { input: { externalId: c.externalId, fullName: c.fullName, email: c.email } });
     const r = data.upsertCustomer;
-    if (r.__typename !== 'UpsertCustomerSuccess') throw new Error(`upsertCustomer ${c.externalId}: ${r.__typename} ${r.code ?? ''} ${r.message ?? ''}`);
+    if (r.__typename !== 'UpsertCustomerSuccess')
+      throw new Error(`upsertCustomer ${c.externalId}: ${r.__typename} ${r.code ?? ''} ${r.message ?? ''}`);
     ids.set(c.externalId, r.customer.id);
     console.log(`ingested  ${c.externalId}  ${c.fullName.padEnd(14)} (${r.outcome}, id ${r.customer.id})`);
   }
@@ -127,10 +131,13 @@ async function main(): Promise<void> {
       if ('kyc' in step) {
         const r = (await gql(KYC, { id, to: step.kyc, identity: step.identity ?? null })).transitionKyc;
         if (r.__typename !== 'TransitionKycSuccess') throw new Error(`transitionKyc ${c.externalId} → ${step.kyc}: ${r.code} ${r.message}`);
-        console.log(`KYC       ${c.externalId}  → ${r.customer.kycStatus}${step.identity ? ` (${step.identity.legalName}, ${step.identity.country})` : ''}`);
+        console.log(
+          `KYC       ${c.externalId}  → ${r.customer.kycStatus}${step.identity ? ` (${step.identity.legalName}, ${step.identity.country})` : ''}`,
+        );
       } else {
         const r = (await gql(AML, { id, status: step.aml, flags: step.flags ?? null })).recordAmlScreening;
-        if (r.__typename !== 'RecordAmlScreeningSuccess') throw new Error(`recordAmlScreening ${c.externalId} → ${step.aml}: ${r.code} ${r.message}`);
+        if (r.__typename !== 'RecordAmlScreeningSuccess')
+          throw new Error(`recordAmlScreening ${c.externalId} → ${step.aml}: ${r.code} ${r.message}`);
         console.log(`AML       ${c.externalId}  → ${r.customer.aml.status}${step.flags ? ` ${JSON.stringify(step.flags)}` : ''}`);
       }
     }

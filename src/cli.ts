@@ -43,7 +43,12 @@ async function run(argv: string[]): Promise<number> {
     switch (command) {
       case 'create': {
         if (!values.org) throw new UsageError('--org is required');
-        const scopes = values.scopes ? values.scopes.split(',').map((s) => s.trim()).filter(Boolean) : [...DEFAULT_INTEGRATOR_SCOPES];
+        const scopes = values.scopes
+          ? values.scopes
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean)
+          : [...DEFAULT_INTEGRATOR_SCOPES];
         const bad = scopes.filter((s) => !isScope(s));
         if (bad.length || scopes.length === 0) throw new UsageError(`unknown scope(s): ${bad.join(', ') || '(none given)'}`);
         let expiresAt: Date | undefined;

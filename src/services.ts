@@ -45,7 +45,9 @@ export function createServices(config: Config, db: Database, options: ServicesOp
   const now = options.now ?? (() => new Date());
   const log = options.log ?? createLogger(config.logLevel);
   const keys = new ApiKeyVerifier(db.prisma, config.apiKeyCacheMs, () => now().getTime());
-  const rateLimiter = new RateLimiter(db.prisma, { perMinute: config.rateLimitPerMinute, perDay: config.rateLimitPerDay }, () => now().getTime());
+  const rateLimiter = new RateLimiter(db.prisma, { perMinute: config.rateLimitPerMinute, perDay: config.rateLimitPerDay }, () =>
+    now().getTime(),
+  );
   const bus = new EventBus(db, { bufferSize: config.subscriptionBufferSize, retentionDays: config.eventRetentionDays, now, log });
   const background = new BackgroundTasks(log);
   background.every('rate-limit purge', 60 * 60_000, () => rateLimiter.purge());

@@ -32,7 +32,11 @@ describe(`cli keys (${dbKind})`, { timeout: SPAWN_TIMEOUT }, () => {
   });
 
   it('create --json prints exactly one JSON object; list shows it without the secret; revoke revokes', async () => {
-    const created = await runTs('src/cli.ts', ['keys', 'create', '--org', 'acme', '--scopes', 'customers:read,aml:read', '--label', 'crm sync', '--json'], env);
+    const created = await runTs(
+      'src/cli.ts',
+      ['keys', 'create', '--org', 'acme', '--scopes', 'customers:read,aml:read', '--label', 'crm sync', '--json'],
+      env,
+    );
     expect(created.code, created.stderr).toBe(0);
     const lines = created.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
@@ -67,7 +71,11 @@ describe.runIf(!onPostgres)('npm start on a fresh embedded database', { timeout:
   it('migrates, prints a demo key that answers viewer, and exits 0 on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cg-start-'));
     try {
-      const proc = await startTs('src/main.ts', { DATABASE_URL: '', DATA_DIR: join(dir, 'data'), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' }, /listening on http:\/\/localhost:(\d+)[\s\S]*?(ic_live_[A-Za-z0-9_-]+)/);
+      const proc = await startTs(
+        'src/main.ts',
+        { DATABASE_URL: '', DATA_DIR: join(dir, 'data'), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+        /listening on http:\/\/localhost:(\d+)[\s\S]*?(ic_live_[A-Za-z0-9_-]+)/,
+      );
       const [, port, key] = proc.match;
       const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
         method: 'POST',
@@ -95,10 +103,15 @@ describe.runIf(!onPostgres)('npm start on a fresh embedded database', { timeout:
         let probes = 0;
         while (watcher.results.length === 0) {
           probes += 1;
-          const up = await gql('mutation($i: UpsertCustomerInput!) { upsertCustomer(input: $i) { ... on UpsertCustomerSuccess { customer { id } } } }', {
-            i: { externalId: `probe-${probes}`, fullName: 'Probe', email: `probe-${probes}@example.com` },
+          const up = await gql(
+            'mutation($i: UpsertCustomerInput!) { upsertCustomer(input: $i) { ... on UpsertCustomerSuccess { customer { id } } } }',
+            {
+              i: { externalId: `probe-${probes}`, fullName: 'Probe', email: `probe-${probes}@example.com` },
+            },
+          );
+          await gql('mutation($id: ID!) { transitionKyc(id: $id, to: PENDING) { __typename } }', {
+            id: up.data.upsertCustomer.customer.id,
           });
-          await gql('mutation($id: ID!) { transitionKyc(id: $id, to: PENDING) { __typename } }', { id: up.data.upsertCustomer.customer.id });
           await Promise.race([watcher.waitFor(1), new Promise((r) => setTimeout(r, 250))]);
         }
         const demo = await runTs('scripts/demo.ts', [key!], { GATEWAY_URL: `http://127.0.0.1:${port}`, DEMO_STEP_MS: '0' });

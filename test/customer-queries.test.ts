@@ -84,7 +84,8 @@ describe(`customer queries (${dbKind})`, () => {
   });
 
   it('identity is present only while VERIFIED; phone, risk and org ids are not in the schema', async () => {
-    const q = 'query($id: ID!) { customer(id: $id) { kycStatus identity { verifiedLegalName verifiedCountry } aml { status flags { pep sanctions adverseMedia terrorism } } } }';
+    const q =
+      'query($id: ID!) { customer(id: $id) { kycStatus identity { verifiedLegalName verifiedCountry } aml { status flags { pep sanctions adverseMedia terrorism } } } }';
     const verified = await gw.gql(key, q, { id: 'crm-8' });
     expect(verified.body.data.customer).toEqual({
       kycStatus: 'VERIFIED',
@@ -115,7 +116,17 @@ describe(`customer queries (${dbKind})`, () => {
     expect(await get({ kycStatus: ['NOT_STARTED', 'VERIFIED'] })).toEqual(['crm-0', 'crm-1', 'crm-2', 'crm-3', 'crm-7', 'crm-8', 'crm-9']);
     expect(await get({ amlStatus: ['CLEAR'] })).toEqual(['crm-8', 'crm-9']);
     // updatedSince is strictly after: crm-9 has exactly base+91s and is excluded.
-    expect(await get({ updatedSince: new Date(base + 91_000).toISOString() })).toEqual(['crm-0', 'crm-1', 'crm-2', 'crm-3', 'crm-4', 'crm-5', 'crm-6', 'crm-7', 'crm-8']);
+    expect(await get({ updatedSince: new Date(base + 91_000).toISOString() })).toEqual([
+      'crm-0',
+      'crm-1',
+      'crm-2',
+      'crm-3',
+      'crm-4',
+      'crm-5',
+      'crm-6',
+      'crm-7',
+      'crm-8',
+    ]);
     expect(await get({ updatedSince: new Date(base + 98_000).toISOString() })).toEqual(['crm-0', 'crm-1']);
     expect(await get({ externalId: 'crm-7' })).toEqual(['crm-7']);
     expect(await get({ type: 'SOLE_TRADER' })).toEqual(['crm-1', 'crm-3', 'crm-5', 'crm-7', 'crm-9']);
@@ -160,7 +171,8 @@ describe(`customer queries (${dbKind})`, () => {
       seen.push(...ids(res));
       after = conn.pageInfo.hasNextPage ? conn.pageInfo.endCursor : null;
       // Insert between pages; they sort after everything already created.
-      for (let j = 0; j < 2 && added.length < 6; j++) added.push((await seedCustomer(t.db, o, { externalId: `new-${added.length}` })).externalId!);
+      for (let j = 0; j < 2 && added.length < 6; j++)
+        added.push((await seedCustomer(t.db, o, { externalId: `new-${added.length}` })).externalId!);
     } while (after);
     expect(new Set(seen).size).toBe(seen.length);
     for (const id of initial) expect(seen).toContain(id);
@@ -168,7 +180,9 @@ describe(`customer queries (${dbKind})`, () => {
   });
 
   it('customerAml returns only the AML block, with the aml:read scope alone', async () => {
-    const { key: amlOnly } = await issueKey(t.db, (await t.db.prisma.organization.findUniqueOrThrow({ where: { id: orgId } })).name, [Scope.AmlRead]);
+    const { key: amlOnly } = await issueKey(t.db, (await t.db.prisma.organization.findUniqueOrThrow({ where: { id: orgId } })).name, [
+      Scope.AmlRead,
+    ]);
     const res = await gw.gql(amlOnly, '{ customerAml(id: "crm-9") { status screenedAt lastReviewedAt flags { pep } } }');
     expect(res.body).toEqual({ data: { customerAml: { status: 'CLEAR', screenedAt: null, lastReviewedAt: null, flags: { pep: false } } } });
     const denied = await gw.gql(amlOnly, '{ customer(id: "crm-9") { id } }');

@@ -61,8 +61,12 @@ describe(`idempotency keys (${dbKind})`, () => {
 
   it('compares canonical JSON: the same input with keys in another order replays', async () => {
     const { orgId } = await org();
-    const render = (result: WriteResult) => ({ status: result.kind === 'success' && result.outcome === 'CREATED' ? 201 : 200, body: { result, z: 1, a: 2 } });
-    const call = (input: unknown) => upsertCustomer(gw.services, { orgId, input, idempotency: { operation: 'POST /customers', key: 'k-order' }, render });
+    const render = (result: WriteResult) => ({
+      status: result.kind === 'success' && result.outcome === 'CREATED' ? 201 : 200,
+      body: { result, z: 1, a: 2 },
+    });
+    const call = (input: unknown) =>
+      upsertCustomer(gw.services, { orgId, input, idempotency: { operation: 'POST /customers', key: 'k-order' }, render });
     const first = await call({ fullName: 'Ord', email: 'ord@example.com', risk: { isNewCustomer: true, handlesCashOrCrypto: false } });
     const second = await call({ risk: { handlesCashOrCrypto: false, isNewCustomer: true }, email: 'ord@example.com', fullName: 'Ord' });
     expect(first).toMatchObject({ kind: 'done', replayed: false, response: { status: 201 } });
@@ -105,7 +109,9 @@ describe(`idempotency keys (${dbKind})`, () => {
     expect(u).toMatchObject({ __typename: 'UpdateCustomerSuccess', replayed: false });
     expect(await update(gw, one.key, a.customer.id, { phone: '1' }, 'shared')).toMatchObject({ replayed: true });
     const other = await upsert(gw, one.key, { fullName: 'Other', email: 'other@example.com' });
-    expect(await update(gw, one.key, other.customer.id, { phone: '1' }, 'shared')).toMatchObject({ __typename: 'IdempotencyKeyConflictError' });
+    expect(await update(gw, one.key, other.customer.id, { phone: '1' }, 'shared')).toMatchObject({
+      __typename: 'IdempotencyKeyConflictError',
+    });
   });
 
   it('expires after 24 hours on the injectable clock; expired keys are overwritten and purged', async () => {
@@ -117,7 +123,9 @@ describe(`idempotency keys (${dbKind})`, () => {
       const first = await upsert(timed, key, { fullName: 'Day One', email: 'day@example.com' }, 'k-day');
       clock = new Date(start.getTime() + 24 * 3_600_000 - 1);
       expect(await upsert(timed, key, { fullName: 'Day One', email: 'day@example.com' }, 'k-day')).toEqual({ ...first, replayed: true });
-      expect(await upsert(timed, key, { fullName: 'Day Two', email: 'day@example.com' }, 'k-day')).toMatchObject({ __typename: 'IdempotencyKeyConflictError' });
+      expect(await upsert(timed, key, { fullName: 'Day Two', email: 'day@example.com' }, 'k-day')).toMatchObject({
+        __typename: 'IdempotencyKeyConflictError',
+      });
       clock = new Date(start.getTime() + 24 * 3_600_000);
       // Expired: treated as absent, so a different input runs and takes the key over.
       const fresh = await upsert(timed, key, { fullName: 'Day Two', email: 'day@example.com' }, 'k-day');
@@ -149,7 +157,10 @@ describe(`what is stored (${dbKind})`, () => {
   it('a frozen-identity validation failure is stored', async () => {
     const { key } = await org();
     const c = await upsert(gw, key, { externalId: 'crm-v', fullName: 'Vera', email: 'v@example.com' });
-    await t.db.prisma.customer.update({ where: { id: c.customer.id }, data: { kycStatus: 'VERIFIED', verifiedLegalName: 'Vera', verifiedCountry: 'AUS' } });
+    await t.db.prisma.customer.update({
+      where: { id: c.customer.id },
+      data: { kycStatus: 'VERIFIED', verifiedLegalName: 'Vera', verifiedCountry: 'AUS' },
+    });
     const input = { externalId: 'crm-v', fullName: 'Not Vera', email: 'v@example.com' };
     expect(await upsert(gw, key, input, 'k-f')).toMatchObject({ __typename: 'ValidationError', fieldErrors: [{ field: 'fullName' }] });
     await t.db.prisma.customer.update({ where: { id: c.customer.id }, data: { kycStatus: 'FAILED' } });
@@ -161,7 +172,10 @@ describe(`what is stored (${dbKind})`, () => {
     const { key, orgId } = await org();
     expect(await upsert(gw, key, { fullName: '', email: 'nope' }, 'k-i')).toMatchObject({ __typename: 'ValidationError' });
     expect(await keysOf(orgId)).toHaveLength(0);
-    expect(await upsert(gw, key, { fullName: 'Valid', email: 'valid@example.com' }, 'k-i')).toMatchObject({ outcome: 'CREATED', replayed: false });
+    expect(await upsert(gw, key, { fullName: 'Valid', email: 'valid@example.com' }, 'k-i')).toMatchObject({
+      outcome: 'CREATED',
+      replayed: false,
+    });
   });
 
   it('a request refused for its scope is not stored', async () => {

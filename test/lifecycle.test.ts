@@ -12,10 +12,23 @@ import { createCustomer, moveAml, verify } from './helpers/subscriptions.js';
 const now = new Date('2026-01-31T12:00:00.000Z');
 const identity = { legalName: 'Ada Lovelace', country: 'GBR' };
 const ALLOWED_KYC = new Set([
-  'NOT_STARTED>PENDING', 'NOT_STARTED>NOT_REQUIRED', 'PENDING>IN_PROGRESS', 'IN_PROGRESS>VERIFIED', 'IN_PROGRESS>FAILED',
-  'IN_PROGRESS>AWAITING_RESUBMISSION', 'AWAITING_RESUBMISSION>IN_PROGRESS', 'FAILED>PENDING',
+  'NOT_STARTED>PENDING',
+  'NOT_STARTED>NOT_REQUIRED',
+  'PENDING>IN_PROGRESS',
+  'IN_PROGRESS>VERIFIED',
+  'IN_PROGRESS>FAILED',
+  'IN_PROGRESS>AWAITING_RESUBMISSION',
+  'AWAITING_RESUBMISSION>IN_PROGRESS',
+  'FAILED>PENDING',
 ]);
-const ALLOWED_AML = new Set(['NOT_SCREENED>IN_PROGRESS', 'IN_PROGRESS>CLEAR', 'IN_PROGRESS>NEEDS_REVIEW', 'NEEDS_REVIEW>RESOLVED', 'CLEAR>IN_PROGRESS', 'RESOLVED>IN_PROGRESS']);
+const ALLOWED_AML = new Set([
+  'NOT_SCREENED>IN_PROGRESS',
+  'IN_PROGRESS>CLEAR',
+  'IN_PROGRESS>NEEDS_REVIEW',
+  'NEEDS_REVIEW>RESOLVED',
+  'CLEAR>IN_PROGRESS',
+  'RESOLVED>IN_PROGRESS',
+]);
 
 describe('KYC state machine (pure)', () => {
   const kycs = Object.values(KycStatus);
@@ -27,24 +40,42 @@ describe('KYC state machine (pure)', () => {
   });
 
   it('sets kycStartedAt on leaving NOT_STARTED, kycCompletedAt on VERIFIED/FAILED, clears it on a new attempt', () => {
-    expect(planKycTransition({ kycStatus: 'NOT_STARTED', kycStartedAt: null }, 'PENDING', null, now)).toEqual({ ok: true, changes: { kycStatus: 'PENDING', kycStartedAt: now } });
-    expect(planKycTransition({ kycStatus: 'IN_PROGRESS', kycStartedAt: now }, 'FAILED', null, now)).toEqual({ ok: true, changes: { kycStatus: 'FAILED', kycCompletedAt: now } });
-    expect(planKycTransition({ kycStatus: 'FAILED', kycStartedAt: now }, 'PENDING', null, now)).toEqual({ ok: true, changes: { kycStatus: 'PENDING', kycCompletedAt: null } });
+    expect(planKycTransition({ kycStatus: 'NOT_STARTED', kycStartedAt: null }, 'PENDING', null, now)).toEqual({
+      ok: true,
+      changes: { kycStatus: 'PENDING', kycStartedAt: now },
+    });
+    expect(planKycTransition({ kycStatus: 'IN_PROGRESS', kycStartedAt: now }, 'FAILED', null, now)).toEqual({
+      ok: true,
+      changes: { kycStatus: 'FAILED', kycCompletedAt: now },
+    });
+    expect(planKycTransition({ kycStatus: 'FAILED', kycStartedAt: now }, 'PENDING', null, now)).toEqual({
+      ok: true,
+      changes: { kycStatus: 'PENDING', kycCompletedAt: null },
+    });
   });
 
   it('VERIFIED requires a valid identity (legal name 1–255, a real alpha-3 country)', () => {
     const from = { kycStatus: 'IN_PROGRESS' as const, kycStartedAt: now };
-    expect(planKycTransition(from, 'VERIFIED', null, now)).toMatchObject({ ok: false, rejection: { kind: 'validation', fieldErrors: [{ field: 'identity' }] } });
+    expect(planKycTransition(from, 'VERIFIED', null, now)).toMatchObject({
+      ok: false,
+      rejection: { kind: 'validation', fieldErrors: [{ field: 'identity' }] },
+    });
     const bad = planKycTransition(from, 'VERIFIED', { legalName: ' ', country: 'XYZ' }, now);
     expect(bad).toMatchObject({ ok: false, rejection: { kind: 'validation' } });
-    expect(!bad.ok && bad.rejection.kind === 'validation' && bad.rejection.fieldErrors.map((f) => f.field)).toEqual(['identity.legalName', 'identity.country']);
+    expect(!bad.ok && bad.rejection.kind === 'validation' && bad.rejection.fieldErrors.map((f) => f.field)).toEqual([
+      'identity.legalName',
+      'identity.country',
+    ]);
     expect(planKycTransition(from, 'VERIFIED', { legalName: 'x'.repeat(256), country: 'GBR' }, now).ok).toBe(false);
     expect(planKycTransition(from, 'VERIFIED', { legalName: 'Ada', country: 'GB' }, now).ok).toBe(false);
     expect(planKycTransition(from, 'VERIFIED', { legalName: ' Ada ', country: 'gbr' }, now)).toEqual({
       ok: true,
       changes: { kycStatus: 'VERIFIED', kycCompletedAt: now, verifiedLegalName: 'Ada', verifiedCountry: 'GBR' },
     });
-    expect(planKycTransition({ kycStatus: 'PENDING', kycStartedAt: now }, 'IN_PROGRESS', identity, now)).toMatchObject({ ok: false, rejection: { kind: 'validation' } });
+    expect(planKycTransition({ kycStatus: 'PENDING', kycStartedAt: now }, 'IN_PROGRESS', identity, now)).toMatchObject({
+      ok: false,
+      rejection: { kind: 'validation' },
+    });
   });
 });
 
@@ -59,19 +90,36 @@ describe('AML state machine (pure)', () => {
   });
 
   it.each(Object.values(KycStatus).filter((k) => k !== 'VERIFIED'))('every AML move is rejected while KYC is %s', (kyc) => {
-    for (const from of amls) for (const to of amls) {
-      expect(planAmlTransition({ kycStatus: kyc, amlStatus: from }, to, flagsFor(to), now)).toMatchObject({ ok: false, rejection: { kind: 'invalid_transition' } });
-    }
+    for (const from of amls)
+      for (const to of amls) {
+        expect(planAmlTransition({ kycStatus: kyc, amlStatus: from }, to, flagsFor(to), now)).toMatchObject({
+          ok: false,
+          rejection: { kind: 'invalid_transition' },
+        });
+      }
   });
 
   it('screenedAt on a result, lastReviewedAt on RESOLVED; flags only with a result and consistent with it', () => {
     const v = 'VERIFIED' as const;
     expect(planAmlTransition({ kycStatus: v, amlStatus: 'IN_PROGRESS' }, 'NEEDS_REVIEW', { sanctions: true }, now)).toEqual({
       ok: true,
-      changes: { amlStatus: 'NEEDS_REVIEW', amlScreenedAt: now, amlPep: false, amlSanctions: true, amlAdverseMedia: false, amlTerrorism: false },
+      changes: {
+        amlStatus: 'NEEDS_REVIEW',
+        amlScreenedAt: now,
+        amlPep: false,
+        amlSanctions: true,
+        amlAdverseMedia: false,
+        amlTerrorism: false,
+      },
     });
-    expect(planAmlTransition({ kycStatus: v, amlStatus: 'NEEDS_REVIEW' }, 'RESOLVED', null, now)).toEqual({ ok: true, changes: { amlStatus: 'RESOLVED', amlLastReviewedAt: now } });
-    expect(planAmlTransition({ kycStatus: v, amlStatus: 'CLEAR' }, 'IN_PROGRESS', null, now)).toEqual({ ok: true, changes: { amlStatus: 'IN_PROGRESS' } });
+    expect(planAmlTransition({ kycStatus: v, amlStatus: 'NEEDS_REVIEW' }, 'RESOLVED', null, now)).toEqual({
+      ok: true,
+      changes: { amlStatus: 'RESOLVED', amlLastReviewedAt: now },
+    });
+    expect(planAmlTransition({ kycStatus: v, amlStatus: 'CLEAR' }, 'IN_PROGRESS', null, now)).toEqual({
+      ok: true,
+      changes: { amlStatus: 'IN_PROGRESS' },
+    });
     expect(planAmlTransition({ kycStatus: v, amlStatus: 'IN_PROGRESS' }, 'CLEAR', { pep: true }, now).ok).toBe(false);
     expect(planAmlTransition({ kycStatus: v, amlStatus: 'IN_PROGRESS' }, 'NEEDS_REVIEW', {}, now).ok).toBe(false);
     expect(planAmlTransition({ kycStatus: v, amlStatus: 'NOT_SCREENED' }, 'IN_PROGRESS', { pep: false }, now).ok).toBe(false);
@@ -97,20 +145,62 @@ describe(`lifecycle mutations (${dbKind})`, () => {
     mutation K($id: ID!, $to: KycStatus!, $identity: VerifiedIdentityInput) {
       transitionKyc(id: $id, to: $to, identity: $identity) {
         __typename
-        ... on TransitionKycSuccess { customer { id kycStatus kycStartedAt kycCompletedAt identity { verifiedLegalName verifiedCountry } updatedAt } }
-        ... on Error { code message }
-        ... on InvalidTransitionError { from to }
-        ... on ValidationError { fieldErrors { field message } }
+        ... on TransitionKycSuccess {
+          customer {
+            id
+            kycStatus
+            kycStartedAt
+            kycCompletedAt
+            identity {
+              verifiedLegalName
+              verifiedCountry
+            }
+            updatedAt
+          }
+        }
+        ... on Error {
+          code
+          message
+        }
+        ... on InvalidTransitionError {
+          from
+          to
+        }
+        ... on ValidationError {
+          fieldErrors {
+            field
+            message
+          }
+        }
       }
-    }`;
+    }
+  `;
   const AML = /* GraphQL */ `
     mutation A($id: ID!, $status: AmlStatus!, $flags: AmlFlagsInput) {
       recordAmlScreening(id: $id, status: $status, flags: $flags) {
         __typename
-        ... on RecordAmlScreeningSuccess { customer { aml { status screenedAt lastReviewedAt flags { pep sanctions adverseMedia terrorism } } } }
-        ... on Error { code message }
+        ... on RecordAmlScreeningSuccess {
+          customer {
+            aml {
+              status
+              screenedAt
+              lastReviewedAt
+              flags {
+                pep
+                sanctions
+                adverseMedia
+                terrorism
+              }
+            }
+          }
+        }
+        ... on Error {
+          code
+          message
+        }
       }
-    }`;
+    }
+  `;
 
   it('walks KYC to VERIFIED by external id, one KYC event per move with from/to and the snapshot', async () => {
     const c = await createCustomer(t.db, orgId);
@@ -119,7 +209,11 @@ describe(`lifecycle mutations (${dbKind})`, () => {
       expect(r.body.data.transitionKyc).toMatchObject({ __typename: 'TransitionKycSuccess', customer: { kycStatus: to } });
     }
     const missing = await gw.gql(key, KYC, { id: c.id, to: 'VERIFIED' });
-    expect(missing.body.data.transitionKyc).toMatchObject({ __typename: 'ValidationError', code: 'validation_failed', fieldErrors: [{ field: 'identity' }] });
+    expect(missing.body.data.transitionKyc).toMatchObject({
+      __typename: 'ValidationError',
+      code: 'validation_failed',
+      fieldErrors: [{ field: 'identity' }],
+    });
     const ok = await gw.gql(key, KYC, { id: c.id, to: 'VERIFIED', identity: { legalName: 'Ada Lovelace', country: 'gbr' } });
     const customer = ok.body.data.transitionKyc.customer;
     expect(customer).toMatchObject({ kycStatus: 'VERIFIED', identity: { verifiedLegalName: 'Ada Lovelace', verifiedCountry: 'GBR' } });
@@ -131,14 +225,24 @@ describe(`lifecycle mutations (${dbKind})`, () => {
       ['KYC', 'PENDING', 'IN_PROGRESS'],
       ['KYC', 'IN_PROGRESS', 'VERIFIED'],
     ]);
-    expect(events[2]!.snapshot).toMatchObject({ id: c.id, kycStatus: 'VERIFIED', identity: { verifiedCountry: 'GBR' }, updatedAt: customer.updatedAt });
+    expect(events[2]!.snapshot).toMatchObject({
+      id: c.id,
+      kycStatus: 'VERIFIED',
+      identity: { verifiedCountry: 'GBR' },
+      updatedAt: customer.updatedAt,
+    });
     expect(JSON.stringify(events[2]!.snapshot)).not.toMatch(/orgId|phone|risk/);
   });
 
   it('an invalid move is InvalidTransitionError and changes nothing (no write, no event)', async () => {
     const c = await createCustomer(t.db, orgId);
     const r = await gw.gql(key, KYC, { id: c.id, to: 'VERIFIED', identity: { legalName: 'A', country: 'GBR' } });
-    expect(r.body.data.transitionKyc).toMatchObject({ __typename: 'InvalidTransitionError', code: 'invalid_transition', from: 'NOT_STARTED', to: 'VERIFIED' });
+    expect(r.body.data.transitionKyc).toMatchObject({
+      __typename: 'InvalidTransitionError',
+      code: 'invalid_transition',
+      from: 'NOT_STARTED',
+      to: 'VERIFIED',
+    });
     const aml = await gw.gql(key, AML, { id: c.id, status: 'IN_PROGRESS' });
     expect(aml.body.data.recordAmlScreening).toMatchObject({ __typename: 'InvalidTransitionError', code: 'invalid_transition' });
     expect(await t.db.prisma.customer.findUniqueOrThrow({ where: { id: c.id } })).toEqual(c);
@@ -151,13 +255,25 @@ describe(`lifecycle mutations (${dbKind})`, () => {
     await moveAml(t.db, orgId, c.id, 'IN_PROGRESS');
     const review = await gw.gql(key, AML, { id: c.id, status: 'NEEDS_REVIEW', flags: { pep: true, terrorism: false } });
     const aml = review.body.data.recordAmlScreening.customer.aml;
-    expect(aml).toMatchObject({ status: 'NEEDS_REVIEW', lastReviewedAt: null, flags: { pep: true, sanctions: false, adverseMedia: false, terrorism: false } });
+    expect(aml).toMatchObject({
+      status: 'NEEDS_REVIEW',
+      lastReviewedAt: null,
+      flags: { pep: true, sanctions: false, adverseMedia: false, terrorism: false },
+    });
     expect(aml.screenedAt).toMatch(/Z$/);
     const resolved = await gw.gql(key, AML, { id: c.id, status: 'RESOLVED' });
-    expect(resolved.body.data.recordAmlScreening.customer.aml).toMatchObject({ status: 'RESOLVED', screenedAt: aml.screenedAt, flags: { pep: true } });
+    expect(resolved.body.data.recordAmlScreening.customer.aml).toMatchObject({
+      status: 'RESOLVED',
+      screenedAt: aml.screenedAt,
+      flags: { pep: true },
+    });
     expect(resolved.body.data.recordAmlScreening.customer.aml.lastReviewedAt).toMatch(/Z$/);
     const events = await t.db.prisma.customerEvent.findMany({ where: { customerId: c.id, kind: 'AML' }, orderBy: { id: 'asc' } });
-    expect(events.map((e) => `${e.amlFrom}>${e.amlTo}`)).toEqual(['NOT_SCREENED>IN_PROGRESS', 'IN_PROGRESS>NEEDS_REVIEW', 'NEEDS_REVIEW>RESOLVED']);
+    expect(events.map((e) => `${e.amlFrom}>${e.amlTo}`)).toEqual([
+      'NOT_SCREENED>IN_PROGRESS',
+      'IN_PROGRESS>NEEDS_REVIEW',
+      'NEEDS_REVIEW>RESOLVED',
+    ]);
   });
 
   it('unknown or other-organisation customer → CustomerNotFoundError', async () => {

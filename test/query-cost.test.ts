@@ -50,7 +50,10 @@ describe(`query cost (${dbKind})`, () => {
       // loaded machine) are not the query's cost.
       // Only the request's own statements: not key checks, rate-limit leases or background
       // purges and bus polls that may land in the window.
-      return { sql: sql.filter((s) => !/api_keys|rate_limit_windows|idempotency_keys|DELETE FROM customer_events|pg_current_snapshot/.test(s)), data: res.body.data };
+      return {
+        sql: sql.filter((s) => !/api_keys|rate_limit_windows|idempotency_keys|DELETE FROM customer_events|pg_current_snapshot/.test(s)),
+        data: res.body.data,
+      };
     } finally {
       stop();
     }

@@ -62,7 +62,12 @@ describe(`REST read routes (${dbKind})`, () => {
         kyc_started_at: null,
         kyc_completed_at: null,
         identity: { verified_legal_name: 'Alice Q Example', verified_country: 'GBR' },
-        aml: { status: 'NEEDS_REVIEW', screened_at: '2026-02-01T10:00:00.000Z', last_reviewed_at: null, flags: { pep: true, sanctions: false, adverse_media: false, terrorism: false } },
+        aml: {
+          status: 'NEEDS_REVIEW',
+          screened_at: '2026-02-01T10:00:00.000Z',
+          last_reviewed_at: null,
+          flags: { pep: true, sanctions: false, adverse_media: false, terrorism: false },
+        },
         added_via: 'INTEGRATION',
         created_at: alice.createdAt.toISOString(),
         updated_at: alice.updatedAt.toISOString(),
@@ -80,7 +85,12 @@ describe(`REST read routes (${dbKind})`, () => {
     const res = await get(amlOnly, '/api/v1/customers/crm-alice/aml');
     expect(res.status).toBe(200);
     api.check('GET', '/customers/{id}/aml', res);
-    expect(res.body).toEqual({ status: 'NEEDS_REVIEW', screened_at: '2026-02-01T10:00:00.000Z', last_reviewed_at: null, flags: { pep: true, sanctions: false, adverse_media: false, terrorism: false } });
+    expect(res.body).toEqual({
+      status: 'NEEDS_REVIEW',
+      screened_at: '2026-02-01T10:00:00.000Z',
+      last_reviewed_at: null,
+      flags: { pep: true, sanctions: false, adverse_media: false, terrorism: false },
+    });
     const denied = await get(key, '/api/v1/customers/crm-alice/aml');
     expect(denied.status).toBe(403);
     expect(denied.body).toEqual({ error: { code: 'forbidden', message: expect.any(String), details: { required_scope: 'aml:read' } } });
@@ -193,7 +203,12 @@ describe(`REST read routes (${dbKind})`, () => {
     it('walks 250 customers with limit=100, each exactly once, while 20 more are added mid-walk', async () => {
       const { key: wk, orgId: wo } = await issueKey(t.db, uniqueOrg(), [Scope.CustomersRead]);
       await t.db.prisma.customer.createMany({
-        data: Array.from({ length: 250 }, (_, i) => ({ orgId: wo, externalId: `w-${i}`, fullName: `W ${i}`, createdAt: new Date(Date.parse('2026-01-01T00:00:00Z') + i) })),
+        data: Array.from({ length: 250 }, (_, i) => ({
+          orgId: wo,
+          externalId: `w-${i}`,
+          fullName: `W ${i}`,
+          createdAt: new Date(Date.parse('2026-01-01T00:00:00Z') + i),
+        })),
       });
       const seen: string[] = [];
       let cursor: string | null = null;
@@ -204,7 +219,9 @@ describe(`REST read routes (${dbKind})`, () => {
         seen.push(...ext(res));
         cursor = res.body.next_cursor;
         if (pages++ === 0) {
-          await t.db.prisma.customer.createMany({ data: Array.from({ length: 20 }, (_, i) => ({ orgId: wo, externalId: `late-${i}`, fullName: `Late ${i}` })) });
+          await t.db.prisma.customer.createMany({
+            data: Array.from({ length: 20 }, (_, i) => ({ orgId: wo, externalId: `late-${i}`, fullName: `Late ${i}` })),
+          });
         }
       } while (cursor);
       expect(new Set(seen).size).toBe(seen.length);

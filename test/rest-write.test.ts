@@ -23,8 +23,10 @@ describe(`REST write routes (${dbKind})`, () => {
     seen.push(res);
     return res;
   };
-  const post = (body: unknown, headers?: Record<string, string>, k: string | null = key) => call(k, 'POST', '/api/v1/customers', body, headers);
-  const patch = (id: string, body: unknown, headers?: Record<string, string>, k: string | null = key) => call(k, 'PATCH', `/api/v1/customers/${encodeURIComponent(id)}`, body, headers);
+  const post = (body: unknown, headers?: Record<string, string>, k: string | null = key) =>
+    call(k, 'POST', '/api/v1/customers', body, headers);
+  const patch = (id: string, body: unknown, headers?: Record<string, string>, k: string | null = key) =>
+    call(k, 'PATCH', `/api/v1/customers/${encodeURIComponent(id)}`, body, headers);
 
   beforeAll(async () => {
     t = await createTestDatabase(6);
@@ -52,7 +54,12 @@ describe(`REST write routes (${dbKind})`, () => {
       kyc_started_at: null,
       kyc_completed_at: null,
       identity: null,
-      aml: { status: 'NOT_SCREENED', screened_at: null, last_reviewed_at: null, flags: { pep: false, sanctions: false, adverse_media: false, terrorism: false } },
+      aml: {
+        status: 'NOT_SCREENED',
+        screened_at: null,
+        last_reviewed_at: null,
+        flags: { pep: false, sanctions: false, adverse_media: false, terrorism: false },
+      },
       added_via: 'INTEGRATION',
       created_at: expect.stringMatching(/Z$/),
       updated_at: expect.stringMatching(/Z$/),
@@ -137,11 +144,21 @@ describe(`REST write routes (${dbKind})`, () => {
     });
 
     it('422 validation_failed lists every bad field at once (missing, too long, wrong type, bad format, unknown)', async () => {
-      const res = await post({ externalId: 'e'.repeat(256), fullName: '', email: 'not-an-email', type: 'COMPANY', phone: 12, risk: { isNewCustomer: 'yes', shoeSize: true }, nickname: 'x' });
+      const res = await post({
+        externalId: 'e'.repeat(256),
+        fullName: '',
+        email: 'not-an-email',
+        type: 'COMPANY',
+        phone: 12,
+        risk: { isNewCustomer: 'yes', shoeSize: true },
+        nickname: 'x',
+      });
       expect(res.status).toBe(422);
       api.check('POST', '/customers', res);
       const fields = res.body.error.details.fields.map((f: { field: string }) => f.field).sort();
-      expect(fields).toEqual(['email', 'externalId', 'fullName', 'nickname', 'phone', 'risk.isNewCustomer', 'risk.shoeSize', 'type'].sort());
+      expect(fields).toEqual(
+        ['email', 'externalId', 'fullName', 'nickname', 'phone', 'risk.isNewCustomer', 'risk.shoeSize', 'type'].sort(),
+      );
       for (const f of res.body.error.details.fields) expect(f.message).toEqual(expect.any(String));
       const missing = await post({});
       expect(missing.status).toBe(422);
@@ -315,12 +332,20 @@ describe(`REST write routes (${dbKind})`, () => {
       const res = await patch('p-1', { type: 'SOLE_TRADER', externalId: 'p-9', kycStatus: 'VERIFIED', amlStatus: 'CLEAR' });
       expect(res.status).toBe(422);
       api.check('PATCH', '/customers/{id}', res);
-      expect(res.body.error.details.fields.map((f: { field: string }) => f.field).sort()).toEqual(['amlStatus', 'externalId', 'kycStatus', 'type']);
+      expect(res.body.error.details.fields.map((f: { field: string }) => f.field).sort()).toEqual([
+        'amlStatus',
+        'externalId',
+        'kycStatus',
+        'type',
+      ]);
     });
 
     it('frozen identity: a VERIFIED customer keeps its name and email (422), the same values are accepted', async () => {
       const c = await post({ externalId: 'v-1', fullName: 'Vera Verified', email: 'vera@example.com' });
-      await t.db.prisma.customer.update({ where: { id: c.body.id }, data: { kycStatus: 'VERIFIED', verifiedLegalName: 'Vera V', verifiedCountry: 'NLD' } });
+      await t.db.prisma.customer.update({
+        where: { id: c.body.id },
+        data: { kycStatus: 'VERIFIED', verifiedLegalName: 'Vera V', verifiedCountry: 'NLD' },
+      });
       const rename = await patch('v-1', { fullName: 'Vera Changed', email: 'vera2@example.com' });
       expect(rename.status).toBe(422);
       expect(rename.body.error.details.fields.map((f: { field: string }) => f.field).sort()).toEqual(['email', 'fullName']);

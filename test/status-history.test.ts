@@ -29,17 +29,50 @@ describe(`statusHistory (${dbKind})`, () => {
   const PAGE = /* GraphQL */ `
     query P($first: Int!, $history: Int!, $after: String) {
       customers(first: $first) {
-        edges { node {
-          id fullName kycStatus
-          aml { status screenedAt flags { pep sanctions } }
-          identity { verifiedLegalName verifiedCountry }
-          statusHistory(first: $history, after: $after) {
-            edges { cursor node { id kind occurredAt kyc { from to } aml { from to } } }
-            pageInfo { hasNextPage endCursor }
+        edges {
+          node {
+            id
+            fullName
+            kycStatus
+            aml {
+              status
+              screenedAt
+              flags {
+                pep
+                sanctions
+              }
+            }
+            identity {
+              verifiedLegalName
+              verifiedCountry
+            }
+            statusHistory(first: $history, after: $after) {
+              edges {
+                cursor
+                node {
+                  id
+                  kind
+                  occurredAt
+                  kyc {
+                    from
+                    to
+                  }
+                  aml {
+                    from
+                    to
+                  }
+                }
+              }
+              pageInfo {
+                hasNextPage
+                endCursor
+              }
+            }
           }
-        } }
+        }
       }
-    }`;
+    }
+  `;
 
   it('a page of 100 customers with aml, identity and statusHistory(first: 3) costs at most 3 statements', async () => {
     const customers: Customer[] = [];
@@ -74,10 +107,14 @@ describe(`statusHistory (${dbKind})`, () => {
     expect(nodes.find((n: any) => n.id === customers[50]!.id).statusHistory.edges).toEqual([]);
 
     // The next page continues where the first ended.
-    const next = await gw.gql(key, `query($id: ID!, $after: String) { customer(id: $id) { statusHistory(first: 3, after: $after) { edges { node { kind kyc { from to } } } pageInfo { hasNextPage } } } }`, {
-      id: c0!.id,
-      after: h0.pageInfo.endCursor,
-    });
+    const next = await gw.gql(
+      key,
+      `query($id: ID!, $after: String) { customer(id: $id) { statusHistory(first: 3, after: $after) { edges { node { kind kyc { from to } } } pageInfo { hasNextPage } } } }`,
+      {
+        id: c0!.id,
+        after: h0.pageInfo.endCursor,
+      },
+    );
     expect(next.body.data.customer.statusHistory).toEqual({
       edges: [{ node: { kind: 'KYC', kyc: { from: 'NOT_STARTED', to: 'PENDING' } } }, { node: { kind: 'CREATED', kyc: null } }],
       pageInfo: { hasNextPage: false },

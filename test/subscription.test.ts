@@ -8,7 +8,16 @@ import type { Customer } from '../src/customers/dto.js';
 import { decodeEventCursor, encodeEventCursor } from '../src/events/snapshot.js';
 import { createTestDatabase, dbKind, type TestDatabase } from './helpers/db.js';
 import { issueKey, startGateway, uniqueOrg, type TestGateway } from './helpers/gateway.js';
-import { Clients, createCustomer, deferred, moveAml, moveKyc, subscribersAtLeast, subscribersAtMost, verify } from './helpers/subscriptions.js';
+import {
+  Clients,
+  createCustomer,
+  deferred,
+  moveAml,
+  moveKyc,
+  subscribersAtLeast,
+  subscribersAtMost,
+  verify,
+} from './helpers/subscriptions.js';
 
 describe(`customerStatusChanged (${dbKind})`, () => {
   let t: TestDatabase;
@@ -56,7 +65,12 @@ describe(`customerStatusChanged (${dbKind})`, () => {
 
   it('filters by customer id, external id and kind; never shows another organisation', async () => {
     const other = await issueKey(t.db, uniqueOrg('other'));
-    const [c1, c2, c3, c4] = [await createCustomer(t.db, orgId), await createCustomer(t.db, orgId), await createCustomer(t.db, orgId), await createCustomer(t.db, orgId)];
+    const [c1, c2, c3, c4] = [
+      await createCustomer(t.db, orgId),
+      await createCustomer(t.db, orgId),
+      await createCustomer(t.db, orgId),
+      await createCustomer(t.db, orgId),
+    ];
     const theirs = await createCustomer(t.db, other.orgId);
     await verify(t.db, orgId, c3.id);
     const client = clients.ws(gw.url, key);
@@ -130,7 +144,11 @@ describe(`customerStatusChanged (${dbKind})`, () => {
     await moveAml(t.db, orgId, c.id, 'CLEAR');
     await resumed.waitFor(3);
     await gw.services.bus.wake();
-    expect(resumed.changes.map(summary)).toEqual([`${c.id}:AML:IN_PROGRESS>CLEAR`, `${c.id}:AML:CLEAR>IN_PROGRESS`, `${c.id}:AML:IN_PROGRESS>CLEAR`]);
+    expect(resumed.changes.map(summary)).toEqual([
+      `${c.id}:AML:IN_PROGRESS>CLEAR`,
+      `${c.id}:AML:CLEAR>IN_PROGRESS`,
+      `${c.id}:AML:IN_PROGRESS>CLEAR`,
+    ]);
 
     // Resuming from a replayed cursor continues from there, too.
     const again = clients.subscribe(clients.ws(gw.url, key), { filter, after: resumed.changes[0].cursor });
@@ -153,9 +171,13 @@ describe(`customerStatusChanged (${dbKind})`, () => {
   it('fans one change out to 200 subscribers without a statement per subscriber', async () => {
     const c = await createCustomer(t.db, orgId);
     const measure = async (subscribers: number, to: 'PENDING' | 'IN_PROGRESS') => {
-      const subs = Array.from({ length: 4 }, () => clients.ws(gw.url, key)).flatMap((client) =>
-        Array.from({ length: subscribers / (subscribers >= 4 ? 4 : subscribers) }, () => clients.subscribe(client, { filter: { customerIds: [c.id] } })),
-      ).slice(0, subscribers);
+      const subs = Array.from({ length: 4 }, () => clients.ws(gw.url, key))
+        .flatMap((client) =>
+          Array.from({ length: subscribers / (subscribers >= 4 ? 4 : subscribers) }, () =>
+            clients.subscribe(client, { filter: { customerIds: [c.id] } }),
+          ),
+        )
+        .slice(0, subscribers);
       await subscribersAtLeast(gw.services.bus, subscribers);
       const statements: string[] = [];
       // Background housekeeping (the retention purge) is not part of the delivery.
@@ -206,7 +228,11 @@ describe(`slow subscribers (${dbKind})`, () => {
     const aliases = Array.from({ length: 2000 }, (_, i) => `n${i}: fullName`).join(' ');
     const bigQuery = `subscription { customerStatusChanged { cursor kind aml { from to } customer { ${aliases} } } }`;
     let socket: import('ws').WebSocket | undefined;
-    const slow = clients.subscribe(clients.ws(gw.url, key, (s) => (socket = s)), {}, bigQuery);
+    const slow = clients.subscribe(
+      clients.ws(gw.url, key, (s) => (socket = s)),
+      {},
+      bigQuery,
+    );
     const fast = clients.subscribe(clients.ws(gw.url, key));
     await subscribersAtLeast(gw.services.bus, 2);
     socket!.pause();

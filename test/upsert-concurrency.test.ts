@@ -62,7 +62,11 @@ describe.runIf(onPostgres)('upsert concurrency (postgres)', () => {
     it(`${N} simultaneous upserts of one externalId make one customer`, async () => {
       const { key, orgId } = await issueKey(t.db, uniqueOrg('race-ext'), [Scope.CustomersWrite]);
       // Different emails too: every request after the first updates the one record.
-      const results = await storm(instances, key, (i) => ({ externalId: 'crm-race', fullName: `Racer ${i}`, email: `racer${i}@example.com` }));
+      const results = await storm(instances, key, (i) => ({
+        externalId: 'crm-race',
+        fullName: `Racer ${i}`,
+        email: `racer${i}@example.com`,
+      }));
       const rows = await customersOf(t.db, orgId);
       expect(rows).toHaveLength(1);
       expect(new Set(results.map((r) => r.customer.id))).toEqual(new Set([rows[0]!.id]));
@@ -75,7 +79,10 @@ describe.runIf(onPostgres)('upsert concurrency (postgres)', () => {
     it(`${N} simultaneous upserts of one email without externalId make one customer`, async () => {
       const { key, orgId } = await issueKey(t.db, uniqueOrg('race-mail'), [Scope.CustomersWrite]);
       // The same address in different spellings: still one customer.
-      const results = await storm(instances, key, (i) => ({ fullName: `Mailer ${i}`, email: i % 2 ? 'Same@Example.com' : ' same@example.COM ' }));
+      const results = await storm(instances, key, (i) => ({
+        fullName: `Mailer ${i}`,
+        email: i % 2 ? 'Same@Example.com' : ' same@example.COM ',
+      }));
       const rows = await customersOf(t.db, orgId);
       expect(rows).toHaveLength(1);
       expect(results.filter((r) => r.outcome === 'CREATED')).toHaveLength(1);
@@ -84,7 +91,12 @@ describe.runIf(onPostgres)('upsert concurrency (postgres)', () => {
 
     it(`${N} simultaneous requests with one idempotency key have one effect and ${N} identical payloads`, async () => {
       const { key, orgId } = await issueKey(t.db, uniqueOrg('race-key'), [Scope.CustomersWrite]);
-      const results = await storm(instances, key, () => ({ externalId: 'crm-once', fullName: 'Once', email: 'once@example.com' }), 'k-once');
+      const results = await storm(
+        instances,
+        key,
+        () => ({ externalId: 'crm-once', fullName: 'Once', email: 'once@example.com' }),
+        'k-once',
+      );
       expect(await customersOf(t.db, orgId)).toHaveLength(1);
       expect(await eventsOf(t.db, orgId)).toHaveLength(1);
       expect(results.filter((r) => !r.replayed)).toHaveLength(1);
@@ -100,7 +112,12 @@ describe.runIf(onPostgres)('upsert concurrency (postgres)', () => {
     await upsert(gateways[0]!, key, { externalId: 'crm-b', fullName: 'B', email: 'b@example.com' });
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        gateways[i % 2]!.gql(key, UPSERT, { input: i % 2 ? { externalId: 'crm-a', fullName: 'A', email: 'b@example.com' } : { externalId: 'crm-b', fullName: 'B', email: 'a@example.com' } }),
+        gateways[i % 2]!.gql(key, UPSERT, {
+          input:
+            i % 2
+              ? { externalId: 'crm-a', fullName: 'A', email: 'b@example.com' }
+              : { externalId: 'crm-b', fullName: 'B', email: 'a@example.com' },
+        }),
       ),
     );
     for (const r of results) expect(r.body.data?.upsertCustomer).toMatchObject({ __typename: 'CustomerConflictError', field: 'email' });
@@ -170,10 +187,7 @@ describe.runIf(onPostgres)('upsert concurrency (postgres)', () => {
       const [row] = await tx.$queryRaw<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
       // Kill the backend from another connection while it is busy inside the transaction
       // (key claimed, customer and event written, response stored, not committed).
-      await Promise.all([
-        tx.$queryRaw`SELECT pg_sleep(10)`,
-        t.db.prisma.$queryRaw`SELECT pg_terminate_backend(${row!.pid}::int)`,
-      ]);
+      await Promise.all([tx.$queryRaw`SELECT pg_sleep(10)`, t.db.prisma.$queryRaw`SELECT pg_terminate_backend(${row!.pid}::int)`]);
     };
     const input = { externalId: 'crm-kill', fullName: 'Killed', email: 'killed@example.com' };
     const killed = await gw.gql(key, UPSERT, { input, key: 'k-kill' });

@@ -31,10 +31,7 @@ interface Row {
   seed: Seed[];
   input: Record<string, unknown>;
   /** Expected payload type and outcome; `target` is the index of the seeded customer it must hit. */
-  expect:
-    | { outcome: 'CREATED' }
-    | { outcome: 'UPDATED' | 'ADOPTED'; target: number }
-    | { conflict: 'email' };
+  expect: { outcome: 'CREATED' } | { outcome: 'UPDATED' | 'ADOPTED'; target: number } | { conflict: 'email' };
 }
 
 const ROWS: Row[] = [
@@ -76,7 +73,10 @@ const ROWS: Row[] = [
   },
   {
     name: 'precedence: externalId matches A, the email belongs to B → conflict on email',
-    seed: [{ externalId: 'crm-a', email: 'a@example.com' }, { externalId: 'crm-b', email: 'b@example.com' }],
+    seed: [
+      { externalId: 'crm-a', email: 'a@example.com' },
+      { externalId: 'crm-b', email: 'b@example.com' },
+    ],
     input: { externalId: 'crm-a', fullName: 'Moved', email: 'b@example.com' },
     expect: { conflict: 'email' },
   },
@@ -121,7 +121,12 @@ describe(`upsertCustomer match rules (${dbKind})`, () => {
     expect(r.customer.email).toBe(String(row.input.email).trim()); // the caller's spelling, trimmed
     if (row.expect.outcome === 'CREATED') {
       expect(after).toHaveLength(before.length + 1);
-      expect(r.customer).toMatchObject({ externalId: row.input.externalId ?? null, addedVia: 'INTEGRATION', type: 'INDIVIDUAL', kycStatus: 'NOT_STARTED' });
+      expect(r.customer).toMatchObject({
+        externalId: row.input.externalId ?? null,
+        addedVia: 'INTEGRATION',
+        type: 'INDIVIDUAL',
+        kycStatus: 'NOT_STARTED',
+      });
     } else {
       expect(after).toHaveLength(before.length);
       const target = seeded[row.expect.target];
@@ -141,17 +146,34 @@ describe(`upsertCustomer match rules (${dbKind})`, () => {
   it('type and addedVia never change on update', async () => {
     const { key, orgId } = await org();
     const row = await t.db.prisma.customer.create({
-      data: { orgId, fullName: 'Sole', email: 'sole@example.com', emailKey: 'sole@example.com', externalId: 'crm-s', type: 'SOLE_TRADER', addedVia: 'ADMIN_MANUAL' },
+      data: {
+        orgId,
+        fullName: 'Sole',
+        email: 'sole@example.com',
+        emailKey: 'sole@example.com',
+        externalId: 'crm-s',
+        type: 'SOLE_TRADER',
+        addedVia: 'ADMIN_MANUAL',
+      },
     });
     const r = await upsert(gw, key, { externalId: 'crm-s', fullName: 'Sole Renamed', email: 'sole@example.com', type: 'INDIVIDUAL' });
-    expect(r).toMatchObject({ outcome: 'UPDATED', customer: { id: row.id, type: 'SOLE_TRADER', addedVia: 'ADMIN_MANUAL', fullName: 'Sole Renamed' } });
+    expect(r).toMatchObject({
+      outcome: 'UPDATED',
+      customer: { id: row.id, type: 'SOLE_TRADER', addedVia: 'ADMIN_MANUAL', fullName: 'Sole Renamed' },
+    });
     const stored = await t.db.prisma.customer.findUniqueOrThrow({ where: { id: row.id } });
     expect(stored).toMatchObject({ type: 'SOLE_TRADER', addedVia: 'ADMIN_MANUAL' });
   });
 
   it('sending exactly what is stored writes nothing: no event, updatedAt kept', async () => {
     const { key, orgId } = await org();
-    const input = { externalId: 'crm-n', fullName: 'Noop', email: 'noop@example.com', phone: '+61 400 000 000', risk: { isNewCustomer: true } };
+    const input = {
+      externalId: 'crm-n',
+      fullName: 'Noop',
+      email: 'noop@example.com',
+      phone: '+61 400 000 000',
+      risk: { isNewCustomer: true },
+    };
     const first = await upsert(gw, key, input);
     const again = await upsert(gw, key, input);
     expect(again).toMatchObject({ outcome: 'UPDATED', customer: { id: first.customer.id, updatedAt: first.customer.updatedAt } });
@@ -160,7 +182,12 @@ describe(`upsertCustomer match rules (${dbKind})`, () => {
 
   it('stores the write-only fields without ever returning them', async () => {
     const { key } = await org();
-    const r = await upsert(gw, key, { fullName: 'Risky', email: 'risky@example.com', phone: '+44 20 7946 0000', risk: { handlesCashOrCrypto: true } });
+    const r = await upsert(gw, key, {
+      fullName: 'Risky',
+      email: 'risky@example.com',
+      phone: '+44 20 7946 0000',
+      risk: { handlesCashOrCrypto: true },
+    });
     const row = await t.db.prisma.customer.findUniqueOrThrow({ where: { id: r.customer.id } });
     expect(row).toMatchObject({ phone: '+44 20 7946 0000', riskHandlesCashOrCrypto: true, riskIsNewCustomer: null });
     const partial = await upsert(gw, key, { fullName: 'Risky', email: 'risky@example.com', risk: { isNewCustomer: false } });
@@ -218,7 +245,11 @@ describe(`updateCustomer (${dbKind})`, () => {
     const { key, orgId } = await org();
     const c = (await upsert(gw, key, { externalId: 'crm-p', fullName: 'Pat', email: 'pat@example.com', phone: '1' })).customer;
     const byUuid = await update(gw, key, c.id, { fullName: 'Patricia' });
-    expect(byUuid).toMatchObject({ __typename: 'UpdateCustomerSuccess', replayed: false, customer: { id: c.id, fullName: 'Patricia', email: 'pat@example.com', externalId: 'crm-p' } });
+    expect(byUuid).toMatchObject({
+      __typename: 'UpdateCustomerSuccess',
+      replayed: false,
+      customer: { id: c.id, fullName: 'Patricia', email: 'pat@example.com', externalId: 'crm-p' },
+    });
     expect(Date.parse(byUuid.customer.updatedAt)).toBeGreaterThan(Date.parse(c.updatedAt));
     const byExternal = await update(gw, key, 'crm-p', { email: 'Pat@New.example', phone: null });
     expect(byExternal.customer).toMatchObject({ id: c.id, fullName: 'Patricia', email: 'Pat@New.example' });
@@ -232,7 +263,11 @@ describe(`updateCustomer (${dbKind})`, () => {
     const a = (await upsert(gw, key, { fullName: 'A', email: 'a@example.com' })).customer;
     await upsert(gw, key, { fullName: 'B', email: 'b@example.com' });
     const before = await customersOf(t.db, orgId);
-    expect(await update(gw, key, a.id, { email: 'B@example.com', fullName: 'A2' })).toMatchObject({ __typename: 'CustomerConflictError', code: 'conflict', field: 'email' });
+    expect(await update(gw, key, a.id, { email: 'B@example.com', fullName: 'A2' })).toMatchObject({
+      __typename: 'CustomerConflictError',
+      code: 'conflict',
+      field: 'email',
+    });
     expect(await customersOf(t.db, orgId)).toEqual(before);
   });
 
@@ -241,7 +276,10 @@ describe(`updateCustomer (${dbKind})`, () => {
     const theirs = await org();
     const c = (await upsert(gw, theirs.key, { externalId: 'crm-t', fullName: 'Theirs', email: 't@example.com' })).customer;
     for (const id of [c.id, 'crm-t', '00000000-0000-4000-8000-000000000000', 'nope']) {
-      expect(await update(gw, mine.key, id, { fullName: 'Mine now' })).toMatchObject({ __typename: 'CustomerNotFoundError', code: 'not_found' });
+      expect(await update(gw, mine.key, id, { fullName: 'Mine now' })).toMatchObject({
+        __typename: 'CustomerNotFoundError',
+        code: 'not_found',
+      });
     }
     expect((await t.db.prisma.customer.findUniqueOrThrow({ where: { id: c.id } })).fullName).toBe('Theirs');
   });

@@ -46,19 +46,77 @@ const B = customer({ externalId: 'crm-b', email: 'b@example.com' });
 const LOOSE = customer({ externalId: null, email: 'loose@example.com' });
 
 const summary = (d: Decision) =>
-  d.kind === 'update' ? { kind: d.kind, outcome: d.outcome, target: d.target.id } : d.kind === 'conflict' ? { kind: d.kind, field: d.field } : { kind: d.kind };
+  d.kind === 'update'
+    ? { kind: d.kind, outcome: d.outcome, target: d.target.id }
+    : d.kind === 'conflict'
+      ? { kind: d.kind, field: d.field }
+      : { kind: d.kind };
 
 describe('decideUpsert: the match-rule table of SPEC section 4', () => {
   it.each([
-    { row: 'externalId matches → UPDATED', input: { externalId: 'crm-a', email: 'a@example.com' }, byExternalId: A, byEmail: A, want: { kind: 'update', outcome: 'UPDATED', target: A.id } },
-    { row: 'externalId matches, new email free → UPDATED', input: { externalId: 'crm-a', email: 'new@example.com' }, byExternalId: A, byEmail: null, want: { kind: 'update', outcome: 'UPDATED', target: A.id } },
-    { row: 'no externalId match; email of a customer without externalId → ADOPTED', input: { externalId: 'crm-new', email: 'loose@example.com' }, byExternalId: null, byEmail: LOOSE, want: { kind: 'update', outcome: 'ADOPTED', target: LOOSE.id } },
-    { row: 'no externalId match; email of a customer with another externalId → conflict', input: { externalId: 'crm-new', email: 'b@example.com' }, byExternalId: null, byEmail: B, want: { kind: 'conflict', field: 'email' } },
-    { row: 'no externalId; email matches → UPDATED', input: { email: 'b@example.com' }, byExternalId: null, byEmail: B, want: { kind: 'update', outcome: 'UPDATED', target: B.id } },
-    { row: 'no externalId; nothing → create', input: { email: 'x@example.com' }, byExternalId: null, byEmail: null, want: { kind: 'create' } },
-    { row: 'externalId; nothing → create', input: { externalId: 'crm-x', email: 'x@example.com' }, byExternalId: null, byEmail: null, want: { kind: 'create' } },
-    { row: 'precedence: externalId matches A, email belongs to B → conflict', input: { externalId: 'crm-a', email: 'b@example.com' }, byExternalId: A, byEmail: B, want: { kind: 'conflict', field: 'email' } },
-    { row: 'precedence: externalId matches A, email belongs to a loose customer → conflict', input: { externalId: 'crm-a', email: 'loose@example.com' }, byExternalId: A, byEmail: LOOSE, want: { kind: 'conflict', field: 'email' } },
+    {
+      row: 'externalId matches → UPDATED',
+      input: { externalId: 'crm-a', email: 'a@example.com' },
+      byExternalId: A,
+      byEmail: A,
+      want: { kind: 'update', outcome: 'UPDATED', target: A.id },
+    },
+    {
+      row: 'externalId matches, new email free → UPDATED',
+      input: { externalId: 'crm-a', email: 'new@example.com' },
+      byExternalId: A,
+      byEmail: null,
+      want: { kind: 'update', outcome: 'UPDATED', target: A.id },
+    },
+    {
+      row: 'no externalId match; email of a customer without externalId → ADOPTED',
+      input: { externalId: 'crm-new', email: 'loose@example.com' },
+      byExternalId: null,
+      byEmail: LOOSE,
+      want: { kind: 'update', outcome: 'ADOPTED', target: LOOSE.id },
+    },
+    {
+      row: 'no externalId match; email of a customer with another externalId → conflict',
+      input: { externalId: 'crm-new', email: 'b@example.com' },
+      byExternalId: null,
+      byEmail: B,
+      want: { kind: 'conflict', field: 'email' },
+    },
+    {
+      row: 'no externalId; email matches → UPDATED',
+      input: { email: 'b@example.com' },
+      byExternalId: null,
+      byEmail: B,
+      want: { kind: 'update', outcome: 'UPDATED', target: B.id },
+    },
+    {
+      row: 'no externalId; nothing → create',
+      input: { email: 'x@example.com' },
+      byExternalId: null,
+      byEmail: null,
+      want: { kind: 'create' },
+    },
+    {
+      row: 'externalId; nothing → create',
+      input: { externalId: 'crm-x', email: 'x@example.com' },
+      byExternalId: null,
+      byEmail: null,
+      want: { kind: 'create' },
+    },
+    {
+      row: 'precedence: externalId matches A, email belongs to B → conflict',
+      input: { externalId: 'crm-a', email: 'b@example.com' },
+      byExternalId: A,
+      byEmail: B,
+      want: { kind: 'conflict', field: 'email' },
+    },
+    {
+      row: 'precedence: externalId matches A, email belongs to a loose customer → conflict',
+      input: { externalId: 'crm-a', email: 'loose@example.com' },
+      byExternalId: A,
+      byEmail: LOOSE,
+      want: { kind: 'conflict', field: 'email' },
+    },
   ])('$row', ({ input, byExternalId, byEmail, want }) => {
     const full: UpsertInput = { fullName: 'Someone', ...input };
     expect(summary(decideUpsert(full, { byExternalId, byEmail }))).toEqual(want);
@@ -66,14 +124,20 @@ describe('decideUpsert: the match-rule table of SPEC section 4', () => {
 
   it('creates as INTEGRATION, INDIVIDUAL by default, with the email key lower-cased and trimmed', () => {
     const d = decideUpsert({ fullName: 'N', email: 'Mixed@Case.COM', type: 'SOLE_TRADER' }, { byExternalId: null, byEmail: null });
-    expect(d).toMatchObject({ kind: 'create', data: { addedVia: 'INTEGRATION', type: 'SOLE_TRADER', email: 'Mixed@Case.COM', emailKey: 'mixed@case.com', externalId: null } });
+    expect(d).toMatchObject({
+      kind: 'create',
+      data: { addedVia: 'INTEGRATION', type: 'SOLE_TRADER', email: 'Mixed@Case.COM', emailKey: 'mixed@case.com', externalId: null },
+    });
     const plain = decideUpsert({ fullName: 'N', email: 'n@example.com' }, { byExternalId: null, byEmail: null });
     expect(plain).toMatchObject({ kind: 'create', data: { type: 'INDIVIDUAL' } });
   });
 
   it('never changes type or addedVia on update; adoption sets only the externalId besides the fields sent', () => {
     const sole = customer({ type: 'SOLE_TRADER', addedVia: 'BULK_IMPORT', email: 's@example.com' });
-    const d = decideUpsert({ externalId: 'crm-s', fullName: 'Someone', email: 's@example.com', type: 'INDIVIDUAL' }, { byExternalId: null, byEmail: sole });
+    const d = decideUpsert(
+      { externalId: 'crm-s', fullName: 'Someone', email: 's@example.com', type: 'INDIVIDUAL' },
+      { byExternalId: null, byEmail: sole },
+    );
     expect(d).toMatchObject({ kind: 'update', outcome: 'ADOPTED', changes: { externalId: 'crm-s' } });
     expect(Object.keys((d as Extract<Decision, { kind: 'update' }>).changes)).toEqual(['externalId']);
   });
@@ -85,7 +149,10 @@ describe('decideUpsert: the match-rule table of SPEC section 4', () => {
       kind: 'invalid',
       fieldErrors: [{ field: 'fullName', message: FROZEN_MESSAGE }],
     });
-    expect(decideUpsert({ externalId: 'crm-v', fullName: 'Vera', email: 'other@example.com' }, cands)).toMatchObject({ kind: 'invalid', fieldErrors: [{ field: 'email' }] });
+    expect(decideUpsert({ externalId: 'crm-v', fullName: 'Vera', email: 'other@example.com' }, cands)).toMatchObject({
+      kind: 'invalid',
+      fieldErrors: [{ field: 'email' }],
+    });
     const same = decideUpsert({ externalId: 'crm-v', fullName: 'Vera', email: 'vera@example.COM', phone: '1' }, { ...cands, byEmail: v });
     expect(same).toMatchObject({ kind: 'update', changes: { phone: '1' } });
     expect((same as Extract<Decision, { kind: 'update' }>).changes.email).toBeUndefined();
@@ -99,8 +166,14 @@ describe('decideUpsert: the match-rule table of SPEC section 4', () => {
 
   it('an input equal to the record is a no-op', () => {
     const c = customer({ fullName: 'Same', phone: '1', riskIsNewCustomer: true });
-    expect(isNoop(decideUpsert({ fullName: 'Same', email: c.email!, phone: '1', risk: { isNewCustomer: true } }, { byExternalId: null, byEmail: c }))).toBe(true);
-    expect(isNoop(decideUpsert({ fullName: 'Same', email: c.email!, risk: { isNewCustomer: false } }, { byExternalId: null, byEmail: c }))).toBe(false);
+    expect(
+      isNoop(
+        decideUpsert({ fullName: 'Same', email: c.email!, phone: '1', risk: { isNewCustomer: true } }, { byExternalId: null, byEmail: c }),
+      ),
+    ).toBe(true);
+    expect(
+      isNoop(decideUpsert({ fullName: 'Same', email: c.email!, risk: { isNewCustomer: false } }, { byExternalId: null, byEmail: c })),
+    ).toBe(false);
   });
 });
 
@@ -115,27 +188,66 @@ describe('decidePatch', () => {
 
 describe('validation', () => {
   it('accepts and normalises a full upsert body', () => {
-    expect(validateUpsertInput({ externalId: 'crm-1', type: 'SOLE_TRADER', fullName: '  Ann  ', email: ' Ann@Example.com ', phone: null, risk: { isNewCustomer: true } })).toEqual({
+    expect(
+      validateUpsertInput({
+        externalId: 'crm-1',
+        type: 'SOLE_TRADER',
+        fullName: '  Ann  ',
+        email: ' Ann@Example.com ',
+        phone: null,
+        risk: { isNewCustomer: true },
+      }),
+    ).toEqual({
       ok: true,
-      value: { externalId: 'crm-1', type: 'SOLE_TRADER', fullName: 'Ann', email: 'Ann@Example.com', phone: null, risk: { isNewCustomer: true } },
+      value: {
+        externalId: 'crm-1',
+        type: 'SOLE_TRADER',
+        fullName: 'Ann',
+        email: 'Ann@Example.com',
+        phone: null,
+        risk: { isNewCustomer: true },
+      },
     });
     // null externalId / type / risk mean "not given".
-    expect(validateUpsertInput({ externalId: null, type: null, risk: null, fullName: 'A', email: 'a@example.com' })).toEqual({ ok: true, value: { fullName: 'A', email: 'a@example.com' } });
+    expect(validateUpsertInput({ externalId: null, type: null, risk: null, fullName: 'A', email: 'a@example.com' })).toEqual({
+      ok: true,
+      value: { fullName: 'A', email: 'a@example.com' },
+    });
   });
 
   it('reports every bad field at once, unknown and nested risk keys included', () => {
-    const r = validateUpsertInput({ externalId: '', type: 'COMPANY', email: 'x'.repeat(250) + '@a.com', phone: 5, risk: { isNewCustomer: 'yes', pep: true }, kycStatus: 'VERIFIED', colour: 'blue' });
+    const r = validateUpsertInput({
+      externalId: '',
+      type: 'COMPANY',
+      email: 'x'.repeat(250) + '@a.com',
+      phone: 5,
+      risk: { isNewCustomer: 'yes', pep: true },
+      kycStatus: 'VERIFIED',
+      colour: 'blue',
+    });
     expect(r.ok).toBe(false);
     const fields = !r.ok ? r.fieldErrors.map((e) => e.field).sort() : [];
-    expect(fields).toEqual(['colour', 'email', 'externalId', 'fullName', 'kycStatus', 'phone', 'risk.isNewCustomer', 'risk.pep', 'type'].sort());
+    expect(fields).toEqual(
+      ['colour', 'email', 'externalId', 'fullName', 'kycStatus', 'phone', 'risk.isNewCustomer', 'risk.pep', 'type'].sort(),
+    );
     expect(!r.ok && r.fieldErrors.find((e) => e.field === 'kycStatus')?.message).toBe('is read-only');
     expect(validateUpsertInput('nope')).toEqual({ ok: false, fieldErrors: [{ field: 'input', message: 'must be an object' }] });
   });
 
   it('enforces the length limits exactly', () => {
-    const ok = validateUpsertInput({ externalId: 'e'.repeat(255), fullName: 'n'.repeat(255), email: `${'m'.repeat(243)}@example.com`, phone: '1'.repeat(32) });
+    const ok = validateUpsertInput({
+      externalId: 'e'.repeat(255),
+      fullName: 'n'.repeat(255),
+      email: `${'m'.repeat(243)}@example.com`,
+      phone: '1'.repeat(32),
+    });
     expect(ok.ok).toBe(true);
-    const bad = validateUpsertInput({ externalId: 'e'.repeat(256), fullName: 'n'.repeat(256), email: `${'m'.repeat(244)}@example.com`, phone: '1'.repeat(33) });
+    const bad = validateUpsertInput({
+      externalId: 'e'.repeat(256),
+      fullName: 'n'.repeat(256),
+      email: `${'m'.repeat(244)}@example.com`,
+      phone: '1'.repeat(33),
+    });
     expect(!bad.ok && bad.fieldErrors.map((e) => e.field)).toEqual(['externalId', 'fullName', 'email', 'phone']);
   });
 

@@ -56,22 +56,78 @@ export async function rawUpsert(pool: pg.Pool, orgId: string, tag: string): Prom
   const id = randomUUID();
   try {
     await client.query('BEGIN');
-    const claim = await client.query(UPSERT_SQL.claim, [orgId, 'POST /customers', tag, HASH, now, expires, '5000ms', orgId, 'POST /customers', tag]);
+    const claim = await client.query(UPSERT_SQL.claim, [
+      orgId,
+      'POST /customers',
+      tag,
+      HASH,
+      now,
+      expires,
+      '5000ms',
+      orgId,
+      'POST /customers',
+      tag,
+    ]);
     if (claim.rows[0]?.claimed !== true) throw new Error('baseline: key not claimed');
     // Sorted like the gateway's lockNaturalKeys: "email:…" before "ext:…".
     await client.query(UPSERT_SQL.advisoryLocks, [[`customer|${orgId}|email:${email}`, `customer|${orgId}|ext:${externalId}`]]);
     await client.query(UPSERT_SQL.candidates, [orgId, email, externalId]);
     // The row and its public snapshot are built before the statement, as the gateway does.
     const snapshot = JSON.stringify({
-      id, externalId, type: 'INDIVIDUAL', fullName: `Bench Customer ${tag}`, email, kycStatus: 'NOT_STARTED', kycStartedAt: null,
-      kycCompletedAt: null, identity: null,
-      aml: { status: 'NOT_SCREENED', screenedAt: null, lastReviewedAt: null, flags: { pep: false, sanctions: false, adverseMedia: false, terrorism: false } },
-      addedVia: 'INTEGRATION', createdAt: now.toISOString(), updatedAt: now.toISOString(),
+      id,
+      externalId,
+      type: 'INDIVIDUAL',
+      fullName: `Bench Customer ${tag}`,
+      email,
+      kycStatus: 'NOT_STARTED',
+      kycStartedAt: null,
+      kycCompletedAt: null,
+      identity: null,
+      aml: {
+        status: 'NOT_SCREENED',
+        screenedAt: null,
+        lastReviewedAt: null,
+        flags: { pep: false, sanctions: false, adverseMedia: false, terrorism: false },
+      },
+      addedVia: 'INTEGRATION',
+      createdAt: now.toISOString(),
+      updatedAt: now.toISOString(),
     });
     await client.query(UPSERT_SQL.customerEventAndResponse, [
-      id, orgId, externalId, 'INDIVIDUAL', `Bench Customer ${tag}`, email, email, '+61400000000', true, false, false,
-      'NOT_STARTED', null, null, null, null, 'NOT_SCREENED', null, null, false, false, false, false, 'INTEGRATION', now, now,
-      'CREATED', snapshot, 201, snapshot, orgId, 'POST /customers', tag, 'customer_events',
+      id,
+      orgId,
+      externalId,
+      'INDIVIDUAL',
+      `Bench Customer ${tag}`,
+      email,
+      email,
+      '+61400000000',
+      true,
+      false,
+      false,
+      'NOT_STARTED',
+      null,
+      null,
+      null,
+      null,
+      'NOT_SCREENED',
+      null,
+      null,
+      false,
+      false,
+      false,
+      false,
+      'INTEGRATION',
+      now,
+      now,
+      'CREATED',
+      snapshot,
+      201,
+      snapshot,
+      orgId,
+      'POST /customers',
+      tag,
+      'customer_events',
     ]);
     await client.query('COMMIT');
   } catch (error) {
@@ -102,8 +158,26 @@ export async function rawUpsertBefore(pool: pg.Pool, orgId: string, tag: string)
     await client.query(UPSERT_SQL_BEFORE.byExternalId, [orgId, externalId, 1, 0]);
     await client.query(UPSERT_SQL_BEFORE.byEmail, [orgId, email, 1, 0]);
     const { rows } = await client.query(UPSERT_SQL_BEFORE.insertCustomer, [
-      id, orgId, externalId, 'INDIVIDUAL', `Bench Customer ${tag}`, email, email, '+61400000000', true, false, false,
-      'NOT_STARTED', 'NOT_SCREENED', false, false, false, false, 'INTEGRATION', now, now,
+      id,
+      orgId,
+      externalId,
+      'INDIVIDUAL',
+      `Bench Customer ${tag}`,
+      email,
+      email,
+      '+61400000000',
+      true,
+      false,
+      false,
+      'NOT_STARTED',
+      'NOT_SCREENED',
+      false,
+      false,
+      false,
+      false,
+      'INTEGRATION',
+      now,
+      now,
     ]);
     const row = rows[0] as Record<string, unknown>;
     // The snapshot and the stored response are JSON of the public fields, as the gateway writes.

@@ -35,7 +35,10 @@ export function uniqueTag(prefix: string): string {
 }
 
 /** Runs an HTTP load and counts the statements the gateway sent per request in its measured window. */
-export async function withStatements(ctx: BenchContext, fn: (onMeasureStart: () => Promise<void>) => Promise<LoadResult>): Promise<LoadResult & { statements: number }> {
+export async function withStatements(
+  ctx: BenchContext,
+  fn: (onMeasureStart: () => Promise<void>) => Promise<LoadResult>,
+): Promise<LoadResult & { statements: number }> {
   const result = await fn(() => ctx.gateway.resetStatements());
   const { statements } = await ctx.gateway.stats();
   return { ...result, statements: statements / Math.max(1, result.total) };

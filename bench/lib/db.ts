@@ -28,7 +28,13 @@ export async function createBenchDatabase(): Promise<BenchDatabase> {
   const url = u.toString();
   const { db } = await openMigratedDatabase({ kind: 'postgres', url, poolSize: 2 });
   // Benchmarks measure throughput, not the limiter's refusals.
-  const issued = await createApiKey(db.prisma, { org: 'bench', scopes: [...ALL_SCOPES], label: 'bench', perMinute: 100_000_000, perDay: 1_000_000_000 });
+  const issued = await createApiKey(db.prisma, {
+    org: 'bench',
+    scopes: [...ALL_SCOPES],
+    label: 'bench',
+    perMinute: 100_000_000,
+    perDay: 1_000_000_000,
+  });
   await db.close();
   return {
     url,

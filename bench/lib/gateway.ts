@@ -31,10 +31,26 @@ export async function startGatewayProcess(databaseUrl: string, env: Record<strin
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
   const child = fork(script, [], {
     // BENCH_NODE_FLAGS adds V8/Node flags to the gateway (e.g. --max-semi-space-size=32).
-    execArgv: ['--import', 'tsx', '--expose-gc', '--max-old-space-size=4096', ...profile, ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)],
+    execArgv: [
+      '--import',
+      'tsx',
+      '--expose-gc',
+      '--max-old-space-size=4096',
+      ...profile,
+      ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+    ],
     // NODE_ENV=production as deployed: graphql-js drops its cross-realm instanceof checks and
     // plugin-prisma its unused-selection tracking, both development aids.
-    env: { ...process.env, NODE_ENV: process.env.BENCH_NODE_ENV ?? 'production', DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error', DATABASE_POOL_SIZE: '20', ...env },
+    env: {
+      ...process.env,
+      NODE_ENV: process.env.BENCH_NODE_ENV ?? 'production',
+      DATABASE_URL: databaseUrl,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error',
+      DATABASE_POOL_SIZE: '20',
+      ...env,
+    },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const port = await new Promise<number>((resolve, reject) => {

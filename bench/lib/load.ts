@@ -58,7 +58,7 @@ export async function httpLoad(load: HttpLoad, onMeasureStart?: () => Promise<vo
     url: load.url,
     connections,
     requests: [request],
-    ...(load.verifyBody ? { verifyBody: (body: string | Buffer | undefined) => load.verifyBody!(String(body ?? "")) } : {}),
+    ...(load.verifyBody ? { verifyBody: (body: string | Buffer | undefined) => load.verifyBody!(String(body ?? '')) } : {}),
   };
   if (warmupSeconds > 0) await run({ ...base, duration: warmupSeconds });
   await onMeasureStart?.();
@@ -107,7 +107,13 @@ export async function loopLoad(concurrency: number, op: () => Promise<void>, sec
   const { latencies, errors } = await window(seconds * 1000, true);
   const elapsed = (performance.now() - t0) / 1000;
   latencies.sort((a, b) => a - b);
-  return { rps: latencies.length / elapsed, total: latencies.length, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
+  return {
+    rps: latencies.length / elapsed,
+    total: latencies.length,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    errors,
+  };
 }
 
 export { percentile };

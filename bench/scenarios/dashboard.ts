@@ -40,7 +40,11 @@ const PAGE_WITH_HISTORY_SQL = `
 async function seed(ctx: BenchContext): Promise<void> {
   const { rows } = await ctx.pool.query<{ n: string }>('SELECT count(*) AS n FROM customers WHERE org_id = $1', [ctx.db.orgId]);
   for (let i = Number(rows[0]!.n); i < PAGE + 10; i++) {
-    const res = await fetch(`${ctx.gateway.url}/api/v1/customers`, { method: 'POST', headers: ctx.headers, body: JSON.stringify(upsertBody(`dash-${i}`)) });
+    const res = await fetch(`${ctx.gateway.url}/api/v1/customers`, {
+      method: 'POST',
+      headers: ctx.headers,
+      body: JSON.stringify(upsertBody(`dash-${i}`)),
+    });
     if (res.status !== 201) throw new Error(`dashboard seed: ${res.status} ${await res.text()}`);
   }
   await ctx.pool.query(
@@ -64,7 +68,9 @@ async function seed(ctx: BenchContext): Promise<void> {
 
 export const dashboardScenario: Scenario = async (ctx) => {
   const history = schemaHasStatusHistory();
-  console.log(`\n# 3. dashboard page: customers(first: ${PAGE}) with aml, identity${history ? ', statusHistory(first: 3)' : ' (statusHistory not in the schema yet)'}`);
+  console.log(
+    `\n# 3. dashboard page: customers(first: ${PAGE}) with aml, identity${history ? ', statusHistory(first: 3)' : ' (statusHistory not in the schema yet)'}`,
+  );
   await seed(ctx);
   const sql = history ? PAGE_WITH_HISTORY_SQL : PAGE_SQL;
   const measureRaw = () =>
@@ -77,12 +83,21 @@ export const dashboardScenario: Scenario = async (ctx) => {
   const body = JSON.stringify({ query: dashboardQuery(history) });
   const check = await fetch(`${ctx.gateway.url}/graphql`, { method: 'POST', headers: ctx.headers, body });
   const checked = (await check.json()) as { data?: { customers: { edges: unknown[] } }; errors?: unknown };
-  if (!checked.data || checked.data.customers.edges.length !== PAGE) throw new Error(`dashboard query failed: ${JSON.stringify(checked).slice(0, 500)}`);
+  if (!checked.data || checked.data.customers.edges.length !== PAGE)
+    throw new Error(`dashboard query failed: ${JSON.stringify(checked).slice(0, 500)}`);
   const gql = await withStatements(ctx, (onMeasureStart) =>
-    httpLoad({ url: `${ctx.gateway.url}/graphql`, method: 'POST', headers: ctx.headers, body, verifyBody: (b) => !b.includes('"errors"') }, onMeasureStart),
+    httpLoad(
+      { url: `${ctx.gateway.url}/graphql`, method: 'POST', headers: ctx.headers, body, verifyBody: (b) => !b.includes('"errors"') },
+      onMeasureStart,
+    ),
   );
   const raw = bracket(rawBefore, await measureRaw());
-  record({ scenario: '3 dashboard', subject: `raw pg, 1 statement${history ? ' (LATERAL history)' : ''}`, figure: rate(raw.rps), note: `mean of before and after the gateway, p50 ${ms(raw.p50)}, p99 ${ms(raw.p99)}` });
+  record({
+    scenario: '3 dashboard',
+    subject: `raw pg, 1 statement${history ? ' (LATERAL history)' : ''}`,
+    figure: rate(raw.rps),
+    note: `mean of before and after the gateway, p50 ${ms(raw.p50)}, p99 ${ms(raw.p99)}`,
+  });
   record({
     scenario: '3 dashboard',
     subject: `GraphQL page${history ? ' with statusHistory' : ''}`,

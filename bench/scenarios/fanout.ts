@@ -45,12 +45,24 @@ export const fanoutScenario: Scenario = async (ctx) => {
     for (const level of LEVELS) {
       while (subscribers.length < level) {
         const batch = Math.min(OPEN_BATCH, level - subscribers.length);
-        subscribers.push(...(await Promise.all(Array.from({ length: batch }, () => openSubscriber(wsUrl, ctx.db.key, () => onArrival?.(performance.now()), () => errors++)))));
+        subscribers.push(
+          ...(await Promise.all(
+            Array.from({ length: batch }, () =>
+              openSubscriber(
+                wsUrl,
+                ctx.db.key,
+                () => onArrival?.(performance.now()),
+                () => errors++,
+              ),
+            ),
+          )),
+        );
       }
       // Connected is not yet subscribed: wait until the bus has every subscription.
       const registered = performance.now();
       while ((await ctx.gateway.stats()).subscribers < level) {
-        if (performance.now() - registered > DELIVERY_TIMEOUT_MS) throw new Error(`only ${(await ctx.gateway.stats()).subscribers} of ${level} subscriptions registered`);
+        if (performance.now() - registered > DELIVERY_TIMEOUT_MS)
+          throw new Error(`only ${(await ctx.gateway.stats()).subscribers} of ${level} subscriptions registered`);
         await new Promise((r) => setTimeout(r, 100));
       }
       // A first change proves every subscription is live (and warms the path); then the measured ones.
@@ -59,7 +71,10 @@ export const fanoutScenario: Scenario = async (ctx) => {
       for (let i = 0; i <= CHANGES; i++) {
         const arrivals: number[] = [];
         const all = new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`change reached ${arrivals.length} of ${level} subscribers in ${DELIVERY_TIMEOUT_MS} ms`)), DELIVERY_TIMEOUT_MS);
+          const timer = setTimeout(
+            () => reject(new Error(`change reached ${arrivals.length} of ${level} subscribers in ${DELIVERY_TIMEOUT_MS} ms`)),
+            DELIVERY_TIMEOUT_MS,
+          );
           onArrival = (at) => {
             arrivals.push(at);
             if (arrivals.length === level) {
@@ -107,14 +122,22 @@ export const fanoutScenario: Scenario = async (ctx) => {
 };
 
 async function createCustomer(ctx: BenchContext): Promise<string> {
-  const res = await fetch(`${ctx.gateway.url}/api/v1/customers`, { method: 'POST', headers: ctx.headers, body: JSON.stringify(upsertBody(`fanout-${process.pid}`)) });
+  const res = await fetch(`${ctx.gateway.url}/api/v1/customers`, {
+    method: 'POST',
+    headers: ctx.headers,
+    body: JSON.stringify(upsertBody(`fanout-${process.pid}`)),
+  });
   const body = (await res.json()) as { id?: string };
   if (!body.id) throw new Error(`fan-out setup: ${res.status} ${JSON.stringify(body)}`);
   return body.id;
 }
 
 async function move(ctx: BenchContext, id: string, to: string): Promise<void> {
-  const res = await fetch(`${ctx.gateway.url}/graphql`, { method: 'POST', headers: ctx.headers, body: JSON.stringify({ query: TRANSITION, variables: { id, to } }) });
+  const res = await fetch(`${ctx.gateway.url}/graphql`, {
+    method: 'POST',
+    headers: ctx.headers,
+    body: JSON.stringify({ query: TRANSITION, variables: { id, to } }),
+  });
   const body = (await res.json()) as { data?: { transitionKyc: { __typename: string } }; errors?: unknown };
   if (body.data?.transitionKyc.__typename !== 'TransitionKycSuccess') throw new Error(`transitionKyc to ${to}: ${JSON.stringify(body)}`);
 }

@@ -61,7 +61,13 @@ export const replayScenario: Scenario = async (ctx) => {
   await fetch(`${ctx.gateway.url}/graphql`, { method: 'POST', headers: ctx.headers, body: gqlBody });
   const gql = await withStatements(ctx, (onMeasureStart) =>
     httpLoad(
-      { url: `${ctx.gateway.url}/graphql`, method: 'POST', headers: ctx.headers, body: gqlBody, verifyBody: (b) => b.includes('"replayed":true') },
+      {
+        url: `${ctx.gateway.url}/graphql`,
+        method: 'POST',
+        headers: ctx.headers,
+        body: gqlBody,
+        verifyBody: (b) => b.includes('"replayed":true'),
+      },
       onMeasureStart,
     ),
   );

@@ -13,7 +13,12 @@ export const upsertScenario: Scenario = async (ctx) => {
   // Informational: the same work sent statement by statement, as the gateway did before issue 6.
   if (process.env.BENCH_SKIP_BEFORE !== '1') {
     const before = await loopLoad(connections, () => rawUpsertBefore(ctx.pool, ctx.db.orgId, uniqueTag('raw0')));
-    record({ scenario: '1 upsert', subject: 'raw pg, the transaction before issue 6', figure: rate(before.rps), note: `${UPSERT_ROUND_TRIPS_BEFORE} round trips, p50 ${ms(before.p50)}, p99 ${ms(before.p99)}` });
+    record({
+      scenario: '1 upsert',
+      subject: 'raw pg, the transaction before issue 6',
+      figure: rate(before.rps),
+      note: `${UPSERT_ROUND_TRIPS_BEFORE} round trips, p50 ${ms(before.p50)}, p99 ${ms(before.p99)}`,
+    });
   }
 
   const rest = await withStatements(ctx, (onMeasureStart) =>
@@ -58,7 +63,12 @@ export const upsertScenario: Scenario = async (ctx) => {
     ),
   );
   const raw = bracket(rawBefore, await measureRaw());
-  record({ scenario: '1 upsert', subject: 'raw pg, the gateway\'s transaction', figure: rate(raw.rps), note: `${UPSERT_ROUND_TRIPS} round trips, mean of before and after the gateway, p50 ${ms(raw.p50)}, p99 ${ms(raw.p99)}` });
+  record({
+    scenario: '1 upsert',
+    subject: "raw pg, the gateway's transaction",
+    figure: rate(raw.rps),
+    note: `${UPSERT_ROUND_TRIPS} round trips, mean of before and after the gateway, p50 ${ms(raw.p50)}, p99 ${ms(raw.p99)}`,
+  });
   record(restRow());
   record({
     scenario: '1 upsert',

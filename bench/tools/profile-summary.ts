@@ -43,7 +43,8 @@ for (const [id, t] of self) {
 }
 const show = (title: string, m: Map<string, number>) => {
   console.log(`\n${title}`);
-  for (const [k, t] of [...m].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${((100 * t) / total).toFixed(1).padStart(5)}%  ${k}`);
+  for (const [k, t] of [...m].sort((a, b) => b[1] - a[1]).slice(0, top))
+    console.log(`${((100 * t) / total).toFixed(1).padStart(5)}%  ${k}`);
 };
 console.log(`${(total / 1e6).toFixed(1)} s sampled`);
 show('self time by package', pkgs);

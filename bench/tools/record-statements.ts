@@ -25,15 +25,31 @@ try {
   // Warm the key cache and the rate-limit lease first, so only the request's own work shows.
   await fetch(`${server.url}/api/v1/customers?limit=1`, { headers });
   log = [];
-  const rest = await fetch(`${server.url}/api/v1/customers`, { method: 'POST', headers: { ...headers, 'idempotency-key': 'rec-1' }, body: JSON.stringify(upsertBody('rec-1')) });
+  const rest = await fetch(`${server.url}/api/v1/customers`, {
+    method: 'POST',
+    headers: { ...headers, 'idempotency-key': 'rec-1' },
+    body: JSON.stringify(upsertBody('rec-1')),
+  });
   console.log('REST status', rest.status);
   show('REST upsert, fresh key');
-  await fetch(`${server.url}/api/v1/customers`, { method: 'POST', headers: { ...headers, 'idempotency-key': 'rec-1' }, body: JSON.stringify(upsertBody('rec-1')) });
+  await fetch(`${server.url}/api/v1/customers`, {
+    method: 'POST',
+    headers: { ...headers, 'idempotency-key': 'rec-1' },
+    body: JSON.stringify(upsertBody('rec-1')),
+  });
   show('REST upsert, replay');
-  const gql = await fetch(`${server.url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query: UPSERT_MUTATION, variables: { input: upsertBody('rec-2'), key: 'rec-2' } }) });
+  const gql = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ query: UPSERT_MUTATION, variables: { input: upsertBody('rec-2'), key: 'rec-2' } }),
+  });
   console.log('GraphQL', (await gql.text()).slice(0, 200));
   show('GraphQL upsert, fresh key');
-  const page = await fetch(`${server.url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query: dashboardQuery(schemaHasStatusHistory()) }) });
+  const page = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ query: dashboardQuery(schemaHasStatusHistory()) }),
+  });
   console.log('dashboard', (await page.text()).slice(0, 200));
   show('GraphQL dashboard page');
 } finally {

@@ -15,9 +15,7 @@ type Window = (typeof RateWindow)[keyof typeof RateWindow];
 /** Fraction of the limit an instance leases at a time. */
 const LEASE_FRACTION = 1 / 20;
 
-export type RateDecision =
-  | { allowed: true }
-  | { allowed: false; limit: number; windowSeconds: number; retryAfterSeconds: number };
+export type RateDecision = { allowed: true } | { allowed: false; limit: number; windowSeconds: number; retryAfterSeconds: number };
 
 interface WindowState {
   start: number;
@@ -108,6 +106,8 @@ export class RateLimiter {
 
   /** Deletes shared windows that ended more than a day ago (called by the background sweeper). */
   async purge(): Promise<number> {
-    return this.prisma.rateLimitWindow.deleteMany({ where: { windowStart: { lt: new Date(this.now() - 2 * RateWindow.Day.seconds * 1000) } } }).then((r) => r.count);
+    return this.prisma.rateLimitWindow
+      .deleteMany({ where: { windowStart: { lt: new Date(this.now() - 2 * RateWindow.Day.seconds * 1000) } } })
+      .then((r) => r.count);
   }
 }

@@ -118,7 +118,8 @@ export function planKycTransition(
     errors.push({ field: 'identity.legalName', message: `must be 1 to ${LEGAL_NAME_MAX} characters` });
   }
   const country = identity.country.trim().toUpperCase();
-  if (!isAlpha3Country(country)) errors.push({ field: 'identity.country', message: 'must be an ISO 3166-1 alpha-3 country code, e.g. GBR' });
+  if (!isAlpha3Country(country))
+    errors.push({ field: 'identity.country', message: 'must be an ISO 3166-1 alpha-3 country code, e.g. GBR' });
   if (errors.length) return badFields(errors);
   changes.verifiedLegalName = legalName;
   changes.verifiedCountry = country;
@@ -146,11 +147,23 @@ export function planAmlTransition(
     if (to === AmlStatus.RESOLVED) changes.amlLastReviewedAt = now;
     return { ok: true, changes };
   }
-  const f: AmlFlags = { pep: !!flags?.pep, sanctions: !!flags?.sanctions, adverseMedia: !!flags?.adverseMedia, terrorism: !!flags?.terrorism };
+  const f: AmlFlags = {
+    pep: !!flags?.pep,
+    sanctions: !!flags?.sanctions,
+    adverseMedia: !!flags?.adverseMedia,
+    terrorism: !!flags?.terrorism,
+  };
   const positive = f.pep || f.sanctions || f.adverseMedia || f.terrorism;
   if (to === AmlStatus.CLEAR && positive) return badFields([{ field: 'flags', message: 'a CLEAR result cannot carry a positive flag' }]);
-  if (to === AmlStatus.NEEDS_REVIEW && !positive) return badFields([{ field: 'flags', message: 'NEEDS_REVIEW requires at least one positive flag' }]);
-  Object.assign(changes, { amlScreenedAt: now, amlPep: f.pep, amlSanctions: f.sanctions, amlAdverseMedia: f.adverseMedia, amlTerrorism: f.terrorism });
+  if (to === AmlStatus.NEEDS_REVIEW && !positive)
+    return badFields([{ field: 'flags', message: 'NEEDS_REVIEW requires at least one positive flag' }]);
+  Object.assign(changes, {
+    amlScreenedAt: now,
+    amlPep: f.pep,
+    amlSanctions: f.sanctions,
+    amlAdverseMedia: f.adverseMedia,
+    amlTerrorism: f.terrorism,
+  });
   return { ok: true, changes };
 }
 
@@ -224,11 +237,23 @@ export function applyAmlScreening(
 }
 
 /** Moves KYC in its own transaction (see applyKycTransition). */
-export function transitionKyc(prisma: PrismaClient, orgId: string, idOrExternalId: string, input: Parameters<typeof applyKycTransition>[3], now: Date): Promise<LifecycleResult> {
+export function transitionKyc(
+  prisma: PrismaClient,
+  orgId: string,
+  idOrExternalId: string,
+  input: Parameters<typeof applyKycTransition>[3],
+  now: Date,
+): Promise<LifecycleResult> {
   return prisma.$transaction((tx) => applyKycTransition(tx, orgId, idOrExternalId, input, now));
 }
 
 /** Records an AML step in its own transaction (see applyAmlScreening). */
-export function recordAmlScreening(prisma: PrismaClient, orgId: string, idOrExternalId: string, input: Parameters<typeof applyAmlScreening>[3], now: Date): Promise<LifecycleResult> {
+export function recordAmlScreening(
+  prisma: PrismaClient,
+  orgId: string,
+  idOrExternalId: string,
+  input: Parameters<typeof applyAmlScreening>[3],
+  now: Date,
+): Promise<LifecycleResult> {
   return prisma.$transaction((tx) => applyAmlScreening(tx, orgId, idOrExternalId, input, now));
 }

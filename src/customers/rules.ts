@@ -105,7 +105,12 @@ const RISK_COLUMNS: Record<keyof RiskInput, keyof CustomerChanges & keyof Custom
  * The changes an input makes to a record: only the fields sent, only where they differ.
  * `type` is never part of them (it cannot change) and neither is `addedVia`.
  */
-function decideUpdate(target: Customer, input: PatchInput, outcome: typeof UpsertOutcome.Updated | typeof UpsertOutcome.Adopted, adoptExternalId?: string): Decision {
+function decideUpdate(
+  target: Customer,
+  input: PatchInput,
+  outcome: typeof UpsertOutcome.Updated | typeof UpsertOutcome.Adopted,
+  adoptExternalId?: string,
+): Decision {
   const frozen = target.kycStatus === 'VERIFIED';
   const errors: FieldError[] = [];
   const changes: CustomerChanges = {};

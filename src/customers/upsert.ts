@@ -110,7 +110,9 @@ export async function updateCustomer(services: Services, req: UpdateRequest): Pr
   if (!checked.ok || keyError) return invalid(checked.ok ? [] : checked.fieldErrors, keyError);
   const input = checked.value;
   // The id is part of the compared request: GraphQL's operation name does not contain it.
-  return runWrite(services, req, requestHash({ id: req.id, input: req.input }), (tx, now, claimed) => patchInTx(tx, req.orgId, req.id, input, now, claimed));
+  return runWrite(services, req, requestHash({ id: req.id, input: req.input }), (tx, now, claimed) =>
+    patchInTx(tx, req.orgId, req.id, input, now, claimed),
+  );
 }
 
 function invalid(fieldErrors: FieldError[], keyError: FieldError | null): WriteResponse {

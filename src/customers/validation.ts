@@ -41,9 +41,24 @@ const ANY_MODE: Record<InputMode, Presence> = { upsert: 'optional', patch: 'opti
 const UPSERT_ONLY: Record<InputMode, Presence> = { upsert: 'optional', patch: 'rejected' };
 
 const RISK_FIELDS: Record<string, FieldSpec> = {
-  isNewCustomer: { kind: 'boolean', presence: ANY_MODE, nullable: true, description: 'The customer is new to the business; null clears the answer.' },
-  isDesignatedService: { kind: 'boolean', presence: ANY_MODE, nullable: true, description: 'The customer receives a designated service; null clears the answer.' },
-  handlesCashOrCrypto: { kind: 'boolean', presence: ANY_MODE, nullable: true, description: 'The customer handles cash or crypto-assets; null clears the answer.' },
+  isNewCustomer: {
+    kind: 'boolean',
+    presence: ANY_MODE,
+    nullable: true,
+    description: 'The customer is new to the business; null clears the answer.',
+  },
+  isDesignatedService: {
+    kind: 'boolean',
+    presence: ANY_MODE,
+    nullable: true,
+    description: 'The customer receives a designated service; null clears the answer.',
+  },
+  handlesCashOrCrypto: {
+    kind: 'boolean',
+    presence: ANY_MODE,
+    nullable: true,
+    description: 'The customer handles cash or crypto-assets; null clears the answer.',
+  },
 };
 
 /** The write input of a customer, field by field (camelCase, as in REST bodies and GraphQL inputs). */
@@ -141,8 +156,7 @@ export type Validated<T> = { ok: true; value: T } | { ok: false; fieldErrors: Fi
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Checks one value against its spec; returns the normalised value or pushes errors. */
 function checkValue(spec: FieldSpec, path: string, value: unknown, mode: InputMode, errors: FieldError[]): unknown {

@@ -12,9 +12,7 @@ export type { PrismaClient };
 export type Tx = Prisma.TransactionClient;
 
 export type DatabaseTarget =
-  | { kind: 'postgres'; url: string; poolSize?: number }
-  | { kind: 'pglite'; dataDir: string }
-  | { kind: 'memory' };
+  { kind: 'postgres'; url: string; poolSize?: number } | { kind: 'pglite'; dataDir: string } | { kind: 'memory' };
 
 /** Receives every SQL statement the client sends (tests count round trips with it). */
 export type QueryListener = (sql: string) => void;

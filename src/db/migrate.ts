@@ -6,10 +6,7 @@ import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  bindMigrationAwareSqlAdapterFactory,
-  type SqlMigrationAwareDriverAdapterFactory,
-} from '@prisma/driver-adapter-utils';
+import { bindMigrationAwareSqlAdapterFactory, type SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import type { MigrationList, SchemaEngine } from '@prisma/schema-engine-wasm';
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -70,17 +67,10 @@ export function readMigrations(dir = MIGRATIONS_DIR): MigrationList {
   };
 }
 
-async function withEngine<T>(
-  factory: SqlMigrationAwareDriverAdapterFactory,
-  run: (engine: SchemaEngine) => Promise<T>,
-): Promise<T> {
+async function withEngine<T>(factory: SqlMigrationAwareDriverAdapterFactory, run: (engine: SchemaEngine) => Promise<T>): Promise<T> {
   const { SchemaEngine } = await loadEngineModule();
   const schema = readFileSync(SCHEMA_PATH, 'utf8');
-  const engine = await SchemaEngine.new(
-    { datamodels: [[SCHEMA_PATH, schema]] },
-    () => {},
-    bindMigrationAwareSqlAdapterFactory(factory),
-  );
+  const engine = await SchemaEngine.new({ datamodels: [[SCHEMA_PATH, schema]] }, () => {}, bindMigrationAwareSqlAdapterFactory(factory));
   try {
     return await run(engine);
   } finally {
@@ -106,9 +96,7 @@ export async function diffSchemaAgainstMigrations(factory: SqlMigrationAwareDriv
   return withEngine(factory, async (engine) => {
     const schema = readFileSync(SCHEMA_PATH, 'utf8');
     const migrations = readMigrations();
-    const from = migrations.migrationDirectories.length > 0
-      ? ({ tag: 'migrations', ...migrations } as const)
-      : ({ tag: 'empty' } as const);
+    const from = migrations.migrationDirectories.length > 0 ? ({ tag: 'migrations', ...migrations } as const) : ({ tag: 'empty' } as const);
     const result = await engine.diff({
       from,
       to: { tag: 'schemaDatamodel', files: [{ path: SCHEMA_PATH, content: schema }] },

@@ -180,7 +180,9 @@ export class EventBus {
     }
     const next = rows[0]!.snap;
     this.head = parseSnapshot(next);
-    const changes = rows.filter((r) => r.id !== null).map((r) => toChange(r, encodeEventCursor(prev.text, next, BigInt(r.id!), new Date(r.occurred_at))));
+    const changes = rows
+      .filter((r) => r.id !== null)
+      .map((r) => toChange(r, encodeEventCursor(prev.text, next, BigInt(r.id!), new Date(r.occurred_at))));
     if (changes.length === 0) return;
     this.monitor.emit('batch', changes.length);
     for (const change of changes) {
@@ -209,7 +211,14 @@ export class EventBus {
     // that a change committed earlier but not yet fetched is not handed out as new. (A
     // first start already took its snapshot after this call; a resume needs no catch-up.)
     if (!cursor && !initiated) await this.wake();
-    const sub = new BusSubscriber(orgId, normaliseFilter(filter), cursor, this.options.bufferSize, (s) => this.remove(s), (s) => this.monitor.emit('overflow', s.orgId));
+    const sub = new BusSubscriber(
+      orgId,
+      normaliseFilter(filter),
+      cursor,
+      this.options.bufferSize,
+      (s) => this.remove(s),
+      (s) => this.monitor.emit('overflow', s.orgId),
+    );
     // Registration and reading the head happen in one synchronous step: every batch after
     // `registeredAt` reaches the subscriber live, everything before it comes from the replay.
     const registeredAt = this.head!;

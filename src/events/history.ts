@@ -49,7 +49,16 @@ export async function loadHistories(
   beforeId: bigint | null,
 ): Promise<Map<string, HistoryPage>> {
   const rows = await prisma.$queryRaw<
-    { customer_id: string; id: bigint; kind: CustomerEventKind; kyc_from: KycStatus | null; kyc_to: KycStatus | null; aml_from: AmlStatus | null; aml_to: AmlStatus | null; occurred_at: Date }[]
+    {
+      customer_id: string;
+      id: bigint;
+      kind: CustomerEventKind;
+      kyc_from: KycStatus | null;
+      kyc_to: KycStatus | null;
+      aml_from: AmlStatus | null;
+      aml_to: AmlStatus | null;
+      occurred_at: Date;
+    }[]
   >`
     SELECT c.id::text AS customer_id, e.id, e.kind::text AS kind, e.kyc_from::text AS kyc_from, e.kyc_to::text AS kyc_to,
            e.aml_from::text AS aml_from, e.aml_to::text AS aml_to, e.occurred_at

@@ -52,7 +52,14 @@ interface CursorDoc {
 const isCursorDoc = (v: unknown): v is CursorDoc => {
   if (typeof v !== 'object' || v === null) return false;
   const d = v as Record<string, unknown>;
-  return typeof d.p === 'string' && typeof d.c === 'string' && typeof d.i === 'string' && /^\d{1,20}$/.test(d.i) && typeof d.t === 'number' && Number.isFinite(d.t);
+  return (
+    typeof d.p === 'string' &&
+    typeof d.c === 'string' &&
+    typeof d.i === 'string' &&
+    /^\d{1,20}$/.test(d.i) &&
+    typeof d.t === 'number' &&
+    Number.isFinite(d.t)
+  );
 };
 
 /** The opaque cursor of event `id` delivered in the batch (prev, next]. */

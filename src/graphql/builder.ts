@@ -90,7 +90,8 @@ function parseDate(value: unknown): Date {
     throw new GraphQLError('DateTime must be an ISO-8601 string', { extensions: { code: GraphQLErrorCode.BadUserInput } });
   }
   const d = new Date(value);
-  if (Number.isNaN(d.getTime())) throw new GraphQLError('DateTime is not a valid date', { extensions: { code: GraphQLErrorCode.BadUserInput } });
+  if (Number.isNaN(d.getTime()))
+    throw new GraphQLError('DateTime is not a valid date', { extensions: { code: GraphQLErrorCode.BadUserInput } });
   return d;
 }
 

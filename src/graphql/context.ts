@@ -36,14 +36,17 @@ export function unauthenticated(message = 'A valid API key is required (Authoriz
 export async function enforceRateLimit(services: Services, principal: Principal): Promise<void> {
   const decision = await services.rateLimiter.take(principal);
   if (decision.allowed) return;
-  throw new GraphQLError(`Rate limit of ${decision.limit} requests per ${decision.windowSeconds} s exceeded; retry in ${decision.retryAfterSeconds} s.`, {
-    extensions: {
-      code: GraphQLErrorCode.RateLimited,
-      limit: decision.limit,
-      windowSeconds: decision.windowSeconds,
-      http: { status: 429, headers: { 'Retry-After': String(decision.retryAfterSeconds) } },
+  throw new GraphQLError(
+    `Rate limit of ${decision.limit} requests per ${decision.windowSeconds} s exceeded; retry in ${decision.retryAfterSeconds} s.`,
+    {
+      extensions: {
+        code: GraphQLErrorCode.RateLimited,
+        limit: decision.limit,
+        windowSeconds: decision.windowSeconds,
+        http: { status: 429, headers: { 'Retry-After': String(decision.retryAfterSeconds) } },
+      },
     },
-  });
+  );
 }
 
 /**

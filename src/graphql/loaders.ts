@@ -31,7 +31,13 @@ export function createLoaders(services: Services, principal: Principal | null): 
         await Promise.all(
           [...groups.values()].map(async (ks) => {
             const { first, beforeId } = ks[0]!;
-            const pages = await loadHistories(services.db.prisma, principal.orgId, [...new Set(ks.map((k) => k.customerId))], first, beforeId);
+            const pages = await loadHistories(
+              services.db.prisma,
+              principal.orgId,
+              [...new Set(ks.map((k) => k.customerId))],
+              first,
+              beforeId,
+            );
             for (const k of ks) results.set(historyKey(k), pages.get(k.customerId)!);
           }),
         );

@@ -43,7 +43,12 @@ function respond(out: WriteResponse): RestResponse {
     case 'idempotency_conflict':
       throw new RestError(ErrorCode.IdempotencyConflict, 'This Idempotency-Key was used with a different request.');
     case 'idempotency_in_progress':
-      throw new RestError(ErrorCode.IdempotencyInProgress, 'A request with this Idempotency-Key is still running; retry shortly.', {}, { 'Retry-After': '1' });
+      throw new RestError(
+        ErrorCode.IdempotencyInProgress,
+        'A request with this Idempotency-Key is still running; retry shortly.',
+        {},
+        { 'Retry-After': '1' },
+      );
     case 'done':
       return { status: out.response.status, body: out.response.body, headers: out.replayed ? { [REPLAYED_HEADER]: 'true' } : {} };
   }

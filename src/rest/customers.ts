@@ -1,7 +1,15 @@
 // /api/v1/customers handlers: parse the request, call one domain function, render.
 import { Scope } from '../auth/scopes.js';
 import { amlOf, toPublicCustomer } from '../customers/dto.js';
-import { countCustomers, cursorOf, findCustomer, listCustomers, LIST_DEFAULT, LIST_MAX, type CustomerFilter } from '../customers/queries.js';
+import {
+  countCustomers,
+  cursorOf,
+  findCustomer,
+  listCustomers,
+  LIST_DEFAULT,
+  LIST_MAX,
+  type CustomerFilter,
+} from '../customers/queries.js';
 import { AmlStatus, KycStatus } from '../generated/prisma/enums.js';
 import { decodeCursor, encodeCursor, InvalidCursorError } from '../lib/cursor.js';
 import type { FieldError } from '../lib/error-codes.js';
@@ -22,7 +30,11 @@ interface RestCursor {
   f: ListFilters;
 }
 const isRestCursor = (v: unknown): v is RestCursor =>
-  typeof v === 'object' && v !== null && typeof (v as RestCursor).p === 'string' && typeof (v as RestCursor).f === 'object' && (v as RestCursor).f !== null;
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as RestCursor).p === 'string' &&
+  typeof (v as RestCursor).f === 'object' &&
+  (v as RestCursor).f !== null;
 
 export interface ListEnvelope {
   object: 'list';
@@ -35,7 +47,10 @@ export interface ListEnvelope {
 
 function enumList<T extends string>(raw: string | null, allowed: Record<string, T>, field: string, errors: FieldError[]): T[] | undefined {
   if (raw === null) return undefined;
-  const values = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const values = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = values.filter((v) => !(v in allowed));
   if (values.length === 0 || bad.length) {
     errors.push({ field, message: `must be one or more of ${Object.keys(allowed).join(', ')} (comma-separated)` });
@@ -45,13 +60,19 @@ function enumList<T extends string>(raw: string | null, allowed: Record<string, 
 }
 
 /** Parses the list query; every bad parameter is reported at once. */
-function parseListQuery(query: URLSearchParams): { limit: number; filters: ListFilters; cursor: RestCursor | undefined; includeTotal: boolean } {
+function parseListQuery(query: URLSearchParams): {
+  limit: number;
+  filters: ListFilters;
+  cursor: RestCursor | undefined;
+  includeTotal: boolean;
+} {
   const errors: FieldError[] = [];
   let limit = LIST_DEFAULT;
   const rawLimit = query.get('limit');
   if (rawLimit !== null) {
     limit = Number(rawLimit);
-    if (!/^\d+$/.test(rawLimit) || limit < 1 || limit > LIST_MAX) errors.push({ field: 'limit', message: `must be an integer from 1 to ${LIST_MAX}` });
+    if (!/^\d+$/.test(rawLimit) || limit < 1 || limit > LIST_MAX)
+      errors.push({ field: 'limit', message: `must be an integer from 1 to ${LIST_MAX}` });
   }
   const include = query.get('include');
   if (include !== null && include.split(',').some((v) => v.trim() !== 'total_count')) {

@@ -24,14 +24,33 @@ export const componentSchemas: Record<string, Schema> = {
         type: 'object',
         additionalProperties: false,
         required: ['pep', 'sanctions', 'adverse_media', 'terrorism'],
-        properties: { pep: { type: 'boolean' }, sanctions: { type: 'boolean' }, adverse_media: { type: 'boolean' }, terrorism: { type: 'boolean' } },
+        properties: {
+          pep: { type: 'boolean' },
+          sanctions: { type: 'boolean' },
+          adverse_media: { type: 'boolean' },
+          terrorism: { type: 'boolean' },
+        },
       },
     },
   },
   Customer: {
     type: 'object',
     additionalProperties: false,
-    required: ['id', 'external_id', 'type', 'full_name', 'email', 'kyc_status', 'kyc_started_at', 'kyc_completed_at', 'identity', 'aml', 'added_via', 'created_at', 'updated_at'],
+    required: [
+      'id',
+      'external_id',
+      'type',
+      'full_name',
+      'email',
+      'kyc_status',
+      'kyc_started_at',
+      'kyc_completed_at',
+      'identity',
+      'aml',
+      'added_via',
+      'created_at',
+      'updated_at',
+    ],
     properties: {
       id: { type: 'string', format: 'uuid' },
       external_id: nullable({ type: 'string', maxLength: 255 }),
@@ -88,7 +107,10 @@ export const componentSchemas: Record<string, Schema> = {
 /** Request body schemas of the write routes, keyed by `METHOD path`. */
 export type RequestSchemas = Record<string, Schema>;
 
-const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+const errorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
 const json = (description: string, schema: Schema) => ({ description, content: { 'application/json': { schema } } });
 
 /** What each route answers on success, with its documentation. */
@@ -147,7 +169,8 @@ export function buildOpenApi(routes: Route[], docs: Record<string, RouteDoc>, re
     info: {
       title: 'customer-gateway REST compatibility API',
       version: '1',
-      description: 'Drop-in for the platform REST API v1. Request bodies are camelCase JSON; responses are snake_case. Every response carries X-Request-Id.',
+      description:
+        'Drop-in for the platform REST API v1. Request bodies are camelCase JSON; responses are snake_case. Every response carries X-Request-Id.',
     },
     servers: [{ url: '/' }],
     components: {
@@ -160,9 +183,24 @@ export function buildOpenApi(routes: Route[], docs: Record<string, RouteDoc>, re
 
 export const LIST_PARAMETERS: Schema[] = [
   { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: LIST_MAX, default: LIST_DEFAULT } },
-  { name: 'cursor', in: 'query', schema: { type: 'string' }, description: 'next_cursor of the previous page; it keeps the filters of the first page.' },
-  { name: 'status', in: 'query', schema: { type: 'string' }, description: `KYC status, comma-separated: ${Object.values(KycStatus).join(', ')}.` },
-  { name: 'aml_status', in: 'query', schema: { type: 'string' }, description: `AML status, comma-separated: ${Object.values(AmlStatus).join(', ')}.` },
+  {
+    name: 'cursor',
+    in: 'query',
+    schema: { type: 'string' },
+    description: 'next_cursor of the previous page; it keeps the filters of the first page.',
+  },
+  {
+    name: 'status',
+    in: 'query',
+    schema: { type: 'string' },
+    description: `KYC status, comma-separated: ${Object.values(KycStatus).join(', ')}.`,
+  },
+  {
+    name: 'aml_status',
+    in: 'query',
+    schema: { type: 'string' },
+    description: `AML status, comma-separated: ${Object.values(AmlStatus).join(', ')}.`,
+  },
   { name: 'updated_since', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'Strictly after this instant.' },
   { name: 'external_id', in: 'query', schema: { type: 'string' } },
   { name: 'include', in: 'query', schema: { const: 'total_count' } },

@@ -74,7 +74,8 @@ async function readJsonObject(req: IncomingMessage): Promise<Record<string, unkn
     throw new RestError(ErrorCode.UnsupportedMediaType, 'Send the body as JSON with Content-Type: application/json.');
   }
   const declared = Number(req.headers['content-length'] ?? 0);
-  const tooLarge = () => new RestError(ErrorCode.PayloadTooLarge, `The body must not exceed ${MAX_BODY_BYTES} bytes.`, { max_bytes: MAX_BODY_BYTES });
+  const tooLarge = () =>
+    new RestError(ErrorCode.PayloadTooLarge, `The body must not exceed ${MAX_BODY_BYTES} bytes.`, { max_bytes: MAX_BODY_BYTES });
   if (declared > MAX_BODY_BYTES) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
@@ -133,7 +134,9 @@ export function createRestHandler(services: Services, routes: Route[], publicRou
       if (!principal) {
         throw new RestError(
           ErrorCode.Unauthorized,
-          token === undefined ? 'Send an API key as Authorization: Bearer <key>.' : 'The API key is malformed, unknown, revoked or expired.',
+          token === undefined
+            ? 'Send an API key as Authorization: Bearer <key>.'
+            : 'The API key is malformed, unknown, revoked or expired.',
           {},
           { 'WWW-Authenticate': 'Bearer' },
         );
@@ -170,7 +173,12 @@ export function createRestHandler(services: Services, routes: Route[], publicRou
       }
       if (isDatabaseUnavailable(error)) {
         services.log.warn('database unavailable', { requestId, error: String((error as Error)?.message ?? error) });
-        const e = new RestError(ErrorCode.Unavailable, 'The service is temporarily unavailable; retry shortly.', {}, { 'Retry-After': '1' });
+        const e = new RestError(
+          ErrorCode.Unavailable,
+          'The service is temporarily unavailable; retry shortly.',
+          {},
+          { 'Retry-After': '1' },
+        );
         return send(res, e.status, e.body(), e.headers);
       }
       services.log.error('unexpected error', { requestId, error: String((error as Error)?.stack ?? error) });

@@ -39,8 +39,16 @@ const docs: Record<string, RouteDoc> = {
     success: { 200: ok('A page of customers.', 'CustomerList') },
     errors: [422],
   },
-  'GET /customers/{id}': { summary: 'One customer by UUID or external_id.', success: { 200: ok('The customer.', 'Customer') }, errors: [404] },
-  'GET /customers/{id}/aml': { summary: 'The AML block of a customer (scope aml:read).', success: { 200: ok('The AML block.', 'Aml') }, errors: [404] },
+  'GET /customers/{id}': {
+    summary: 'One customer by UUID or external_id.',
+    success: { 200: ok('The customer.', 'Customer') },
+    errors: [404],
+  },
+  'GET /customers/{id}/aml': {
+    summary: 'The AML block of a customer (scope aml:read).',
+    success: { 200: ok('The AML block.', 'Aml') },
+    errors: [404],
+  },
 };
 
 // The same declarative specs validate the bodies (customers/validation.ts).
@@ -53,4 +61,6 @@ const requestSchemas: RequestSchemas = {
 export const openApiDocument = buildOpenApi(restRoutes, docs, requestSchemas);
 const openApiJson = JSON.parse(JSON.stringify(openApiDocument)) as unknown;
 
-export const restPublicRoutes: PublicRoute[] = [{ method: 'GET', path: '/openapi.json', handler: () => ({ status: 200, body: openApiJson }) }];
+export const restPublicRoutes: PublicRoute[] = [
+  { method: 'GET', path: '/openapi.json', handler: () => ({ status: 200, body: openApiJson }) },
+];

@@ -3,7 +3,8 @@ import type { Database } from '../../src/db/client.js';
 import type { TestGateway } from './gateway.js';
 
 const CUSTOMER_FIELDS = 'id externalId type fullName email kycStatus addedVia createdAt updatedAt';
-const ERROR_FIELDS = '... on Error { code message } ... on ValidationError { fieldErrors { field message } } ... on CustomerConflictError { field }';
+const ERROR_FIELDS =
+  '... on Error { code message } ... on ValidationError { fieldErrors { field message } } ... on CustomerConflictError { field }';
 
 export const UPSERT = `mutation Upsert($input: UpsertCustomerInput!, $key: String) {
   upsertCustomer(input: $input, idempotencyKey: $key) {
@@ -29,7 +30,13 @@ export async function upsert(gw: TestGateway, key: string, input: Record<string,
 }
 
 /** Runs updateCustomer and returns its payload; fails on GraphQL-level errors. */
-export async function update(gw: TestGateway, key: string, id: string, input: Record<string, unknown>, idempotencyKey?: string): Promise<any> {
+export async function update(
+  gw: TestGateway,
+  key: string,
+  id: string,
+  input: Record<string, unknown>,
+  idempotencyKey?: string,
+): Promise<any> {
   const res = await gw.gql(key, UPDATE, { id, input, key: idempotencyKey });
   if (res.body.errors) throw new Error(`GraphQL errors: ${JSON.stringify(res.body.errors)}`);
   return res.body.data.updateCustomer;

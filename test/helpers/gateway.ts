@@ -12,12 +12,23 @@ export interface TestGateway {
   server: ServerHandle;
   url: string;
   /** POSTs a GraphQL operation; returns the HTTP status and the parsed body. */
-  gql<T = any>(key: string | null, query: string, variables?: Record<string, unknown>): Promise<{ status: number; body: { data?: T; errors?: any[] }; headers: Headers }>;
+  gql<T = any>(
+    key: string | null,
+    query: string,
+    variables?: Record<string, unknown>,
+  ): Promise<{ status: number; body: { data?: T; errors?: any[] }; headers: Headers }>;
   close(): Promise<void>;
 }
 
 export function testConfig(overrides: Record<string, string> = {}): Config {
-  return loadConfig({ LOG_LEVEL: 'silent', PORT: '0', HOST: '127.0.0.1', RATE_LIMIT_PER_MINUTE: '100000', RATE_LIMIT_PER_DAY: '10000000', ...overrides });
+  return loadConfig({
+    LOG_LEVEL: 'silent',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    RATE_LIMIT_PER_MINUTE: '100000',
+    RATE_LIMIT_PER_DAY: '10000000',
+    ...overrides,
+  });
 }
 
 /** Starts a gateway instance (services + HTTP/WebSocket server) on an ephemeral port. */

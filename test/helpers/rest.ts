@@ -57,7 +57,9 @@ export class OpenApiValidator {
     expect(op, `${method} ${pathTemplate} is documented`).toBeDefined();
     const response = op.responses[String(res.status)];
     expect(response, `${method} ${pathTemplate} documents status ${res.status}`).toBeDefined();
-    const schema = JSON.parse(JSON.stringify(response.content['application/json'].schema).replaceAll('"#/components', '"openapi#/components'));
+    const schema = JSON.parse(
+      JSON.stringify(response.content['application/json'].schema).replaceAll('"#/components', '"openapi#/components'),
+    );
     const validate = this.ajv.compile(schema);
     const valid = validate(res.body);
     expect(valid ? [] : validate.errors, `${method} ${pathTemplate} ${res.status} matches the OpenAPI schema`).toEqual([]);

@@ -45,7 +45,9 @@ export class Received {
     if (this.results.length >= n) return Promise.resolve();
     const d = deferred();
     this.waiters.push({ n, d });
-    void this.ended.promise.then(() => d.reject(new Error(`stream ended after ${this.results.length} of ${n} messages: ${JSON.stringify(this.results.at(-1))}`)));
+    void this.ended.promise.then(() =>
+      d.reject(new Error(`stream ended after ${this.results.length} of ${n} messages: ${JSON.stringify(this.results.at(-1))}`)),
+    );
     return d.promise;
   }
 }
@@ -53,12 +55,28 @@ export class Received {
 export const STATUS_SUBSCRIPTION = /* GraphQL */ `
   subscription S($filter: CustomerStatusChangeFilter, $after: String) {
     customerStatusChanged(filter: $filter, after: $after) {
-      cursor kind occurredAt
-      customer { id externalId kycStatus aml { status } }
-      kyc { from to }
-      aml { from to }
+      cursor
+      kind
+      occurredAt
+      customer {
+        id
+        externalId
+        kycStatus
+        aml {
+          status
+        }
+      }
+      kyc {
+        from
+        to
+      }
+      aml {
+        from
+        to
+      }
     }
-  }`;
+  }
+`;
 
 export class Clients {
   private readonly disposers: (() => unknown)[] = [];
@@ -118,7 +136,11 @@ export class Clients {
             const frame = buffer.slice(0, at);
             buffer = buffer.slice(at + 2);
             const event = /^event: (.*)$/m.exec(frame)?.[1];
-            const data = frame.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('\n');
+            const data = frame
+              .split('\n')
+              .filter((l) => l.startsWith('data:'))
+              .map((l) => l.slice(5).trim())
+              .join('\n');
             if (event === 'complete') return rec.ended.resolve({});
             if (data) rec.push(JSON.parse(data) as Result);
           }
@@ -140,7 +162,9 @@ let seq = 0;
 /** A customer created directly (upsert lives on another branch). */
 export function createCustomer(db: Database, orgId: string, extra: Partial<Customer> = {}): Promise<Customer> {
   const n = ++seq;
-  return db.prisma.customer.create({ data: { orgId, fullName: `Customer ${n}`, email: `c${n}-${process.pid}@example.com`, externalId: `crm-${n}`, ...extra } });
+  return db.prisma.customer.create({
+    data: { orgId, fullName: `Customer ${n}`, email: `c${n}-${process.pid}@example.com`, externalId: `crm-${n}`, ...extra },
+  });
 }
 
 /** Walks KYC to VERIFIED (three moves, three events). */
@@ -154,7 +178,12 @@ export async function moveKyc(db: Database, orgId: string, id: string, to: Param
   return expectOk(await transitionKyc(db.prisma, orgId, id, { to }, new Date()));
 }
 
-export async function moveAml(db: Database, orgId: string, id: string, status: Parameters<typeof recordAmlScreening>[3]['status']): Promise<Customer> {
+export async function moveAml(
+  db: Database,
+  orgId: string,
+  id: string,
+  status: Parameters<typeof recordAmlScreening>[3]['status'],
+): Promise<Customer> {
   return expectOk(await recordAmlScreening(db.prisma, orgId, id, { status }, new Date()));
 }
 
@@ -164,7 +193,10 @@ function expectOk<T extends { ok: boolean }>(r: T): T extends { ok: true; custom
 }
 
 /** Resolves once the instance's bus has at least `n` subscribers registered. */
-export function subscribersAtLeast(bus: { subscriberCount: number; monitor: import('node:events').EventEmitter<any> }, n: number): Promise<void> {
+export function subscribersAtLeast(
+  bus: { subscriberCount: number; monitor: import('node:events').EventEmitter<any> },
+  n: number,
+): Promise<void> {
   if (bus.subscriberCount >= n) return Promise.resolve();
   return new Promise((resolve) => {
     const on = (count: number) => {
@@ -177,7 +209,10 @@ export function subscribersAtLeast(bus: { subscriberCount: number; monitor: impo
 }
 
 /** Resolves once the instance's bus has at most `n` subscribers (after disconnects). */
-export function subscribersAtMost(bus: { subscriberCount: number; monitor: import('node:events').EventEmitter<any> }, n: number): Promise<void> {
+export function subscribersAtMost(
+  bus: { subscriberCount: number; monitor: import('node:events').EventEmitter<any> },
+  n: number,
+): Promise<void> {
   if (bus.subscriberCount <= n) return Promise.resolve();
   return new Promise((resolve) => {
     const on = (count: number) => {

@@ -56,7 +56,10 @@ export const CustomerObject = builder.prismaObject('Customer', {
   description: 'A customer record. Phone, risk answers and internal ids are write-only or never exposed.',
   fields: (t) => ({
     id: t.exposeID('id'),
-    externalId: t.exposeString('externalId', { nullable: true, description: "The caller's CRM id; unique per organisation, immutable once set." }),
+    externalId: t.exposeString('externalId', {
+      nullable: true,
+      description: "The caller's CRM id; unique per organisation, immutable once set.",
+    }),
     type: t.expose('type', { type: CustomerTypeEnum }),
     fullName: t.exposeString('fullName'),
     email: t.exposeString('email', { nullable: true }),
@@ -112,12 +115,14 @@ interface CustomerConnectionShape {
   totalCount: () => Promise<number>;
 }
 
-const CustomerEdge = builder.objectRef<{ cursor: string; node: Awaited<ReturnType<typeof listCustomers>>['rows'][number] }>('CustomerEdge').implement({
-  fields: (t) => ({
-    cursor: t.exposeString('cursor'),
-    node: t.field({ type: CustomerObject, resolve: (e) => e.node }),
-  }),
-});
+const CustomerEdge = builder
+  .objectRef<{ cursor: string; node: Awaited<ReturnType<typeof listCustomers>>['rows'][number] }>('CustomerEdge')
+  .implement({
+    fields: (t) => ({
+      cursor: t.exposeString('cursor'),
+      node: t.field({ type: CustomerObject, resolve: (e) => e.node }),
+    }),
+  });
 
 export const PageInfo = builder.objectRef<{ hasNextPage: boolean; endCursor: string | null }>('PageInfo').implement({
   fields: (t) => ({
@@ -207,7 +212,15 @@ builder.queryFields((t) => ({
     resolve: async (_root, { id }, ctx) => {
       const row = await ctx.services.db.prisma.customer.findFirst({
         where: findCustomerWhere(ctx.principal!.orgId, id),
-        select: { amlStatus: true, amlScreenedAt: true, amlLastReviewedAt: true, amlPep: true, amlSanctions: true, amlAdverseMedia: true, amlTerrorism: true },
+        select: {
+          amlStatus: true,
+          amlScreenedAt: true,
+          amlLastReviewedAt: true,
+          amlPep: true,
+          amlSanctions: true,
+          amlAdverseMedia: true,
+          amlTerrorism: true,
+        },
       });
       return row ? amlOf(row) : null;
     },
@@ -219,6 +232,12 @@ builder.queryFields((t) => ({
     authScopes: { [Scope.CustomersRead]: true },
     args: { filter: t.arg({ type: CustomerFilterInput, required: false }) },
     resolve: (_root, args, ctx) =>
-      customerStats(ctx.services.db.prisma, ctx.principal!.orgId, toDomainFilter(args.filter), Object.values(KycStatus), Object.values(AmlStatus)),
+      customerStats(
+        ctx.services.db.prisma,
+        ctx.principal!.orgId,
+        toDomainFilter(args.filter),
+        Object.values(KycStatus),
+        Object.values(AmlStatus),
+      ),
   }),
 }));

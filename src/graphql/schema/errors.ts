@@ -18,7 +18,10 @@ export const ErrorInterface = builder.interfaceRef<ApiError>('Error').implement(
 
 export class ValidationError extends ApiError {
   readonly code = ErrorCode.ValidationFailed;
-  constructor(readonly fieldErrors: FieldError[], message = 'The input is not valid; see fieldErrors.') {
+  constructor(
+    readonly fieldErrors: FieldError[],
+    message = 'The input is not valid; see fieldErrors.',
+  ) {
     super(message);
   }
 }
@@ -66,7 +69,10 @@ builder.objectType(CustomerNotFoundError, {
 
 export class CustomerConflictError extends ApiError {
   readonly code = ErrorCode.Conflict;
-  constructor(readonly field: string, message = `The ${field} belongs to another customer of your organisation; nothing was changed.`) {
+  constructor(
+    readonly field: string,
+    message = `The ${field} belongs to another customer of your organisation; nothing was changed.`,
+  ) {
     super(message);
   }
 }
@@ -102,7 +108,8 @@ builder.objectType(IdempotencyKeyConflictError, {
 
 builder.objectType(IdempotencyKeyInProgressError, {
   name: 'IdempotencyKeyInProgressError',
-  description: 'A request with the same idempotency key is still running after the bounded wait; retry shortly (code idempotency_in_progress).',
+  description:
+    'A request with the same idempotency key is still running after the bounded wait; retry shortly (code idempotency_in_progress).',
   interfaces: [ErrorInterface],
 });
 

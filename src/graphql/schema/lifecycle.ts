@@ -3,7 +3,14 @@
 import { GraphQLError } from 'graphql';
 import { Scope } from '../../auth/scopes.js';
 import { recordAmlScreening, transitionKyc, type LifecycleResult } from '../../customers/lifecycle.js';
-import { HISTORY_DEFAULT, HISTORY_MAX, decodeHistoryCursor, historyCursor, type HistoryEvent, type HistoryPage } from '../../events/history.js';
+import {
+  HISTORY_DEFAULT,
+  HISTORY_MAX,
+  decodeHistoryCursor,
+  historyCursor,
+  type HistoryEvent,
+  type HistoryPage,
+} from '../../events/history.js';
 import { CustomerEventKind } from '../../generated/prisma/enums.js';
 import { builder } from '../builder.js';
 import { GraphQLErrorCode } from '../context.js';
@@ -32,7 +39,7 @@ export const AmlChange = builder.objectRef<{ from: string; to: string }>('AmlSta
 export const change = (from: string | null, to: string | null) => (from !== null && to !== null ? { from, to } : null);
 
 const CustomerEventObject = builder.objectRef<HistoryEvent>('CustomerEvent').implement({
-  description: 'One entry of a customer\'s event log: a write or a status move.',
+  description: "One entry of a customer's event log: a write or a status move.",
   fields: (t) => ({
     id: t.id({ resolve: (e) => e.id.toString() }),
     kind: t.field({ type: CustomerEventKindEnum, resolve: (e) => e.kind }),
@@ -50,7 +57,7 @@ const CustomerEventEdge = builder.objectRef<HistoryEvent>('CustomerEventEdge').i
 });
 
 const CustomerEventConnection = builder.objectRef<HistoryPage>('CustomerEventConnection').implement({
-  description: 'A page of a customer\'s events, newest first.',
+  description: "A page of a customer's events, newest first.",
   fields: (t) => ({
     edges: t.field({ type: [CustomerEventEdge], resolve: (p) => p.events }),
     pageInfo: t.field({
@@ -134,7 +141,15 @@ builder.mutationFields((t) => ({
       identity: t.arg({ type: VerifiedIdentityInput, required: false }),
     },
     resolve: async (_root, args, ctx) =>
-      unwrap(await transitionKyc(ctx.services.db.prisma, ctx.principal!.orgId, args.id, { to: args.to, identity: args.identity }, ctx.services.now())),
+      unwrap(
+        await transitionKyc(
+          ctx.services.db.prisma,
+          ctx.principal!.orgId,
+          args.id,
+          { to: args.to, identity: args.identity },
+          ctx.services.now(),
+        ),
+      ),
   }),
 
   recordAmlScreening: t.field({
@@ -154,6 +169,14 @@ builder.mutationFields((t) => ({
       flags: t.arg({ type: AmlFlagsInput, required: false }),
     },
     resolve: async (_root, args, ctx) =>
-      unwrap(await recordAmlScreening(ctx.services.db.prisma, ctx.principal!.orgId, args.id, { status: args.status, flags: args.flags }, ctx.services.now())),
+      unwrap(
+        await recordAmlScreening(
+          ctx.services.db.prisma,
+          ctx.principal!.orgId,
+          args.id,
+          { status: args.status, flags: args.flags },
+          ctx.services.now(),
+        ),
+      ),
   }),
 }));

@@ -18,10 +18,16 @@ const StatusChangeKindEnum = builder.enumType('StatusChangeKind', {
 const CustomerStatusChangeObject = builder.objectRef<StatusChange>('CustomerStatusChange').implement({
   description: 'A KYC or AML status change, pushed after its transaction committed.',
   fields: (t) => ({
-    cursor: t.exposeString('cursor', { description: 'Opaque; subscribe again with after: <cursor> to resume with no gap and no duplicate.' }),
+    cursor: t.exposeString('cursor', {
+      description: 'Opaque; subscribe again with after: <cursor> to resume with no gap and no duplicate.',
+    }),
     kind: t.field({ type: StatusChangeKindEnum, resolve: (c) => c.kind }),
     occurredAt: t.field({ type: 'DateTime', resolve: (c) => c.occurredAt }),
-    customer: t.field({ type: CustomerObject, description: 'The customer right after the change.', resolve: (c) => customerFromSnapshot(c.orgId, c.snapshot) }),
+    customer: t.field({
+      type: CustomerObject,
+      description: 'The customer right after the change.',
+      resolve: (c) => customerFromSnapshot(c.orgId, c.snapshot),
+    }),
     kyc: t.field({ type: KycChange, nullable: true, resolve: (c) => change(c.kycFrom, c.kycTo) }),
     aml: t.field({ type: AmlChange, nullable: true, resolve: (c) => change(c.amlFrom, c.amlTo) }),
   }),
@@ -56,7 +62,9 @@ builder.subscriptionField('customerStatusChanged', (t) =>
         );
       } catch (error) {
         if (error instanceof CursorExpiredError) {
-          throw new GraphQLError(error.message, { extensions: { code: GraphQLErrorCode.CursorExpired, retentionDays: error.retentionDays } });
+          throw new GraphQLError(error.message, {
+            extensions: { code: GraphQLErrorCode.CursorExpired, retentionDays: error.retentionDays },
+          });
         }
         throw error;
       }

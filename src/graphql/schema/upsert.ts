@@ -50,7 +50,9 @@ const UpsertOutcomeEnum = builder.enumType('UpsertOutcome', {
   values: Object.values(UpsertOutcome),
 });
 
-const replayedField = { description: 'True when served from an idempotency key: the stored result of the first request, nothing was written.' };
+const replayedField = {
+  description: 'True when served from an idempotency key: the stored result of the first request, nothing was written.',
+};
 
 builder.objectType(UpsertCustomerSuccess, {
   name: 'UpsertCustomerSuccess',
@@ -143,9 +145,10 @@ function render(success: 'UpsertCustomerSuccess' | 'UpdateCustomerSuccess') {
     let body: Payload;
     switch (result.kind) {
       case 'success':
-        body = success === 'UpsertCustomerSuccess'
-          ? { type: success, outcome: result.outcome, customer: result.customer }
-          : { type: success, customer: result.customer };
+        body =
+          success === 'UpsertCustomerSuccess'
+            ? { type: success, outcome: result.outcome, customer: result.customer }
+            : { type: success, customer: result.customer };
         break;
       case 'conflict':
         body = { type: 'CustomerConflictError', field: result.field };
@@ -190,7 +193,8 @@ function toResult(r: WriteResponse, orgId: string) {
 
 const idempotencyKeyArg = {
   required: false,
-  description: 'Optional, 1–255 characters. Within 24 hours the same key with the same input replays the first result (replayed: true) without writing anything; with a different input it is an IdempotencyKeyConflictError.',
+  description:
+    'Optional, 1–255 characters. Within 24 hours the same key with the same input replays the first result (replayed: true) without writing anything; with a different input it is an IdempotencyKeyConflictError.',
 } as const;
 
 builder.mutationFields((t) => ({

@@ -45,8 +45,7 @@ try {
   for (const name of selected) {
     // A fresh gateway process per scenario: each starts from the same state (no garbage or
     // caches of the previous load), and the fan-out's memory per subscriber is a clean delta.
-    // The previous one is stopped first: a running instance keeps Prisma's migration lock
-    // (see bench/README.md), so a second one could not start beside it.
+    // The previous one is stopped first, so that two gateways never share the cores.
     await gateway?.stop();
     gateway = undefined;
     gateway = await startGatewayProcess(db.url, { DATABASE_POOL_SIZE: String(poolSize) });

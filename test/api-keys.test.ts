@@ -5,6 +5,7 @@ import { ApiKeyVerifier, hashKey, isWellFormedKey, listApiKeys, revokeApiKey } f
 import { Scope } from '../src/auth/scopes.js';
 import { createTestDatabase, dbKind, type TestDatabase } from './helpers/db.js';
 import { issueKey, startGateway, uniqueOrg, type TestGateway } from './helpers/gateway.js';
+import { Clients, deferred } from './helpers/subscriptions.js';
 
 describe(`API keys (${dbKind})`, () => {
   let t: TestDatabase;
@@ -109,6 +110,32 @@ describe(`API keys (${dbKind})`, () => {
     const elapsed = Date.now() - revokedAt;
     expect(status).toBe(401);
     expect(elapsed).toBeLessThan(1000);
+  });
+
+  it('a revoked key closes its open WebSocket subscriptions (4401) within one second, and REST answers 401', async () => {
+    const { key, id } = await issueKey(t.db, uniqueOrg(), [Scope.CustomersRead]);
+    const clients = new Clients();
+    const closed = deferred<{ code: number; at: number }>();
+    try {
+      const client = clients.ws(gw.url, key, (socket) =>
+        socket.addEventListener('close', (e) => closed.resolve({ code: e.code, at: Date.now() })),
+      );
+      const connected = deferred();
+      client.on('connected', () => connected.resolve());
+      clients.subscribe(client);
+      await connected.promise;
+      expect((await fetch(`${gw.url}/api/v1/customers`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
+      await revokeApiKey(t.db.prisma, id);
+      const revokedAt = Date.now();
+      const { code, at } = await closed.promise;
+      expect(code).toBe(4401);
+      expect(at - revokedAt).toBeLessThan(1000);
+      const rest = await fetch(`${gw.url}/api/v1/customers`, { headers: { authorization: `Bearer ${key}` } });
+      expect(rest.status).toBe(401);
+      expect(((await rest.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
+    } finally {
+      await clients.closeAll();
+    }
   });
 
   it('an expired key stops working at its expiry (injectable clock)', async () => {

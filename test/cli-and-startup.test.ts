@@ -127,6 +127,24 @@ describe.runIf(!onPostgres)('npm start on a fresh embedded database', { timeout:
       proc.child.kill('SIGTERM');
       expect(await proc.exited).toBe(0);
       expect(proc.output()).not.toContain('Error');
+
+      // The embedded database is kept between runs: no new demo key, the first one still works.
+      const again = await startTs(
+        'src/main.ts',
+        { DATABASE_URL: '', DATA_DIR: join(dir, 'data'), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+        /listening on http:\/\/localhost:(\d+)/,
+      );
+      try {
+        const res2 = await fetch(`http://127.0.0.1:${again.match[1]}/api/v1/customers?include=total_count`, {
+          headers: { authorization: `Bearer ${key}` },
+        });
+        expect(res2.status).toBe(200);
+        expect(((await res2.json()) as { total_count: number }).total_count).toBeGreaterThan(0);
+        expect(again.output()).not.toContain('ic_live_');
+      } finally {
+        again.child.kill('SIGTERM');
+        expect(await again.exited).toBe(0);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -34,7 +34,21 @@ describe(`cli keys (${dbKind})`, { timeout: SPAWN_TIMEOUT }, () => {
   it('create --json prints exactly one JSON object; list shows it without the secret; revoke revokes', async () => {
     const created = await runTs(
       'src/cli.ts',
-      ['keys', 'create', '--org', 'acme', '--scopes', 'customers:read,aml:read', '--label', 'crm sync', '--json'],
+      [
+        'keys',
+        'create',
+        '--org',
+        'acme',
+        '--scopes',
+        'customers:read,aml:read',
+        '--label',
+        'crm sync',
+        '--per-minute',
+        '7',
+        '--per-day',
+        '70',
+        '--json',
+      ],
       env,
     );
     expect(created.code, created.stderr).toBe(0);
@@ -44,6 +58,10 @@ describe(`cli keys (${dbKind})`, { timeout: SPAWN_TIMEOUT }, () => {
     expect(Object.keys(issued).sort()).toEqual(['id', 'key', 'org_id', 'scopes']);
     expect(issued.key).toMatch(/^ic_live_[A-Za-z0-9_-]{32,}$/);
     expect(issued.scopes).toEqual(['customers:read', 'aml:read']);
+    const listedJson = await runTs('src/cli.ts', ['keys', 'list', '--org', 'acme', '--json'], env);
+    expect(JSON.parse(listedJson.stdout)).toEqual([
+      expect.objectContaining({ id: issued.id, label: 'crm sync', perMinute: 7, perDay: 70 }),
+    ]);
 
     const listed = await runTs('src/cli.ts', ['keys', 'list', '--org', 'acme'], env);
     expect(listed.code).toBe(0);

@@ -31,6 +31,18 @@ describe(`rate limits (${dbKind})`, () => {
     expect(res.body.errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED', limit: 5, windowSeconds: 60 });
   });
 
+  it('keys without their own limits get the defaults from the environment', async () => {
+    const strict = await startGateway(t.db, { now, env: { RATE_LIMIT_PER_MINUTE: '3' } });
+    try {
+      const { key } = await issueKey(t.db, uniqueOrg(), [Scope.CustomersRead]);
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push((await strict.gql(key, VIEWER)).status);
+      expect(statuses).toEqual([200, 200, 200, 429]);
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('the per-day limit applies too, and keys do not share allowances', async () => {
     const org = uniqueOrg();
     const { key } = await issueKey(t.db, org, [Scope.CustomersRead], { perDay: 3 });

@@ -72,6 +72,9 @@ export interface KeySummary {
   display: string;
   label: string | null;
   scopes: string[];
+  /** Own rate limits; null means the configured default. */
+  perMinute: number | null;
+  perDay: number | null;
   createdAt: Date;
   lastUsedAt: Date | null;
   expiresAt: Date | null;
@@ -89,6 +92,8 @@ export async function listApiKeys(prisma: PrismaClient, orgName: string): Promis
     display: `${r.prefix}…${r.last4}`,
     label: r.label,
     scopes: r.scopes,
+    perMinute: r.perMinute,
+    perDay: r.perDay,
     createdAt: r.createdAt,
     lastUsedAt: r.lastUsedAt,
     expiresAt: r.expiresAt,

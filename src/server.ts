@@ -12,7 +12,9 @@ import { createLoaders } from './graphql/loaders.js';
 import { enforceRateLimit, type GatewayContext } from './graphql/context.js';
 import { createGatewayYoga } from './graphql/yoga.js';
 import { restPublicRoutes, restRoutes } from './rest/routes.js';
-import { createRestHandler, REST_PREFIX } from './rest/router.js';
+import { RestError } from './rest/errors.js';
+import { createRestHandler, REST_PREFIX, send } from './rest/router.js';
+import { ErrorCode } from './lib/error-codes.js';
 import type { Services } from './services.js';
 
 export interface ServerHandle {
@@ -80,11 +82,6 @@ class KeyWatch {
   }
 }
 
-function sendJsonError(res: ServerResponse, status: number, code: string, message: string): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ error: { code, message, details: {} } }));
-}
-
 /** Starts listening; tests pass port 0 and read the chosen port from the handle. */
 export async function startServer(services: Services, options: ServerOptions = {}): Promise<ServerHandle> {
   const yoga = createGatewayYoga(services);
@@ -103,12 +100,9 @@ export async function startServer(services: Services, options: ServerOptions = {
       void rest(req, res, requestId);
       return;
     }
-    if (path === '/healthz') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('{"status":"ok"}');
-      return;
-    }
-    sendJsonError(res, 404, 'not_found', 'No such route.');
+    if (path === '/healthz') return send(res, 200, { status: 'ok' });
+    const notFound = new RestError(ErrorCode.NotFound, 'No such route.');
+    send(res, notFound.status, notFound.body());
   });
 
   const wss = new WebSocketServer({ server, path: '/graphql' });

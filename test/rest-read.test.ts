@@ -132,6 +132,10 @@ describe(`REST read routes (${dbKind})`, () => {
     expect(res.status).toBe(404);
     expect(res.body).toEqual({ error: { code: 'not_found', message: expect.any(String), details: {} } });
     expect(res.headers.get('x-request-id')).toMatch(/\S+/);
+    const outside = await get(key, '/nowhere');
+    expect(outside.status).toBe(404);
+    expect(outside.body).toEqual({ error: { code: 'not_found', message: expect.any(String), details: {} } });
+    expect(outside.headers.get('x-request-id')).toMatch(/\S+/);
     const given = await rest(gw.url, key, 'GET', '/api/v1/customers', undefined, { 'x-request-id': 'trace-123' });
     expect(given.headers.get('x-request-id')).toBe('trace-123');
   });

@@ -9,6 +9,7 @@ import { Prisma } from '../generated/prisma/client.js';
 import type { AmlStatus, KycStatus } from '../generated/prisma/enums.js';
 import type { PublicCustomer } from '../customers/dto.js';
 import type { Logger } from '../lib/log.js';
+import { toHistoryEvent, type EventColumns } from './history.js';
 import { EVENTS_CHANNEL } from './outbox.js';
 import { decodeEventCursor, encodeEventCursor, isAfterCursor, parseSnapshot, type EventCursor, type PgSnapshot } from './snapshot.js';
 
@@ -69,33 +70,20 @@ export interface BusMonitorEvents {
 const DEFAULT_POLL_MS = 1000;
 const REPLAY_PAGE = 500;
 
-interface EventRow {
+interface EventRow extends EventColumns {
   snap: string;
-  id: bigint | null;
   txid: bigint;
   org_id: string;
-  customer_id: string;
   kind: StatusChangeKind;
-  kyc_from: KycStatus | null;
-  kyc_to: KycStatus | null;
-  aml_from: AmlStatus | null;
-  aml_to: AmlStatus | null;
   snapshot: PublicCustomer;
-  occurred_at: Date;
 }
 
 const toChange = (r: EventRow, cursor: string): StatusChange => ({
-  id: BigInt(r.id!),
+  ...toHistoryEvent(r),
+  kind: r.kind,
   txid: BigInt(r.txid),
   orgId: r.org_id,
-  customerId: r.customer_id,
-  kind: r.kind,
-  kycFrom: r.kyc_from,
-  kycTo: r.kyc_to,
-  amlFrom: r.aml_from,
-  amlTo: r.aml_to,
   snapshot: typeof r.snapshot === 'string' ? (JSON.parse(r.snapshot) as PublicCustomer) : r.snapshot,
-  occurredAt: new Date(r.occurred_at),
   cursor,
 });
 

@@ -18,6 +18,32 @@ export interface HistoryEvent {
   occurredAt: Date;
 }
 
+/** The columns of an event row as the raw queries select them (enums cast to text). */
+export interface EventColumns {
+  id: bigint | null;
+  customer_id: string;
+  kind: CustomerEventKind;
+  kyc_from: KycStatus | null;
+  kyc_to: KycStatus | null;
+  aml_from: AmlStatus | null;
+  aml_to: AmlStatus | null;
+  occurred_at: Date;
+}
+
+/** Maps an event row to the fields every reader of the log shares. */
+export function toHistoryEvent(r: EventColumns): HistoryEvent {
+  return {
+    id: BigInt(r.id!),
+    customerId: r.customer_id,
+    kind: r.kind,
+    kycFrom: r.kyc_from,
+    kycTo: r.kyc_to,
+    amlFrom: r.aml_from,
+    amlTo: r.aml_to,
+    occurredAt: new Date(r.occurred_at),
+  };
+}
+
 export interface HistoryPage {
   events: HistoryEvent[];
   hasMore: boolean;
@@ -48,18 +74,7 @@ export async function loadHistories(
   first: number,
   beforeId: bigint | null,
 ): Promise<Map<string, HistoryPage>> {
-  const rows = await prisma.$queryRaw<
-    {
-      customer_id: string;
-      id: bigint;
-      kind: CustomerEventKind;
-      kyc_from: KycStatus | null;
-      kyc_to: KycStatus | null;
-      aml_from: AmlStatus | null;
-      aml_to: AmlStatus | null;
-      occurred_at: Date;
-    }[]
-  >`
+  const rows = await prisma.$queryRaw<EventColumns[]>`
     SELECT c.id::text AS customer_id, e.id, e.kind::text AS kind, e.kyc_from::text AS kyc_from, e.kyc_to::text AS kyc_to,
            e.aml_from::text AS aml_from, e.aml_to::text AS aml_to, e.occurred_at
     FROM unnest(${[...customerIds]}::text[]::uuid[]) AS c(id)
@@ -77,16 +92,7 @@ export async function loadHistories(
       page.hasMore = true;
       continue;
     }
-    page.events.push({
-      id: BigInt(r.id),
-      customerId: r.customer_id,
-      kind: r.kind,
-      kycFrom: r.kyc_from,
-      kycTo: r.kyc_to,
-      amlFrom: r.aml_from,
-      amlTo: r.aml_to,
-      occurredAt: new Date(r.occurred_at),
-    });
+    page.events.push(toHistoryEvent(r));
   }
   return pages;
 }

@@ -59,7 +59,8 @@ function compile<R extends { path: string }>(route: R): CompiledRoute<R> {
   return { route, pattern: new RegExp(`^${source}/?$`), names };
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+/** Writes a JSON response (REST bodies, and the server's own answers outside the routes). */
+export function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const payload = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(payload), ...headers });
   res.end(payload);

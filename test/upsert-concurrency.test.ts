@@ -8,15 +8,9 @@ import type { Database } from '../src/db/client.js';
 import { createTestDatabase, onPostgres, type TestDatabase } from './helpers/db.js';
 import { customersOf, eventsOf, UPSERT, upsert } from './helpers/customers.js';
 import { issueKey, startGateway, uniqueOrg, type TestGateway } from './helpers/gateway.js';
+import { deferred } from './helpers/deferred.js';
 
 const N = 50;
-
-/** A promise with its resolver, to pause a transaction until the test says so. */
-function deferred<T = void>() {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
 
 /** Resolves once some backend waits on a lock (the duplicate blocked on the key). */
 async function untilSomeoneWaitsOnALock(db: Database): Promise<void> {

@@ -5,22 +5,9 @@ import WebSocket from 'ws';
 import type { Database } from '../../src/db/client.js';
 import { transitionKyc, recordAmlScreening } from '../../src/customers/lifecycle.js';
 import type { Customer } from '../../src/customers/dto.js';
+import { deferred, type Deferred } from './deferred.js';
 
-export interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(error: unknown): void;
-}
-
-export function deferred<T = void>(): Deferred<T> {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+export { deferred, type Deferred } from './deferred.js';
 
 export type Result = { data?: any; errors?: any[] };
 

@@ -6,9 +6,11 @@
 // - read-only and minimal: only `allCustomers` (a connection) and each customer's events, only
 //   the public columns (no phone, risk answers, org or key ids, snapshots); no Node interface,
 //   no mutations, no single-row finders, no other table;
-// - tenancy like the gateway's: the API key (SHA-256 looked up in an in-memory map of the
-//   organisation's live keys, refreshed every 500 ms) gives the organisation, and every page
-//   of customers is cut by `org_id = <that organisation>` in its one SQL statement;
+// - keys and tenancy like the gateway's: the API key (its SHA-256 looked up in an in-memory map
+//   of the live keys, refreshed every 500 ms) must have customers:read and gives the
+//   organisation, and every page of customers is cut by `org_id = <that organisation>` in its
+//   one SQL statement; no rate limiting (PostGraphile leaves it to middleware; the gateway's
+//   is in memory, one lease statement per chunk of tokens);
 // - the events relation goes through (org_id, customer_id), so it walks the same
 //   (org_id, customer_id, id DESC) index as the gateway's history query (PostGraphile's docs:
 //   index your relations; the plain customer_id foreign key has no index of its own).
@@ -58,20 +60,28 @@ pool.on('connect', (client) => {
 });
 
 // API keys: stored as the SHA-256 hex of the whole key (SPEC section 2), read again every
-// 500 ms so that a revoked or expired key stops working within a second.
-let keys = new Map<string, string>();
+// 500 ms so that a revoked or expired key stops working within a second. This API only reads
+// customers, so a key needs the customers:read scope.
+const READ_SCOPE = 'customers:read';
+interface LiveKey {
+  orgId: string;
+  canRead: boolean;
+}
+let keys = new Map<string, LiveKey>();
 async function loadKeys(): Promise<void> {
-  const { rows } = await pool.query<{ key_hash: string; org_id: string }>(
-    `SELECT key_hash, org_id::text FROM api_keys WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
+  const { rows } = await pool.query<{ key_hash: string; org_id: string; can_read: boolean }>(
+    `SELECT key_hash, org_id::text, $1 = ANY (scopes) AS can_read FROM api_keys
+     WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
+    [READ_SCOPE],
   );
-  keys = new Map(rows.map((r) => [r.key_hash, r.org_id]));
+  keys = new Map(rows.map((r) => [r.key_hash, { orgId: r.org_id, canRead: r.can_read }]));
 }
 await loadKeys();
 const refresh = setInterval(() => void loadKeys().catch(() => {}), KEY_REFRESH_MS);
 refresh.unref();
 
-/** The organisation of a bearer key, or null when the key is unknown, revoked or expired. */
-function orgOf(authorization: string | undefined): string | null {
+/** The live key of a bearer token, or null when the key is unknown, revoked or expired. */
+function keyOf(authorization: string | undefined): LiveKey | null {
   const match = /^Bearer (\S+)$/.exec(authorization ?? '');
   if (!match) return null;
   return keys.get(createHash('sha256').update(match[1]!).digest('hex')) ?? null;
@@ -80,7 +90,7 @@ function orgOf(authorization: string | undefined): string | null {
 /** The organisation of each authenticated request, from ApiKeyAuth to the GraphQL context. */
 const orgByRequest = new WeakMap<IncomingMessage, string>();
 
-/** Answers 401 before any GraphQL work when the bearer key is unknown, revoked or expired. */
+/** Answers 401 (unknown, revoked or expired key) or 403 (no customers:read) before any GraphQL work. */
 const ApiKeyAuth: GraphileConfig.Plugin = {
   name: 'CgApiKeyAuthPlugin',
   version: '0.0.0',
@@ -88,9 +98,10 @@ const ApiKeyAuth: GraphileConfig.Plugin = {
     middleware: {
       processRequest(next, event) {
         const req = event.requestDigest.requestContext.node?.req;
-        const orgId = orgOf(req?.headers.authorization);
-        if (!req || orgId === null) return { type: 'error', statusCode: 401, headers: {}, error: httpError(401, 'invalid API key') };
-        orgByRequest.set(req, orgId);
+        const key = keyOf(req?.headers.authorization);
+        if (!req || key === null) return { type: 'error', statusCode: 401, headers: {}, error: httpError(401, 'invalid API key') };
+        if (!key.canRead) return { type: 'error', statusCode: 403, headers: {}, error: httpError(403, `scope ${READ_SCOPE} required`) };
+        orgByRequest.set(req, key.orgId);
         return next();
       },
     },

@@ -197,7 +197,6 @@ process.on('message', (msg: ServerRequest) => {
     process.send!(cpuReply());
   } else if (msg.type === 'stop') {
     // As the gateway: let the requests the load generator dropped finish before the pool closes.
-    server.closeAllConnections();
     server.close();
     void new Promise((resolve) => setTimeout(resolve, 2000))
       .then(() => pgl.release())

@@ -21,15 +21,22 @@ export interface ServerHandle {
   stop(): Promise<void>;
 }
 
-/** Sends one request and waits for the reply of type `reply`. */
+/** Sends one request and waits for the reply of type `reply` (rejects if the server dies first). */
 export function ask<T>(child: ChildProcess, request: ServerRequest, reply: string): Promise<T> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const on = (msg: { type: string } & Record<string, unknown>) => {
       if (msg.type !== reply) return;
       child.off('message', on);
+      child.off('exit', died);
       resolve(msg as T);
     };
+    const died = (code: number | null, signal: string | null) => {
+      child.off('message', on);
+      reject(new Error(`server process exited (${signal ?? code}) before answering ${request.type}`));
+    };
+    if (child.exitCode !== null || child.signalCode !== null) return died(child.exitCode, child.signalCode);
     child.on('message', on);
+    child.once('exit', died);
     child.send(request);
   });
 }

@@ -1,4 +1,4 @@
-// `npm run bench [-- upsert replay dashboard fanout]`: runs the scenarios (all by default)
+// `npm run bench [-- upsert replay dashboard fanout peer]`: runs the scenarios (all by default)
 // against one fresh PostgreSQL database and one gateway process, prints each figure with its
 // ratio to the baseline measured in the same run, then a Markdown summary. The database is
 // dropped and every process stopped whatever happens.
@@ -10,6 +10,7 @@ import { connections, durationSeconds, warmupSeconds, type LoadResult } from './
 import { summary } from './lib/report.js';
 import { dashboardScenario } from './scenarios/dashboard.js';
 import { fanoutScenario } from './scenarios/fanout.js';
+import { peerScenario } from './scenarios/peer.js';
 import { replayScenario } from './scenarios/replay.js';
 import { upsertScenario } from './scenarios/upsert.js';
 
@@ -18,6 +19,7 @@ const scenarios: Record<string, Scenario> = {
   replay: replayScenario,
   dashboard: dashboardScenario,
   fanout: fanoutScenario,
+  peer: peerScenario,
 };
 
 const asked = process.argv.slice(2);

@@ -39,8 +39,8 @@ function run(opts: autocannon.Options): Promise<autocannon.Result> {
   });
 }
 
-/** Runs HTTP load: a warm-up, then the measured window. */
-export async function httpLoad(load: HttpLoad, onMeasureStart?: () => Promise<void>, seconds = durationSeconds): Promise<LoadResult> {
+/** autocannon's options for `load` (without a duration). */
+function optionsOf(load: HttpLoad): autocannon.Options {
   const request: autocannon.Request = {
     method: load.method,
     headers: load.headers,
@@ -54,23 +54,59 @@ export async function httpLoad(load: HttpLoad, onMeasureStart?: () => Promise<vo
         }
       : {}),
   };
-  const base: autocannon.Options = {
+  return {
     url: load.url,
     connections,
     requests: [request],
     ...(load.verifyBody ? { verifyBody: (body: string | Buffer | undefined) => load.verifyBody!(String(body ?? '')) } : {}),
   };
+}
+
+/**
+ * One measured window, not yet aggregated (autocannon's `skipAggregateResult`): its counters,
+ * and its latencies as an encoded histogram, so that several windows merge exactly.
+ */
+export interface HttpRound {
+  url: string;
+  raw: autocannon.Result;
+}
+
+/** Runs HTTP load: a warm-up, then one measured window (`onMeasureStart` runs between them). */
+export async function httpRound(load: HttpLoad, onMeasureStart?: () => Promise<void>, seconds = durationSeconds): Promise<HttpRound> {
+  const base = optionsOf(load);
   if (warmupSeconds > 0) await run({ ...base, duration: warmupSeconds });
   await onMeasureStart?.();
-  const r = await run({ ...base, duration: seconds });
-  const ok = r['2xx'] - r.mismatches;
+  return { url: load.url, raw: await run({ ...base, duration: seconds, skipAggregateResult: true }) };
+}
+
+// Exported by autocannon (README: "autocannon.aggregateResult"), missing from @types/autocannon.
+const { aggregateResult } = autocannon as typeof autocannon & {
+  aggregateResult(results: autocannon.Result[], opts: autocannon.Options): autocannon.Result;
+};
+
+/**
+ * The figures of one or more measured windows of the same load: throughput over their summed
+ * durations, latency percentiles over every request of all of them (histograms merged).
+ */
+export function mergeRounds(rounds: readonly HttpRound[]): LoadResult {
+  if (rounds.length === 0) throw new Error('mergeRounds: no round');
+  const merged = aggregateResult(
+    rounds.map((r) => r.raw),
+    { url: rounds[0]!.url, connections },
+  );
+  const sum = (f: (r: autocannon.Result) => number) => rounds.reduce((acc, r) => acc + f(r.raw), 0);
   return {
-    rps: ok / r.duration,
-    total: r['2xx'] + r.non2xx,
-    p50: r.latency.p50,
-    p99: r.latency.p99,
-    errors: r.errors + r.timeouts + r.non2xx + r.mismatches,
+    rps: sum((r) => r['2xx'] - r.mismatches) / sum((r) => r.duration),
+    total: merged['2xx'] + merged.non2xx,
+    p50: merged.latency.p50,
+    p99: merged.latency.p99,
+    errors: merged.errors + merged.timeouts + merged.non2xx + merged.mismatches,
   };
+}
+
+/** Runs HTTP load: a warm-up, then the measured window. */
+export async function httpLoad(load: HttpLoad, onMeasureStart?: () => Promise<void>, seconds = durationSeconds): Promise<LoadResult> {
+  return mergeRounds([await httpRound(load, onMeasureStart, seconds)]);
 }
 
 function percentile(sorted: number[], p: number): number {

@@ -2,17 +2,17 @@
 // schema has it) statusHistory(first: 3), against the equivalent hand-written SQL through raw
 // pg; and the SQL statements the gateway sends per page.
 import { readFileSync } from 'node:fs';
-import { withStatements, type BenchContext, type Scenario } from '../lib/context.js';
+import { withStatements, type Scenario } from '../lib/context.js';
 import { bracket, connections, httpLoad, loopLoad } from '../lib/load.js';
 import { ms, num, rate, record } from '../lib/report.js';
-import { dashboardQuery, upsertBody } from '../lib/requests.js';
+import { dashboardQuery } from '../lib/requests.js';
+import { DASHBOARD_PAGE as PAGE, seedDashboardPage } from '../lib/seed.js';
 
 /** Whether the gateway's schema has Customer.statusHistory (it arrives with the events work). */
 export function schemaHasStatusHistory(): boolean {
   return readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8').includes('statusHistory(');
 }
 
-const PAGE = 50;
 const COLUMNS = `id, external_id, type, full_name, email, kyc_status, kyc_started_at, kyc_completed_at, verified_legal_name,
   verified_country, aml_status, aml_screened_at, aml_last_reviewed_at, aml_pep, aml_sanctions, aml_adverse_media,
   aml_terrorism, added_via, created_at, updated_at`;
@@ -33,45 +33,12 @@ const PAGE_WITH_HISTORY_SQL = `
   ) h ON true
   ORDER BY c.created_at, c.id`;
 
-/**
- * Makes the oldest page of the organisation look like a real one: at least PAGE customers, a
- * third of them VERIFIED with an identity and screened, and a few status events each.
- */
-async function seed(ctx: BenchContext): Promise<void> {
-  const { rows } = await ctx.pool.query<{ n: string }>('SELECT count(*) AS n FROM customers WHERE org_id = $1', [ctx.db.orgId]);
-  for (let i = Number(rows[0]!.n); i < PAGE + 10; i++) {
-    const res = await fetch(`${ctx.gateway.url}/api/v1/customers`, {
-      method: 'POST',
-      headers: ctx.headers,
-      body: JSON.stringify(upsertBody(`dash-${i}`)),
-    });
-    if (res.status !== 201) throw new Error(`dashboard seed: ${res.status} ${await res.text()}`);
-  }
-  await ctx.pool.query(
-    `WITH page AS (SELECT id, row_number() OVER (ORDER BY created_at, id) AS n FROM customers WHERE org_id = $1 ORDER BY created_at, id LIMIT ${PAGE})
-     UPDATE customers c SET kyc_status = 'VERIFIED', kyc_started_at = now(), kyc_completed_at = now(),
-       verified_legal_name = c.full_name, verified_country = 'AUS', aml_status = 'CLEAR', aml_screened_at = now()
-     FROM page WHERE c.id = page.id AND page.n % 3 = 0`,
-    [ctx.db.orgId],
-  );
-  await ctx.pool.query(
-    `INSERT INTO customer_events (org_id, customer_id, kind, kyc_from, kyc_to, snapshot)
-     SELECT c.org_id, c.id, 'KYC', s.f::"KycStatus", s.t::"KycStatus", '{}'::jsonb
-     FROM (SELECT * FROM customers WHERE org_id = $1 ORDER BY created_at, id LIMIT ${PAGE}) c
-     CROSS JOIN (VALUES ('NOT_STARTED', 'PENDING'), ('PENDING', 'IN_PROGRESS'), ('IN_PROGRESS', 'VERIFIED'), ('VERIFIED', 'VERIFIED')) AS s(f, t)`,
-    [ctx.db.orgId],
-  );
-  // The upsert scenario may just have added thousands of rows: plans on stale statistics
-  // (autovacuum has not analysed yet) would measure the planner, not the gateway.
-  await ctx.pool.query('ANALYZE customers, customer_events');
-}
-
 export const dashboardScenario: Scenario = async (ctx) => {
   const history = schemaHasStatusHistory();
   console.log(
     `\n# 3. dashboard page: customers(first: ${PAGE}) with aml, identity${history ? ', statusHistory(first: 3)' : ' (statusHistory not in the schema yet)'}`,
   );
-  await seed(ctx);
+  await seedDashboardPage(ctx);
   const sql = history ? PAGE_WITH_HISTORY_SQL : PAGE_SQL;
   const measureRaw = () =>
     loopLoad(connections, async () => {

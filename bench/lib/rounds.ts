@@ -1,0 +1,54 @@
+// Side-by-side measurement of servers on the same machine: alternating rounds (A, B, A, B, …),
+// one server under load at a time, each round with its own warm-up; per server, the rounds'
+// requests are merged and its process CPU time over the measured windows is divided by them.
+import type { ServerHandle } from './fork.js';
+import { httpRound, mergeRounds, type HttpLoad, type HttpRound, type LoadResult } from './load.js';
+
+/** Rounds per server in side-by-side comparisons (BENCH_PEER_ROUNDS, default 3; at least 2). */
+export const peerRounds = Math.max(2, Number(process.env.BENCH_PEER_ROUNDS ?? 3));
+
+export interface Contender {
+  server: ServerHandle;
+  load: HttpLoad;
+}
+
+export interface SideBySide extends LoadResult {
+  /** Server process CPU (user + system, all threads) per completed request over the measured windows, µs. */
+  cpuPerRequest: number;
+  /** SQL statements the server sent per completed request. */
+  statements: number;
+  /** Throughput of each round, in order (to show the spread). */
+  roundRps: number[];
+}
+
+/**
+ * Measures each contender `rounds` times, alternating between them, and returns one merged
+ * figure per contender (same order).
+ */
+export async function alternate(contenders: readonly Contender[], rounds = peerRounds): Promise<SideBySide[]> {
+  const measured = contenders.map(() => ({ rounds: [] as HttpRound[], cpuMicros: 0, statements: 0 }));
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, { server, load }] of contenders.entries()) {
+      let cpuAtStart = 0;
+      const result = await httpRound(load, async () => {
+        await server.resetStatements();
+        cpuAtStart = await server.cpuMicros();
+      });
+      const cpuMicros = (await server.cpuMicros()) - cpuAtStart;
+      const m = measured[i]!;
+      m.rounds.push(result);
+      m.cpuMicros += cpuMicros;
+      m.statements += await server.statements();
+    }
+  }
+  return measured.map((m) => {
+    const merged = mergeRounds(m.rounds);
+    const requests = Math.max(1, merged.total);
+    return {
+      ...merged,
+      cpuPerRequest: m.cpuMicros / requests,
+      statements: m.statements / requests,
+      roundRps: m.rounds.map((r) => mergeRounds([r]).rps),
+    };
+  });
+}

@@ -95,6 +95,13 @@ function parseDate(value: unknown): Date {
   return d;
 }
 
-builder.queryType({});
-builder.mutationType({});
-builder.subscriptionType({});
+builder.queryType({
+  description:
+    'Reads. Every field needs an API key (Authorization: Bearer <key>) and acts for its organisation only; each field names the scope it needs.',
+});
+builder.mutationType({
+  description: 'Writes. Expected failures are returned as typed errors in each result union (they implement Error), never thrown.',
+});
+builder.subscriptionType({
+  description: 'Live status changes, over graphql-ws (WebSocket at /graphql, key in connection_init) or Server-Sent Events.',
+});

@@ -316,6 +316,7 @@ builder.queryFields((t) => ({
 
   customers: t.field({
     type: CustomerConnection,
+    nullable: true,
     description: `Customers of your organisation, a page at a time (Relay connection, forward-only), oldest first unless orderBy says otherwise. Scope customers:read.`,
     authScopes: { [Scope.CustomersRead]: true },
     args: {
@@ -380,6 +381,7 @@ builder.queryFields((t) => ({
 
   customerStats: t.field({
     type: CustomerStats,
+    nullable: true,
     description:
       'How many customers are in each KYC status and each AML status (dashboard tiles), every status listed. Scope customers:read.',
     authScopes: { [Scope.CustomersRead]: true },

@@ -169,6 +169,7 @@ const lifecycleErrors = [InvalidTransitionError, CustomerNotFoundError, Validati
 builder.mutationFields((t) => ({
   transitionKyc: t.field({
     type: CustomerObject,
+    nullable: true,
     description:
       'Moves the KYC status of a customer along the state machine (see KycStatus for the allowed moves), appends a KYC event and notifies subscribers. Moving to VERIFIED requires the verified identity; VERIFIED and NOT_REQUIRED are final. A move the machine does not allow is an InvalidTransitionError and changes nothing. Back office only: scope compliance:write.',
     authScopes: { [Scope.ComplianceWrite]: true },
@@ -204,6 +205,7 @@ builder.mutationFields((t) => ({
 
   recordAmlScreening: t.field({
     type: CustomerObject,
+    nullable: true,
     description:
       'Records an AML screening step, only once KYC is VERIFIED: IN_PROGRESS (a screening starts), a result (CLEAR, or NEEDS_REVIEW with its flags), or RESOLVED after review. Appends an AML event and notifies subscribers; a move the machine does not allow is an InvalidTransitionError and changes nothing. Back office only: scope compliance:write.',
     authScopes: { [Scope.ComplianceWrite]: true },

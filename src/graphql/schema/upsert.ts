@@ -221,6 +221,7 @@ const idempotencyKeyArg = {
 builder.mutationFields((t) => ({
   upsertCustomer: t.field({
     type: UpsertCustomerResult,
+    nullable: true,
     description:
       'Creates or updates a customer of your organisation by the match rules: externalId first, then email (case-insensitive); see UpsertOutcome. An email that belongs to another customer is a CustomerConflictError, and a new full name or email for a VERIFIED customer is a ValidationError; neither changes anything. Retry safely with idempotencyKey. Scope customers:write.',
     authScopes: { [Scope.CustomersWrite]: true },
@@ -243,6 +244,7 @@ builder.mutationFields((t) => ({
 
   updateCustomer: t.field({
     type: UpdateCustomerResult,
+    nullable: true,
     description:
       'Partially updates a customer (fullName, email, phone, risk); fields left out stay unchanged. An unknown id is a CustomerNotFoundError, an email that belongs to another customer a CustomerConflictError, a new full name or email for a VERIFIED customer a ValidationError; none changes anything. Retry safely with idempotencyKey. Scope customers:write.',
     authScopes: { [Scope.CustomersWrite]: true },

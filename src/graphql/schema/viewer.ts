@@ -29,7 +29,8 @@ const Viewer = builder.objectRef<Principal>('Viewer').implement({
 builder.queryField('viewer', (t) =>
   t.field({
     type: Viewer,
-    description: 'The caller. Requires any valid API key.',
+    nullable: true,
+    description: 'The caller: its organisation and the scopes of its key. Requires any valid API key.',
     authScopes: { authenticated: true },
     resolve: (_root, _args, ctx) => ctx.principal!,
   }),

@@ -95,6 +95,14 @@ function parseDate(value: unknown): Date {
   return d;
 }
 
-builder.queryType({});
-builder.mutationType({});
-builder.subscriptionType({});
+builder.queryType({
+  description:
+    'Reads. Every field needs an API key (Authorization: Bearer <key>) and acts for its organisation only; each field names the scope it needs. A field that fails (e.g. FORBIDDEN) is null, with its error in `errors`; the other fields still resolve.',
+});
+builder.mutationType({
+  description:
+    'Writes. Expected failures are returned as typed errors in each result union (they implement Error). A mutation is null only when it could not run (e.g. FORBIDDEN, with its error in `errors`); the next mutation of the document still runs.',
+});
+builder.subscriptionType({
+  description: 'Live status changes, over graphql-ws (WebSocket at /graphql, key in connection_init) or Server-Sent Events.',
+});

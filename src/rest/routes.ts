@@ -1,12 +1,11 @@
-// Every route of /api/v1 in one table, with its OpenAPI documentation next to it.
+// Every route of /api/v1 in one table, with its OpenAPI documentation next to it: the
+// operationId a client generator turns into a method name is declared here, per route.
+import { IDEMPOTENCY_KEY_MAX_LENGTH } from '../idempotency/store.js';
 import { customerInputJsonSchema } from '../customers/validation.js';
 import { customerWriteRoutes } from './customer-writes.js';
 import { customerReadRoutes } from './customers.js';
-import { buildOpenApi, LIST_PARAMETERS, type RequestSchemas, type RouteDoc } from './openapi.js';
+import { buildOpenApi, jsonResponse, LIST_PARAMETERS, OpenApiTag, replayedHeader, type RequestSchemas, type RouteDoc } from './openapi.js';
 import type { PublicRoute, Route } from './router.js';
-
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const ok = (description: string, name: string) => ({ description, content: { 'application/json': { schema: ref(name) } } });
 
 export const restRoutes: Route[] = [...customerWriteRoutes, ...customerReadRoutes];
 
@@ -14,39 +13,78 @@ const idempotencyHeader = {
   name: 'Idempotency-Key',
   in: 'header',
   required: false,
-  schema: { type: 'string', minLength: 1, maxLength: 255 },
-  description: 'Replays the stored result of the first request with this key for 24 hours (header Idempotent-Replayed: true).',
+  schema: { type: 'string', minLength: 1, maxLength: IDEMPOTENCY_KEY_MAX_LENGTH, examples: ['4f1c9a2e-crm-sync-7741'] },
+  description:
+    'Makes a retry safe. For 24 hours the same key with the same body answers the stored status and body of the first request (header Idempotent-Replayed: true) and writes nothing; with a different body it is 409 idempotency_conflict. Scoped to your organisation and this operation (PATCH: with its {id} as sent).',
 };
-const replayed = { 'Idempotent-Replayed': { schema: { const: 'true' }, description: 'Present on a replay.' } };
-const written = (description: string) => ({ description, headers: replayed, content: { 'application/json': { schema: ref('Customer') } } });
+const written = (description: string) => jsonResponse(description, 'Customer', replayedHeader);
+
+/** One example of every write-input field: the property examples of both request bodies. */
+const INPUT_FIELD_EXAMPLES = {
+  externalId: 'crm-7741',
+  type: 'INDIVIDUAL',
+  fullName: 'Jane Doe',
+  email: 'jane@example.com',
+  phone: '+44 20 7946 0958',
+  risk: { isNewCustomer: true, isDesignatedService: false, handlesCashOrCrypto: false },
+};
 
 const docs: Record<string, RouteDoc> = {
   'POST /customers': {
-    summary: 'Create or update a customer by the match rules (externalId, then email).',
+    operationId: 'createCustomer',
+    tag: OpenApiTag.Customers,
+    summary: 'Create or update a customer',
+    description:
+      'Upserts a customer by the match rules, in this order: a customer with the externalId sent is updated; else a customer without an external id that has the email (case-insensitive) is given the externalId and updated; else a customer is created (201). Without externalId, a customer with the email is updated. An email that belongs to another customer is 409 conflict; a new fullName or email for a customer whose KYC is VERIFIED is 422. An update overwrites the fields sent and keeps those left out; type is ignored on update.',
     parameters: [idempotencyHeader],
-    success: { 201: written('Created.'), 200: written('Updated an existing customer (matched by externalId or email).') },
+    requestBody: {
+      description: 'The customer as your CRM knows it (camelCase). fullName and email are required; unknown and read-only fields are 422.',
+      example: INPUT_FIELD_EXAMPLES,
+    },
+    success: {
+      201: written('Created: no customer matched.'),
+      200: written('Updated: a customer matched by externalId or by email.'),
+    },
     errors: [400, 409, 413, 415, 422],
   },
   'PATCH /customers/{id}': {
-    summary: 'Partially update fullName, email, phone or risk of a customer (by UUID or external_id).',
+    operationId: 'updateCustomer',
+    tag: OpenApiTag.Customers,
+    summary: 'Update some fields of a customer',
+    description:
+      'Changes fullName, email, phone or risk of a customer found by UUID or external_id; fields left out stay unchanged. type, externalId and status fields are 422. An email that belongs to another customer is 409 conflict; a new fullName or email for a customer whose KYC is VERIFIED is 422. A body equal to what is stored writes nothing (updated_at unchanged).',
     parameters: [idempotencyHeader],
-    success: { 200: written('Updated.') },
+    requestBody: {
+      description: 'The fields to change (camelCase); null clears phone or a risk answer.',
+      example: { email: 'jane.doe@example.com', phone: null },
+    },
+    success: { 200: written('The customer after the update.') },
     errors: [400, 404, 409, 413, 415, 422],
   },
   'GET /customers': {
-    summary: 'List customers, oldest first, with an opaque cursor.',
+    operationId: 'listCustomers',
+    tag: OpenApiTag.Customers,
+    summary: 'List customers',
+    description:
+      'A page of the customers of your organisation, oldest first (by creation time, then id), optionally filtered. Walk the list with next_cursor: a walk never skips or repeats a customer while customers are being added. Unknown query parameters are ignored; a bad value of a known one is 422.',
     parameters: LIST_PARAMETERS,
-    success: { 200: ok('A page of customers.', 'CustomerList') },
+    success: { 200: jsonResponse('A page of customers.', 'CustomerList') },
     errors: [422],
   },
   'GET /customers/{id}': {
-    summary: 'One customer by UUID or external_id.',
-    success: { 200: ok('The customer.', 'Customer') },
+    operationId: 'getCustomer',
+    tag: OpenApiTag.Customers,
+    summary: 'Get a customer',
+    description: 'One customer of your organisation, by UUID or external_id.',
+    success: { 200: jsonResponse('The customer.', 'Customer') },
     errors: [404],
   },
   'GET /customers/{id}/aml': {
-    summary: 'The AML block of a customer (scope aml:read).',
-    success: { 200: ok('The AML block.', 'Aml') },
+    operationId: 'getCustomerAml',
+    tag: OpenApiTag.Aml,
+    summary: "Get a customer's AML block",
+    description: 'Only the AML block of a customer, by UUID or external_id: for keys that may see nothing else about customers.',
+    success: { 200: jsonResponse('The AML block.', 'Aml') },
     errors: [404],
   },
 };
@@ -58,7 +96,7 @@ const requestSchemas: RequestSchemas = {
 };
 
 /** The OpenAPI document, built once from the route table. */
-export const openApiDocument = buildOpenApi(restRoutes, docs, requestSchemas);
+export const openApiDocument = buildOpenApi(restRoutes, docs, requestSchemas, INPUT_FIELD_EXAMPLES);
 const openApiJson = JSON.parse(JSON.stringify(openApiDocument)) as unknown;
 
 export const restPublicRoutes: PublicRoute[] = [

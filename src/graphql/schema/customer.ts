@@ -2,6 +2,16 @@
 // customer, customers (Relay connection), customerAml, customerStats.
 import { GraphQLError } from 'graphql';
 import { Scope } from '../../auth/scopes.js';
+import {
+  ADDED_VIA_DOCS,
+  AML_FIELD_DOCS,
+  AML_FLAG_DOCS,
+  AML_STATUS_DOCS,
+  CUSTOMER_FIELD_DOCS,
+  CUSTOMER_TYPE_DOCS,
+  IDENTITY_FIELD_DOCS,
+  KYC_STATUS_DOCS,
+} from '../../customers/descriptions.js';
 import { amlOf, identityOf, type PublicAml, type PublicIdentity } from '../../customers/dto.js';
 import {
   LIST_DEFAULT,
@@ -17,80 +27,148 @@ import { AddedVia, AmlStatus, CustomerType, KycStatus } from '../../generated/pr
 import { builder } from '../builder.js';
 import { GraphQLErrorCode } from '../context.js';
 
-export const KycStatusEnum = builder.enumType(KycStatus, { name: 'KycStatus', description: 'KYC (identity verification) status.' });
-export const AmlStatusEnum = builder.enumType(AmlStatus, { name: 'AmlStatus', description: 'AML screening status.' });
-export const CustomerTypeEnum = builder.enumType(CustomerType, { name: 'CustomerType' });
+/** Per-value descriptions of an enum, in the form Pothos takes them (`values: { X: { description } }`). */
+export function describeValues<V extends string>(docs: Readonly<Record<V, string>>): Record<V, { description: string }> {
+  const values = {} as Record<V, { description: string }>;
+  for (const value of Object.keys(docs) as V[]) values[value] = { description: docs[value] };
+  return values;
+}
+
+export const KycStatusEnum = builder.enumType(KycStatus, {
+  name: 'KycStatus',
+  description: 'KYC (identity verification) status. Integrators read it; only the back office moves it (transitionKyc).',
+  values: describeValues(KYC_STATUS_DOCS),
+});
+export const AmlStatusEnum = builder.enumType(AmlStatus, {
+  name: 'AmlStatus',
+  description:
+    'AML (anti-money-laundering) screening status. Integrators read it; only the back office moves it (recordAmlScreening), once KYC is VERIFIED.',
+  values: describeValues(AML_STATUS_DOCS),
+});
+export const CustomerTypeEnum = builder.enumType(CustomerType, {
+  name: 'CustomerType',
+  description: 'The kind of customer; chosen on creation and never changed.',
+  values: describeValues(CUSTOMER_TYPE_DOCS),
+});
 export const AddedViaEnum = builder.enumType(AddedVia, {
   name: 'AddedVia',
-  description: 'How the record entered the platform; INTEGRATION for records created through this gateway. Never changes.',
+  description: 'The channel a customer record came from.',
+  values: describeValues(ADDED_VIA_DOCS),
 });
 
 const AmlFlags = builder.objectRef<PublicAml['flags']>('AmlFlags').implement({
+  description: 'The findings of the last AML screening result: each flag is true when that kind of match was found.',
   fields: (t) => ({
-    pep: t.exposeBoolean('pep', { description: 'Politically exposed person.' }),
-    sanctions: t.exposeBoolean('sanctions'),
-    adverseMedia: t.exposeBoolean('adverseMedia'),
-    terrorism: t.exposeBoolean('terrorism'),
+    pep: t.exposeBoolean('pep', { description: AML_FLAG_DOCS.pep }),
+    sanctions: t.exposeBoolean('sanctions', { description: AML_FLAG_DOCS.sanctions }),
+    adverseMedia: t.exposeBoolean('adverseMedia', { description: AML_FLAG_DOCS.adverseMedia }),
+    terrorism: t.exposeBoolean('terrorism', { description: AML_FLAG_DOCS.terrorism }),
   }),
 });
 
 export const CustomerAml = builder.objectRef<PublicAml>('CustomerAml').implement({
-  description: 'The AML block of a customer.',
+  description: 'The AML block of a customer: its screening status, when it was screened and reviewed, and what was found.',
   fields: (t) => ({
-    status: t.field({ type: AmlStatusEnum, resolve: (a) => a.status }),
-    screenedAt: t.field({ type: 'DateTime', nullable: true, resolve: (a) => (a.screenedAt ? new Date(a.screenedAt) : null) }),
-    lastReviewedAt: t.field({ type: 'DateTime', nullable: true, resolve: (a) => (a.lastReviewedAt ? new Date(a.lastReviewedAt) : null) }),
-    flags: t.field({ type: AmlFlags, resolve: (a) => a.flags }),
+    status: t.field({ type: AmlStatusEnum, description: AML_FIELD_DOCS.status, resolve: (a) => a.status }),
+    screenedAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: AML_FIELD_DOCS.screenedAt,
+      resolve: (a) => (a.screenedAt ? new Date(a.screenedAt) : null),
+    }),
+    lastReviewedAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: AML_FIELD_DOCS.lastReviewedAt,
+      resolve: (a) => (a.lastReviewedAt ? new Date(a.lastReviewedAt) : null),
+    }),
+    flags: t.field({ type: AmlFlags, description: AML_FIELD_DOCS.flags, resolve: (a) => a.flags }),
   }),
 });
 
 const VerifiedIdentity = builder.objectRef<PublicIdentity>('VerifiedIdentity').implement({
   description: 'The identity established by KYC; present only while the customer is VERIFIED.',
   fields: (t) => ({
-    verifiedLegalName: t.exposeString('verifiedLegalName'),
-    verifiedCountry: t.exposeString('verifiedCountry', { description: 'ISO 3166-1 alpha-3.' }),
+    verifiedLegalName: t.exposeString('verifiedLegalName', { description: IDENTITY_FIELD_DOCS.verifiedLegalName }),
+    verifiedCountry: t.exposeString('verifiedCountry', { description: IDENTITY_FIELD_DOCS.verifiedCountry }),
   }),
 });
 
 export const CustomerObject = builder.prismaObject('Customer', {
-  description: 'A customer record. Phone, risk answers and internal ids are write-only or never exposed.',
+  description:
+    'A customer of your organisation: its public fields only. Phone and risk answers are write-only (never returned); no date of birth, address, raw screening data or internal id is ever exposed.',
   fields: (t) => ({
-    id: t.exposeID('id'),
-    externalId: t.exposeString('externalId', {
-      nullable: true,
-      description: "The caller's CRM id; unique per organisation, immutable once set.",
+    id: t.exposeID('id', { description: CUSTOMER_FIELD_DOCS.id }),
+    externalId: t.exposeString('externalId', { nullable: true, description: CUSTOMER_FIELD_DOCS.externalId }),
+    type: t.expose('type', { type: CustomerTypeEnum, description: CUSTOMER_FIELD_DOCS.type }),
+    fullName: t.exposeString('fullName', { description: CUSTOMER_FIELD_DOCS.fullName }),
+    email: t.exposeString('email', { nullable: true, description: CUSTOMER_FIELD_DOCS.email }),
+    kycStatus: t.expose('kycStatus', { type: KycStatusEnum, description: CUSTOMER_FIELD_DOCS.kycStatus }),
+    kycStartedAt: t.expose('kycStartedAt', { type: 'DateTime', nullable: true, description: CUSTOMER_FIELD_DOCS.kycStartedAt }),
+    kycCompletedAt: t.expose('kycCompletedAt', { type: 'DateTime', nullable: true, description: CUSTOMER_FIELD_DOCS.kycCompletedAt }),
+    identity: t.field({ type: VerifiedIdentity, nullable: true, description: CUSTOMER_FIELD_DOCS.identity, resolve: (c) => identityOf(c) }),
+    aml: t.field({
+      type: CustomerAml,
+      description: `${CUSTOMER_FIELD_DOCS.aml} Readable here with customers:read; keys with only aml:read use Query.customerAml.`,
+      resolve: (c) => amlOf(c),
     }),
-    type: t.expose('type', { type: CustomerTypeEnum }),
-    fullName: t.exposeString('fullName'),
-    email: t.exposeString('email', { nullable: true }),
-    kycStatus: t.expose('kycStatus', { type: KycStatusEnum }),
-    kycStartedAt: t.expose('kycStartedAt', { type: 'DateTime', nullable: true }),
-    kycCompletedAt: t.expose('kycCompletedAt', { type: 'DateTime', nullable: true }),
-    identity: t.field({ type: VerifiedIdentity, nullable: true, resolve: (c) => identityOf(c) }),
-    aml: t.field({ type: CustomerAml, resolve: (c) => amlOf(c) }),
-    addedVia: t.expose('addedVia', { type: AddedViaEnum }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'Changes on every write, status changes included.' }),
+    addedVia: t.expose('addedVia', { type: AddedViaEnum, description: CUSTOMER_FIELD_DOCS.addedVia }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: CUSTOMER_FIELD_DOCS.createdAt }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: CUSTOMER_FIELD_DOCS.updatedAt }),
   }),
 });
 
 export const CustomerFilterInput = builder.inputType('CustomerFilter', {
+  description: 'Narrows a customer list or its counts. Every field given must match (AND); a field left out or null filters nothing.',
   fields: (t) => ({
-    kycStatus: t.field({ type: [KycStatusEnum], required: false }),
-    amlStatus: t.field({ type: [AmlStatusEnum], required: false }),
-    updatedSince: t.field({ type: 'DateTime', required: false, description: 'Only customers updated strictly after this instant.' }),
-    externalId: t.string({ required: false }),
-    type: t.field({ type: CustomerTypeEnum, required: false }),
-    search: t.string({ required: false, description: 'Case-insensitive substring of the name, email or external id.' }),
+    kycStatus: t.field({
+      type: [KycStatusEnum],
+      required: false,
+      description: 'Only customers in one of these KYC statuses; an empty list filters nothing.',
+    }),
+    amlStatus: t.field({
+      type: [AmlStatusEnum],
+      required: false,
+      description: 'Only customers in one of these AML statuses; an empty list filters nothing.',
+    }),
+    updatedSince: t.field({
+      type: 'DateTime',
+      required: false,
+      description: 'Only customers updated strictly after this instant (ISO-8601; an offset is converted to UTC).',
+    }),
+    externalId: t.string({ required: false, description: 'Only the customer with exactly this external id (case-sensitive).' }),
+    type: t.field({ type: CustomerTypeEnum, required: false, description: 'Only customers of this type.' }),
+    search: t.string({
+      required: false,
+      description: 'Case-insensitive substring of the full name, email or external id; % and _ are matched literally.',
+    }),
   }),
 });
 
-const OrderFieldEnum = builder.enumType('CustomerOrderField', { values: ['CREATED_AT', 'UPDATED_AT'] as const });
-const OrderDirectionEnum = builder.enumType('OrderDirection', { values: ['ASC', 'DESC'] as const });
+const OrderFieldEnum = builder.enumType('CustomerOrderField', {
+  description: 'The timestamp a customer list is sorted by; ties are broken by id, so the order is total and stable.',
+  values: {
+    CREATED_AT: { description: 'By creation time (createdAt).' },
+    UPDATED_AT: { description: 'By last change (updatedAt).' },
+  } as const,
+});
+const OrderDirectionEnum = builder.enumType('OrderDirection', {
+  description: 'Sort direction.',
+  values: {
+    ASC: { description: 'Oldest first.' },
+    DESC: { description: 'Newest first.' },
+  } as const,
+});
 const CustomerOrderInput = builder.inputType('CustomerOrder', {
+  description: 'The order of a customer list. A cursor is bound to the order it was issued for.',
   fields: (t) => ({
-    field: t.field({ type: OrderFieldEnum, required: true, defaultValue: 'CREATED_AT' }),
-    direction: t.field({ type: OrderDirectionEnum, required: true, defaultValue: 'ASC' }),
+    field: t.field({
+      type: OrderFieldEnum,
+      required: true,
+      defaultValue: 'CREATED_AT',
+      description: 'The timestamp to sort by; CREATED_AT by default.',
+    }),
+    direction: t.field({ type: OrderDirectionEnum, required: true, defaultValue: 'ASC', description: 'ASC (the default) or DESC.' }),
   }),
 });
 
@@ -111,6 +189,8 @@ export function toDomainFilter(f: FilterArg): DomainFilter {
 
 interface CustomerConnectionShape {
   page: Awaited<ReturnType<typeof listCustomers>>;
+  /** The page was requested with `after`: it continues an earlier page. */
+  continues: boolean;
   /** Counted lazily: only when `totalCount` is selected. */
   totalCount: () => Promise<number>;
 }
@@ -118,72 +198,144 @@ interface CustomerConnectionShape {
 const CustomerEdge = builder
   .objectRef<{ cursor: string; node: Awaited<ReturnType<typeof listCustomers>>['rows'][number] }>('CustomerEdge')
   .implement({
+    description: 'One customer of a page, with its position in the list.',
     fields: (t) => ({
-      cursor: t.exposeString('cursor'),
-      node: t.field({ type: CustomerObject, resolve: (e) => e.node }),
+      cursor: t.exposeString('cursor', {
+        description: 'Opaque position of this customer in the list; pass it as `after` to read the customers that follow it.',
+      }),
+      node: t.field({ type: CustomerObject, description: 'The customer.', resolve: (e) => e.node }),
     }),
   });
 
-export const PageInfo = builder.objectRef<{ hasNextPage: boolean; endCursor: string | null }>('PageInfo').implement({
+/** What PageInfo renders: the Relay connection spec's four fields. */
+export interface PageInfoShape {
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+  startCursor: string | null;
+  endCursor: string | null;
+}
+
+/** PageInfo of a forward-only keyset page: its items, whether more follow, and whether it was asked for `after` a cursor. */
+export function pageInfoOf<T>(items: readonly T[], hasMore: boolean, continues: boolean, cursor: (item: T) => string): PageInfoShape {
+  const first = items.at(0);
+  const last = items.at(-1);
+  return {
+    hasNextPage: hasMore,
+    hasPreviousPage: continues,
+    startCursor: first === undefined ? null : cursor(first),
+    endCursor: last === undefined ? null : cursor(last),
+  };
+}
+
+export const PageInfo = builder.objectRef<PageInfoShape>('PageInfo').implement({
+  description:
+    'Where a page sits in its list (Relay connection spec). Pagination is forward-only: ask for the next page with `after: endCursor` while hasNextPage is true.',
   fields: (t) => ({
-    hasNextPage: t.exposeBoolean('hasNextPage'),
-    endCursor: t.exposeString('endCursor', { nullable: true }),
+    hasNextPage: t.exposeBoolean('hasNextPage', { description: 'True when more items follow this page.' }),
+    hasPreviousPage: t.exposeBoolean('hasPreviousPage', {
+      description:
+        'True when this page was requested with `after`, i.e. it continues an earlier page; false on a first page. Pagination is forward-only (there is no `last` / `before`), so nothing is counted to answer it.',
+    }),
+    startCursor: t.exposeString('startCursor', {
+      nullable: true,
+      description: 'Cursor of the first item of this page; null when the page is empty.',
+    }),
+    endCursor: t.exposeString('endCursor', {
+      nullable: true,
+      description: 'Cursor of the last item of this page, to pass as `after` for the next page; null when the page is empty.',
+    }),
   }),
 });
 
 const CustomerConnection = builder.objectRef<CustomerConnectionShape>('CustomerConnection').implement({
-  description: 'A page of customers (Relay connection). Cursors are opaque and stable while customers are added.',
+  description:
+    'A page of customers (Relay connection). Cursors are opaque and stable: a walk never skips or repeats a customer while customers are being added.',
   fields: (t) => ({
     edges: t.field({
       type: [CustomerEdge],
+      description: 'The customers of this page, in the requested order.',
       resolve: ({ page }) => page.rows.map((node) => ({ node, cursor: cursorOf(node, page.order) })),
     }),
     pageInfo: t.field({
       type: PageInfo,
-      resolve: ({ page }) => {
-        const last = page.rows.at(-1);
-        return { hasNextPage: page.hasMore, endCursor: last ? cursorOf(last, page.order) : null };
-      },
+      description: 'Where this page sits in the list, and the cursor of the next one.',
+      resolve: ({ page, continues }) => pageInfoOf(page.rows, page.hasMore, continues, (row) => cursorOf(row, page.order)),
     }),
-    totalCount: t.int({ description: 'Customers matching the filter; counted only when selected.', resolve: (c) => c.totalCount() }),
+    totalCount: t.int({
+      description: 'Customers matching the filter, across all pages; counted (one more query) only when selected.',
+      resolve: (c) => c.totalCount(),
+    }),
   }),
 });
 
 const CustomerStatsKyc = builder.objectRef<{ status: KycStatus; count: number }>('KycStatusCount').implement({
-  fields: (t) => ({ status: t.field({ type: KycStatusEnum, resolve: (s) => s.status }), count: t.exposeInt('count') }),
+  description: 'How many customers are in one KYC status.',
+  fields: (t) => ({
+    status: t.field({ type: KycStatusEnum, description: 'The KYC status.', resolve: (s) => s.status }),
+    count: t.exposeInt('count', { description: 'Customers in that status (0 or more).' }),
+  }),
 });
 const CustomerStatsAml = builder.objectRef<{ status: AmlStatus; count: number }>('AmlStatusCount').implement({
-  fields: (t) => ({ status: t.field({ type: AmlStatusEnum, resolve: (s) => s.status }), count: t.exposeInt('count') }),
+  description: 'How many customers are in one AML status.',
+  fields: (t) => ({
+    status: t.field({ type: AmlStatusEnum, description: 'The AML status.', resolve: (s) => s.status }),
+    count: t.exposeInt('count', { description: 'Customers in that status (0 or more).' }),
+  }),
 });
 const CustomerStats = builder.objectRef<Awaited<ReturnType<typeof customerStats>>>('CustomerStats').implement({
   description: 'Counts for dashboard tiles; every status is listed, zeros included.',
   fields: (t) => ({
-    total: t.exposeInt('total'),
-    kyc: t.field({ type: [CustomerStatsKyc], resolve: (s) => s.kyc }),
-    aml: t.field({ type: [CustomerStatsAml], resolve: (s) => s.aml }),
+    total: t.exposeInt('total', { description: 'Customers matching the filter.' }),
+    kyc: t.field({
+      type: [CustomerStatsKyc],
+      description: 'One count per KYC status, every status listed (zeros included); they add up to total.',
+      resolve: (s) => s.kyc,
+    }),
+    aml: t.field({
+      type: [CustomerStatsAml],
+      description: 'One count per AML status, every status listed (zeros included); they add up to total.',
+      resolve: (s) => s.aml,
+    }),
   }),
 });
+
+/** The `id` argument of the customer lookups (the REST routes accept the same). */
+export const idArgDescription = "The customer's UUID or its external id; the gateway tells them apart.";
 
 builder.queryFields((t) => ({
   customer: t.prismaField({
     type: 'Customer',
     nullable: true,
-    description: 'A customer by UUID or external id (told apart automatically); null when not found in your organisation.',
+    description:
+      'A customer by UUID or external id (told apart automatically); null when your organisation has no such customer. Scope customers:read.',
     authScopes: { [Scope.CustomersRead]: true },
-    args: { id: t.arg.id({ required: true }) },
+    args: { id: t.arg.id({ required: true, description: idArgDescription }) },
     resolve: (query, _root, { id }, ctx) =>
       ctx.services.db.prisma.customer.findFirst({ ...query, where: findCustomerWhere(ctx.principal!.orgId, id) }),
   }),
 
   customers: t.field({
     type: CustomerConnection,
-    description: `Customers of your organisation, ${LIST_DEFAULT} per page by default (at most ${LIST_MAX}).`,
+    nullable: true,
+    description: `Customers of your organisation, a page at a time (Relay connection, forward-only), oldest first unless orderBy says otherwise. Scope customers:read.`,
     authScopes: { [Scope.CustomersRead]: true },
     args: {
-      first: t.arg.int({ required: false, defaultValue: LIST_DEFAULT }),
-      after: t.arg.string({ required: false }),
-      filter: t.arg({ type: CustomerFilterInput, required: false }),
-      orderBy: t.arg({ type: CustomerOrderInput, required: false }),
+      first: t.arg.int({
+        required: false,
+        defaultValue: LIST_DEFAULT,
+        description: `Page size, 0 to ${LIST_MAX} (${LIST_DEFAULT} by default); outside that range the field fails with BAD_USER_INPUT.`,
+      }),
+      after: t.arg.string({
+        required: false,
+        description:
+          'Return the customers after this cursor (pageInfo.endCursor or an edge cursor of the previous page). A cursor only works with the order it was issued for; a forged one is BAD_USER_INPUT.',
+      }),
+      filter: t.arg({ type: CustomerFilterInput, required: false, description: 'Only customers matching every field given.' }),
+      orderBy: t.arg({
+        type: CustomerOrderInput,
+        required: false,
+        description: 'Sort order; by creation time, oldest first, when left out.',
+      }),
     },
     resolve: async (_root, args, ctx) => {
       const first = args.first ?? LIST_DEFAULT;
@@ -199,16 +351,17 @@ builder.queryFields((t) => ({
         after: args.after ?? undefined,
         order: args.orderBy ? { field: args.orderBy.field, direction: args.orderBy.direction } : undefined,
       });
-      return { page, totalCount: () => countCustomers(prisma, orgId, filter) };
+      return { page, continues: args.after != null, totalCount: () => countCustomers(prisma, orgId, filter) };
     },
   }),
 
   customerAml: t.field({
     type: CustomerAml,
     nullable: true,
-    description: 'Only the AML block of a customer (scope aml:read); null when not found.',
+    description:
+      'Only the AML block of a customer, for keys that may see nothing else. Scope aml:read; null when your organisation has no such customer.',
     authScopes: { [Scope.AmlRead]: true },
-    args: { id: t.arg.id({ required: true }) },
+    args: { id: t.arg.id({ required: true, description: idArgDescription }) },
     resolve: async (_root, { id }, ctx) => {
       const row = await ctx.services.db.prisma.customer.findFirst({
         where: findCustomerWhere(ctx.principal!.orgId, id),
@@ -228,9 +381,17 @@ builder.queryFields((t) => ({
 
   customerStats: t.field({
     type: CustomerStats,
-    description: 'Counts per KYC status and per AML status.',
+    nullable: true,
+    description:
+      'How many customers are in each KYC status and each AML status (dashboard tiles), every status listed. Scope customers:read.',
     authScopes: { [Scope.CustomersRead]: true },
-    args: { filter: t.arg({ type: CustomerFilterInput, required: false }) },
+    args: {
+      filter: t.arg({
+        type: CustomerFilterInput,
+        required: false,
+        description: 'Count only customers matching every field given; all customers when left out.',
+      }),
+    },
     resolve: (_root, args, ctx) =>
       customerStats(
         ctx.services.db.prisma,

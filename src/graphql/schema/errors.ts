@@ -11,8 +11,11 @@ export abstract class ApiError extends Error {
 export const ErrorInterface = builder.interfaceRef<ApiError>('Error').implement({
   description: 'Every expected failure carries a stable machine-readable code (the REST error code) and a message.',
   fields: (t) => ({
-    code: t.exposeString('code'),
-    message: t.exposeString('message'),
+    code: t.exposeString('code', {
+      description:
+        'Stable machine-readable code, the same as the REST error code (e.g. validation_failed, conflict); branch on it or on __typename.',
+    }),
+    message: t.exposeString('message', { description: 'Human-readable explanation in English; it may change, so never parse it.' }),
   }),
 });
 
@@ -46,9 +49,13 @@ export class InvalidTransitionError extends ApiError {
 }
 
 const FieldErrorObject = builder.objectRef<FieldError>('FieldError').implement({
+  description: 'One bad input field.',
   fields: (t) => ({
-    field: t.exposeString('field', { description: 'The input field, as named in the input type (e.g. "email").' }),
-    message: t.exposeString('message'),
+    field: t.exposeString('field', {
+      description:
+        'The input field, as named in the input type; nested fields are dotted (e.g. "email", "risk.isNewCustomer", "identity.country").',
+    }),
+    message: t.exposeString('message', { description: 'What is wrong with it (e.g. "must be at most 255 characters").' }),
   }),
 });
 
@@ -57,7 +64,7 @@ builder.objectType(ValidationError, {
   description: 'One or more input fields are invalid; every bad field is listed (code validation_failed).',
   interfaces: [ErrorInterface],
   fields: (t) => ({
-    fieldErrors: t.field({ type: [FieldErrorObject], resolve: (e) => e.fieldErrors }),
+    fieldErrors: t.field({ type: [FieldErrorObject], description: 'Every bad field, at least one.', resolve: (e) => e.fieldErrors }),
   }),
 });
 

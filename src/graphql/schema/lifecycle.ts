@@ -11,27 +11,37 @@ import {
   type HistoryEvent,
   type HistoryPage,
 } from '../../events/history.js';
+import { AML_FLAG_DOCS } from '../../customers/descriptions.js';
 import { CustomerEventKind } from '../../generated/prisma/enums.js';
 import { builder } from '../builder.js';
 import { GraphQLErrorCode } from '../context.js';
-import { AmlStatusEnum, CustomerObject, KycStatusEnum, PageInfo } from './customer.js';
+import { AmlStatusEnum, CustomerObject, idArgDescription, KycStatusEnum, PageInfo, pageInfoOf } from './customer.js';
 import { CustomerNotFoundError, InvalidTransitionError, ValidationError } from './errors.js';
 
 const CustomerEventKindEnum = builder.enumType(CustomerEventKind, {
   name: 'CustomerEventKind',
   description: 'What a customer event records: a write by an integrator (CREATED, UPDATED, ADOPTED) or a status move (KYC, AML).',
+  values: {
+    CREATED: { description: 'The customer was created (upsert outcome CREATED).' },
+    UPDATED: { description: 'Fields of the customer were changed by an upsert or an update.' },
+    ADOPTED: { description: 'An upsert matched a customer with no external id by email, gave it the external id sent, and updated it.' },
+    KYC: { description: 'The back office moved the KYC status.' },
+    AML: { description: 'The back office recorded an AML screening step.' },
+  },
 });
 
 export const KycChange = builder.objectRef<{ from: string; to: string }>('KycStatusChange').implement({
+  description: 'A move of the KYC status.',
   fields: (t) => ({
-    from: t.field({ type: KycStatusEnum, resolve: (c) => c.from as never }),
-    to: t.field({ type: KycStatusEnum, resolve: (c) => c.to as never }),
+    from: t.field({ type: KycStatusEnum, description: 'The KYC status before the move.', resolve: (c) => c.from as never }),
+    to: t.field({ type: KycStatusEnum, description: 'The KYC status after the move.', resolve: (c) => c.to as never }),
   }),
 });
 export const AmlChange = builder.objectRef<{ from: string; to: string }>('AmlStatusChange').implement({
+  description: 'A move of the AML status.',
   fields: (t) => ({
-    from: t.field({ type: AmlStatusEnum, resolve: (c) => c.from as never }),
-    to: t.field({ type: AmlStatusEnum, resolve: (c) => c.to as never }),
+    from: t.field({ type: AmlStatusEnum, description: 'The AML status before the move.', resolve: (c) => c.from as never }),
+    to: t.field({ type: AmlStatusEnum, description: 'The AML status after the move.', resolve: (c) => c.to as never }),
   }),
 });
 
@@ -41,31 +51,49 @@ export const change = (from: string | null, to: string | null) => (from !== null
 const CustomerEventObject = builder.objectRef<HistoryEvent>('CustomerEvent').implement({
   description: "One entry of a customer's event log: a write or a status move.",
   fields: (t) => ({
-    id: t.id({ resolve: (e) => e.id.toString() }),
-    kind: t.field({ type: CustomerEventKindEnum, resolve: (e) => e.kind }),
-    occurredAt: t.field({ type: 'DateTime', resolve: (e) => e.occurredAt }),
-    kyc: t.field({ type: KycChange, nullable: true, description: 'Set on KYC moves.', resolve: (e) => change(e.kycFrom, e.kycTo) }),
-    aml: t.field({ type: AmlChange, nullable: true, description: 'Set on AML moves.', resolve: (e) => change(e.amlFrom, e.amlTo) }),
+    id: t.id({
+      description: 'Identifies the event.',
+      resolve: (e) => e.id.toString(),
+    }),
+    kind: t.field({ type: CustomerEventKindEnum, description: 'What the event records.', resolve: (e) => e.kind }),
+    occurredAt: t.field({ type: 'DateTime', description: 'When the change was made (ISO-8601, UTC).', resolve: (e) => e.occurredAt }),
+    kyc: t.field({
+      type: KycChange,
+      nullable: true,
+      description: 'The KYC move; null unless kind is KYC.',
+      resolve: (e) => change(e.kycFrom, e.kycTo),
+    }),
+    aml: t.field({
+      type: AmlChange,
+      nullable: true,
+      description: 'The AML move; null unless kind is AML.',
+      resolve: (e) => change(e.amlFrom, e.amlTo),
+    }),
   }),
 });
 
 const CustomerEventEdge = builder.objectRef<HistoryEvent>('CustomerEventEdge').implement({
+  description: "One event of a customer's history, with its position in the history.",
   fields: (t) => ({
-    cursor: t.string({ resolve: (e) => historyCursor(e) }),
-    node: t.field({ type: CustomerEventObject, resolve: (e) => e }),
+    cursor: t.string({
+      description: 'Opaque position of this event; pass it as `after` to read the older events that follow it.',
+      resolve: (e) => historyCursor(e),
+    }),
+    node: t.field({ type: CustomerEventObject, description: 'The event.', resolve: (e) => e }),
   }),
 });
 
-const CustomerEventConnection = builder.objectRef<HistoryPage>('CustomerEventConnection').implement({
-  description: "A page of a customer's events, newest first.",
+/** A page of history and whether it was asked for `after` a cursor (PageInfo.hasPreviousPage). */
+type HistoryConnectionShape = HistoryPage & { continues: boolean };
+
+const CustomerEventConnection = builder.objectRef<HistoryConnectionShape>('CustomerEventConnection').implement({
+  description: "A page of a customer's events, newest first (Relay connection, forward-only).",
   fields: (t) => ({
-    edges: t.field({ type: [CustomerEventEdge], resolve: (p) => p.events }),
+    edges: t.field({ type: [CustomerEventEdge], description: 'The events of this page, newest first.', resolve: (p) => p.events }),
     pageInfo: t.field({
       type: PageInfo,
-      resolve: (p) => {
-        const last = p.events.at(-1);
-        return { hasNextPage: p.hasMore, endCursor: last ? historyCursor(last) : null };
-      },
+      description: 'Where this page sits in the history, and the cursor of the next (older) one.',
+      resolve: (p) => pageInfoOf(p.events, p.hasMore, p.continues, historyCursor),
     }),
   }),
 });
@@ -73,19 +101,29 @@ const CustomerEventConnection = builder.objectRef<HistoryPage>('CustomerEventCon
 builder.prismaObjectField('Customer', 'statusHistory', (t) =>
   t.field({
     type: CustomerEventConnection,
-    description: `The customer's events, newest first (${HISTORY_DEFAULT} by default, at most ${HISTORY_MAX}). Kept at least 7 days.`,
+    description:
+      "The customer's event log, newest first: its creation, updates and every KYC / AML move, for as long as the gateway keeps events. Scope customers:read.",
     authScopes: { [Scope.CustomersRead]: true },
     args: {
-      first: t.arg.int({ required: false, defaultValue: HISTORY_DEFAULT }),
-      after: t.arg.string({ required: false }),
+      first: t.arg.int({
+        required: false,
+        defaultValue: HISTORY_DEFAULT,
+        description: `Page size, 0 to ${HISTORY_MAX} (${HISTORY_DEFAULT} by default); outside that range the field fails with BAD_USER_INPUT.`,
+      }),
+      after: t.arg.string({
+        required: false,
+        description:
+          'Return the events older than this cursor (pageInfo.endCursor of the previous page); a forged cursor is BAD_USER_INPUT.',
+      }),
     },
-    resolve: (customer, args, ctx) => {
+    resolve: async (customer, args, ctx) => {
       const first = args.first ?? HISTORY_DEFAULT;
       if (first < 0 || first > HISTORY_MAX) {
         throw new GraphQLError(`first must be between 0 and ${HISTORY_MAX}`, { extensions: { code: GraphQLErrorCode.BadUserInput } });
       }
       const beforeId = args.after ? decodeHistoryCursor(args.after) : null;
-      return ctx.loaders.statusHistory.load({ customerId: customer.id, first, beforeId });
+      const page = await ctx.loaders.statusHistory.load({ customerId: customer.id, first, beforeId });
+      return { ...page, continues: beforeId !== null };
     },
   }),
 );
@@ -93,18 +131,22 @@ builder.prismaObjectField('Customer', 'statusHistory', (t) =>
 const VerifiedIdentityInput = builder.inputType('VerifiedIdentityInput', {
   description: 'The identity established by KYC; required when moving to VERIFIED.',
   fields: (t) => ({
-    legalName: t.string({ required: true, description: '1 to 255 characters.' }),
-    country: t.string({ required: true, description: 'ISO 3166-1 alpha-3 code, e.g. GBR.' }),
+    legalName: t.string({ required: true, description: 'Legal name as verified, 1 to 255 characters (surrounding spaces are trimmed).' }),
+    country: t.string({
+      required: true,
+      description: 'Country of the verified identity: an ISO 3166-1 alpha-3 code such as GBR (any case; stored upper case).',
+    }),
   }),
 });
 
 const AmlFlagsInput = builder.inputType('AmlFlagsInput', {
-  description: 'Findings of a screening result; a flag left out counts as false.',
+  description:
+    'Findings of a screening result, sent only with CLEAR or NEEDS_REVIEW; a flag left out or null counts as false. CLEAR carries no true flag; NEEDS_REVIEW needs at least one.',
   fields: (t) => ({
-    pep: t.boolean({ required: false }),
-    sanctions: t.boolean({ required: false }),
-    adverseMedia: t.boolean({ required: false }),
-    terrorism: t.boolean({ required: false }),
+    pep: t.boolean({ required: false, description: AML_FLAG_DOCS.pep }),
+    sanctions: t.boolean({ required: false, description: AML_FLAG_DOCS.sanctions }),
+    adverseMedia: t.boolean({ required: false, description: AML_FLAG_DOCS.adverseMedia }),
+    terrorism: t.boolean({ required: false, description: AML_FLAG_DOCS.terrorism }),
   }),
 });
 
@@ -127,18 +169,27 @@ const lifecycleErrors = [InvalidTransitionError, CustomerNotFoundError, Validati
 builder.mutationFields((t) => ({
   transitionKyc: t.field({
     type: CustomerObject,
-    description: 'Moves the KYC status of a customer (back office). VERIFIED requires the verified identity; VERIFIED is final.',
+    nullable: true,
+    description:
+      'Moves the KYC status of a customer along the state machine (see KycStatus for the allowed moves), appends a KYC event and notifies subscribers. Moving to VERIFIED requires the verified identity; VERIFIED and NOT_REQUIRED are final. A move the machine does not allow is an InvalidTransitionError and changes nothing. Back office only: scope compliance:write.',
     authScopes: { [Scope.ComplianceWrite]: true },
     errors: {
       types: lifecycleErrors,
-      result: { name: 'TransitionKycSuccess' },
-      union: { name: 'TransitionKycResult' },
-      dataField: { name: 'customer' },
+      result: { name: 'TransitionKycSuccess', description: 'The KYC status moved.' },
+      union: {
+        name: 'TransitionKycResult',
+        description: 'The outcome of transitionKyc: the moved customer, or why nothing was changed.',
+      },
+      dataField: { name: 'customer', description: 'The customer after the move.' },
     },
     args: {
-      id: t.arg.id({ required: true, description: 'UUID or external id.' }),
-      to: t.arg({ type: KycStatusEnum, required: true }),
-      identity: t.arg({ type: VerifiedIdentityInput, required: false }),
+      id: t.arg.id({ required: true, description: idArgDescription }),
+      to: t.arg({ type: KycStatusEnum, required: true, description: 'The KYC status to move to.' }),
+      identity: t.arg({
+        type: VerifiedIdentityInput,
+        required: false,
+        description: 'The verified identity: required with to: VERIFIED, refused (ValidationError) with any other status.',
+      }),
     },
     resolve: async (_root, args, ctx) =>
       unwrap(
@@ -154,19 +205,27 @@ builder.mutationFields((t) => ({
 
   recordAmlScreening: t.field({
     type: CustomerObject,
+    nullable: true,
     description:
-      'Records an AML screening step (back office; only once KYC is VERIFIED): IN_PROGRESS, a result (CLEAR, or NEEDS_REVIEW with its flags), or RESOLVED after review.',
+      'Records an AML screening step, only once KYC is VERIFIED: IN_PROGRESS (a screening starts), a result (CLEAR, or NEEDS_REVIEW with its flags), or RESOLVED after review. Appends an AML event and notifies subscribers; a move the machine does not allow is an InvalidTransitionError and changes nothing. Back office only: scope compliance:write.',
     authScopes: { [Scope.ComplianceWrite]: true },
     errors: {
       types: lifecycleErrors,
-      result: { name: 'RecordAmlScreeningSuccess' },
-      union: { name: 'RecordAmlScreeningResult' },
-      dataField: { name: 'customer' },
+      result: { name: 'RecordAmlScreeningSuccess', description: 'The AML step was recorded.' },
+      union: {
+        name: 'RecordAmlScreeningResult',
+        description: 'The outcome of recordAmlScreening: the customer after the step, or why nothing was changed.',
+      },
+      dataField: { name: 'customer', description: 'The customer after the step.' },
     },
     args: {
-      id: t.arg.id({ required: true, description: 'UUID or external id.' }),
-      status: t.arg({ type: AmlStatusEnum, required: true }),
-      flags: t.arg({ type: AmlFlagsInput, required: false }),
+      id: t.arg.id({ required: true, description: idArgDescription }),
+      status: t.arg({ type: AmlStatusEnum, required: true, description: 'The AML status to move to.' }),
+      flags: t.arg({
+        type: AmlFlagsInput,
+        required: false,
+        description: 'The findings; only with status CLEAR or NEEDS_REVIEW (refused with ValidationError otherwise).',
+      }),
     },
     resolve: async (_root, args, ctx) =>
       unwrap(

@@ -11,8 +11,11 @@ import { CustomerObject } from './customer.js';
 import { AmlChange, KycChange, change } from './lifecycle.js';
 
 const StatusChangeKindEnum = builder.enumType('StatusChangeKind', {
-  values: STATUS_CHANGE_KINDS,
   description: 'Which status moved.',
+  values: {
+    KYC: { description: 'The KYC status.' },
+    AML: { description: 'The AML status.' },
+  } satisfies Record<(typeof STATUS_CHANGE_KINDS)[number], { description: string }>,
 });
 
 const CustomerStatusChangeObject = builder.objectRef<StatusChange>('CustomerStatusChange').implement({
@@ -21,24 +24,42 @@ const CustomerStatusChangeObject = builder.objectRef<StatusChange>('CustomerStat
     cursor: t.exposeString('cursor', {
       description: 'Opaque; subscribe again with after: <cursor> to resume with no gap and no duplicate.',
     }),
-    kind: t.field({ type: StatusChangeKindEnum, resolve: (c) => c.kind }),
-    occurredAt: t.field({ type: 'DateTime', resolve: (c) => c.occurredAt }),
+    kind: t.field({ type: StatusChangeKindEnum, description: 'Which status moved: KYC or AML.', resolve: (c) => c.kind }),
+    occurredAt: t.field({
+      type: 'DateTime',
+      description: 'When the change was made (ISO-8601, UTC); it is pushed once its transaction has committed.',
+      resolve: (c) => c.occurredAt,
+    }),
     customer: t.field({
       type: CustomerObject,
       description: 'The customer right after the change.',
       resolve: (c) => customerFromSnapshot(c.orgId, c.snapshot),
     }),
-    kyc: t.field({ type: KycChange, nullable: true, resolve: (c) => change(c.kycFrom, c.kycTo) }),
-    aml: t.field({ type: AmlChange, nullable: true, resolve: (c) => change(c.amlFrom, c.amlTo) }),
+    kyc: t.field({
+      type: KycChange,
+      nullable: true,
+      description: 'The KYC move; null unless kind is KYC.',
+      resolve: (c) => change(c.kycFrom, c.kycTo),
+    }),
+    aml: t.field({
+      type: AmlChange,
+      nullable: true,
+      description: 'The AML move; null unless kind is AML.',
+      resolve: (c) => change(c.amlFrom, c.amlTo),
+    }),
   }),
 });
 
 const CustomerStatusChangeFilter = builder.inputType('CustomerStatusChangeFilter', {
   description: 'Customers are selected by id or by external id (either matches); an empty list filters nothing.',
   fields: (t) => ({
-    customerIds: t.idList({ required: false }),
-    externalIds: t.stringList({ required: false }),
-    kind: t.field({ type: StatusChangeKindEnum, required: false }),
+    customerIds: t.idList({ required: false, description: 'Only changes of these customers (UUIDs).' }),
+    externalIds: t.stringList({ required: false, description: 'Only changes of the customers with these external ids.' }),
+    kind: t.field({
+      type: StatusChangeKindEnum,
+      required: false,
+      description: 'Only KYC changes, or only AML changes; both when left out.',
+    }),
   }),
 });
 
@@ -49,8 +70,16 @@ builder.subscriptionField('customerStatusChanged', (t) =>
       'KYC and AML status changes of your organisation, in commit order. With after: <cursor>, first replays every matching change since that cursor (kept at least the event retention), then continues live. A subscriber that cannot keep up is ended with the error SUBSCRIBER_TOO_SLOW carrying its last cursor.',
     authScopes: { [Scope.CustomersRead]: true },
     args: {
-      filter: t.arg({ type: CustomerStatusChangeFilter, required: false }),
-      after: t.arg.string({ required: false }),
+      filter: t.arg({
+        type: CustomerStatusChangeFilter,
+        required: false,
+        description: 'Only the matching changes; every change of your organisation when left out.',
+      }),
+      after: t.arg.string({
+        required: false,
+        description:
+          'The cursor of the last change you received: first replays every matching change since it, then continues live. A cursor older than the event retention fails with CURSOR_EXPIRED.',
+      }),
     },
     subscribe: async (_root, args, ctx) => {
       const f = args.filter;

@@ -12,10 +12,10 @@ import {
   type WriteResponse,
   type WriteResult,
 } from '../../customers/upsert.js';
-import { CUSTOMER_INPUT_SPEC } from '../../customers/validation.js';
+import { CUSTOMER_INPUT_SPEC, type FieldSpec } from '../../customers/validation.js';
 import type { FieldError } from '../../lib/error-codes.js';
 import { builder } from '../builder.js';
-import { CustomerObject, CustomerTypeEnum } from './customer.js';
+import { CustomerObject, CustomerTypeEnum, idArgDescription } from './customer.js';
 import {
   CustomerConflictError,
   CustomerNotFoundError,
@@ -47,7 +47,14 @@ class UpdateCustomerSuccess {
 
 const UpsertOutcomeEnum = builder.enumType('UpsertOutcome', {
   description: 'What an upsert did: created a customer, updated the matching one, or adopted a customer with no external id by setting it.',
-  values: Object.values(UpsertOutcome),
+  values: {
+    CREATED: { description: 'No customer matched: a new one was created (REST 201).' },
+    UPDATED: { description: 'A customer matched by external id, or by email when no external id was sent, and was updated (REST 200).' },
+    ADOPTED: {
+      description:
+        'No customer had the external id sent, but one without an external id had the email: it was given the external id and updated (REST 200).',
+    },
+  } satisfies Record<UpsertOutcome, { description: string }>,
 });
 
 const replayedField = {
@@ -56,17 +63,19 @@ const replayedField = {
 
 builder.objectType(UpsertCustomerSuccess, {
   name: 'UpsertCustomerSuccess',
+  description: 'The upsert ran: the customer was created or updated.',
   fields: (t) => ({
-    customer: t.field({ type: CustomerObject, resolve: (s) => s.customer }),
-    outcome: t.field({ type: UpsertOutcomeEnum, resolve: (s) => s.outcome }),
+    customer: t.field({ type: CustomerObject, description: 'The customer after the write.', resolve: (s) => s.customer }),
+    outcome: t.field({ type: UpsertOutcomeEnum, description: 'Which match rule applied.', resolve: (s) => s.outcome }),
     replayed: t.exposeBoolean('replayed', replayedField),
   }),
 });
 
 builder.objectType(UpdateCustomerSuccess, {
   name: 'UpdateCustomerSuccess',
+  description: 'The update ran. When every field sent already had that value, nothing was written and updatedAt is unchanged.',
   fields: (t) => ({
-    customer: t.field({ type: CustomerObject, resolve: (s) => s.customer }),
+    customer: t.field({ type: CustomerObject, description: 'The customer after the update.', resolve: (s) => s.customer }),
     replayed: t.exposeBoolean('replayed', replayedField),
   }),
 });
@@ -84,11 +93,13 @@ const RESULT_TYPES = new Map<Function, string>([
 const resolveType = (value: object) => RESULT_TYPES.get(value.constructor) ?? null;
 
 const UpsertCustomerResult = builder.errorUnion('UpsertCustomerResult', {
+  description: 'The outcome of upsertCustomer: the customer, or why nothing was changed. Every error type implements Error.',
   types: [UpsertCustomerSuccess, ValidationError, CustomerConflictError, IdempotencyKeyConflictError, IdempotencyKeyInProgressError],
   resolveType,
 });
 
 const UpdateCustomerResult = builder.errorUnion('UpdateCustomerResult', {
+  description: 'The outcome of updateCustomer: the customer, or why nothing was changed. Every error type implements Error.',
   types: [
     UpdateCustomerSuccess,
     ValidationError,
@@ -100,35 +111,45 @@ const UpdateCustomerResult = builder.errorUnion('UpdateCustomerResult', {
   resolveType,
 });
 
-const describe = (field: string) => CUSTOMER_INPUT_SPEC[field]?.description ?? '';
+/** The domain's description of a write field (customers/validation.ts), with the length limits its spec enforces. */
+function describeSpec(spec: FieldSpec | undefined): string {
+  if (!spec) return '';
+  if (spec.kind !== 'string') return spec.description;
+  return `${spec.description} ${spec.minLength} to ${spec.maxLength} characters${spec.trim ? ', surrounding spaces trimmed' : ''}.`;
+}
+const describe = (field: string) => describeSpec(CUSTOMER_INPUT_SPEC[field]);
+const riskSpec = CUSTOMER_INPUT_SPEC.risk;
+const describeRisk = (field: string) => describeSpec(riskSpec?.kind === 'object' ? riskSpec.fields[field] : undefined);
 
 const CustomerRiskInput = builder.inputType('CustomerRiskInput', {
   description: describe('risk'),
   fields: (t) => ({
-    isNewCustomer: t.boolean({ required: false }),
-    isDesignatedService: t.boolean({ required: false }),
-    handlesCashOrCrypto: t.boolean({ required: false }),
+    isNewCustomer: t.boolean({ required: false, description: describeRisk('isNewCustomer') }),
+    isDesignatedService: t.boolean({ required: false, description: describeRisk('isDesignatedService') }),
+    handlesCashOrCrypto: t.boolean({ required: false, description: describeRisk('handlesCashOrCrypto') }),
   }),
 });
 
 const UpsertCustomerInput = builder.inputType('UpsertCustomerInput', {
+  description:
+    'A customer as your CRM knows it. Matched by externalId, then by email; an update overwrites the fields sent and keeps those left out.',
   fields: (t) => ({
     externalId: t.string({ required: false, description: describe('externalId') }),
     type: t.field({ type: CustomerTypeEnum, required: false, description: describe('type') }),
     fullName: t.string({ required: true, description: describe('fullName') }),
     email: t.string({ required: true, description: describe('email') }),
     phone: t.string({ required: false, description: describe('phone') }),
-    risk: t.field({ type: CustomerRiskInput, required: false }),
+    risk: t.field({ type: CustomerRiskInput, required: false, description: describe('risk') }),
   }),
 });
 
 const UpdateCustomerInput = builder.inputType('UpdateCustomerInput', {
-  description: 'Fields left out stay unchanged.',
+  description: 'The fields of a customer an integrator may change; fields left out stay unchanged. Type and external id never change.',
   fields: (t) => ({
     fullName: t.string({ required: false, description: describe('fullName') }),
     email: t.string({ required: false, description: describe('email') }),
     phone: t.string({ required: false, description: describe('phone') }),
-    risk: t.field({ type: CustomerRiskInput, required: false }),
+    risk: t.field({ type: CustomerRiskInput, required: false, description: describe('risk') }),
   }),
 });
 
@@ -200,11 +221,12 @@ const idempotencyKeyArg = {
 builder.mutationFields((t) => ({
   upsertCustomer: t.field({
     type: UpsertCustomerResult,
+    nullable: true,
     description:
-      'Creates or updates a customer by the match rules: externalId first, then email (case-insensitive). Scope customers:write.',
+      'Creates or updates a customer of your organisation by the match rules: externalId first, then email (case-insensitive); see UpsertOutcome. An email that belongs to another customer is a CustomerConflictError, and a new full name or email for a VERIFIED customer is a ValidationError; neither changes anything. Retry safely with idempotencyKey. Scope customers:write.',
     authScopes: { [Scope.CustomersWrite]: true },
     args: {
-      input: t.arg({ type: UpsertCustomerInput, required: true }),
+      input: t.arg({ type: UpsertCustomerInput, required: true, description: 'The customer to create or update.' }),
       idempotencyKey: t.arg.string(idempotencyKeyArg),
     },
     resolve: async (_root, args, ctx) => {
@@ -222,12 +244,13 @@ builder.mutationFields((t) => ({
 
   updateCustomer: t.field({
     type: UpdateCustomerResult,
+    nullable: true,
     description:
-      'Partially updates a customer (fullName, email, phone, risk); fields left out stay unchanged. `id` is the UUID or the external id. Scope customers:write.',
+      'Partially updates a customer (fullName, email, phone, risk); fields left out stay unchanged. An unknown id is a CustomerNotFoundError, an email that belongs to another customer a CustomerConflictError, a new full name or email for a VERIFIED customer a ValidationError; none changes anything. Retry safely with idempotencyKey. Scope customers:write.',
     authScopes: { [Scope.CustomersWrite]: true },
     args: {
-      id: t.arg.id({ required: true }),
-      input: t.arg({ type: UpdateCustomerInput, required: true }),
+      id: t.arg.id({ required: true, description: idArgDescription }),
+      input: t.arg({ type: UpdateCustomerInput, required: true, description: 'The fields to change.' }),
       idempotencyKey: t.arg.string(idempotencyKeyArg),
     },
     resolve: async (_root, args, ctx) => {

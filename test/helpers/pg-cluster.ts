@@ -30,14 +30,16 @@ export interface PgCluster {
   /** postgresql:// URL of the cluster's `postgres` database. */
   readonly url: string;
   readonly port: number;
+  /** False between a `stop` and the next `start`. */
+  readonly running: boolean;
   /** URL of another database on the cluster. */
   urlOf(database: string): string;
   /** Stops the server; `immediate` is a crash (no shutdown checkpoint, recovery on start). */
   stop(mode?: 'immediate' | 'fast' | 'smart'): Promise<void>;
   /** Starts the server and resolves once it accepts connections. */
   start(): Promise<void>;
-  /** Runs one SQL statement as the superuser on a short-lived connection. */
-  sql<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]>;
+  /** Runs one SQL statement as the superuser on a short-lived connection (to `url`, by default the `postgres` database). */
+  sql<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[], url?: string): Promise<R[]>;
   /** Stops the server (immediate) and removes its directory; safe to call twice. */
   destroy(): void;
 }
@@ -107,6 +109,7 @@ export async function createPgCluster(): Promise<PgCluster> {
   };
 
   let destroyed = false;
+  let running = false;
   let port = 0;
   const destroy = () => {
     if (destroyed) return;
@@ -126,14 +129,15 @@ export async function createPgCluster(): Promise<PgCluster> {
 
   try {
     await run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync', '--no-instructions']);
-    const start = () => {
+    const start = async () => {
       const options = [
         `-p ${port}`,
         // The socket goes into our own directory: never into the shared server's.
         `-k ${dir}`,
         ...Object.entries(FAST_SETTINGS).map(([k, v]) => `-c ${k}=${v}`),
       ].join(' ');
-      return run('pg_ctl', ['start', '-D', data, '-l', logFile, '-w', '-t', '60', '-o', options]);
+      await run('pg_ctl', ['start', '-D', data, '-l', logFile, '-w', '-t', '60', '-o', options]);
+      running = true;
     };
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
@@ -149,13 +153,18 @@ export async function createPgCluster(): Promise<PgCluster> {
     return {
       url: urlOf('postgres'),
       port,
+      get running() {
+        return running;
+      },
       urlOf,
-      stop(mode = 'fast') {
-        return run('pg_ctl', ['stop', '-D', data, '-m', mode, '-w', '-t', '60']);
+      async stop(mode = 'fast') {
+        running = false;
+        await run('pg_ctl', ['stop', '-D', data, '-m', mode, '-w', '-t', '60']);
       },
       start,
-      async sql(text, values) {
-        const client = new pg.Client({ connectionString: urlOf('postgres') });
+      async sql(text, values, url = urlOf('postgres')) {
+        const client = new pg.Client({ connectionString: url });
+        client.on('error', () => {}); // the server may be going down under it: a rejected query, not a crash
         await client.connect();
         try {
           return (await client.query(text, values)).rows;

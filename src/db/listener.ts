@@ -85,7 +85,7 @@ export class PgListener {
   /** Ends the connection and stops reconnecting. */
   async close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.retry);
+    this.cancelRetry();
     const client = this.client ?? (await this.connecting?.catch(() => null));
     this.client = null;
     await client?.end().catch(() => {});
@@ -97,7 +97,7 @@ export class PgListener {
     if (!set?.delete(onNotify) || set.size > 0) return false;
     this.handlers.delete(channel);
     if (this.handlers.size === 0 && !this.client && !this.connecting) {
-      clearTimeout(this.retry);
+      this.cancelRetry();
       this.setStatus('idle', null);
     }
     return true;
@@ -105,8 +105,7 @@ export class PgListener {
 
   /** Joins the attempt in flight or starts one now (cancelling a scheduled retry). */
   private connect(): Promise<pg.Client> {
-    clearTimeout(this.retry);
-    this.retry = undefined;
+    this.cancelRetry();
     if (!this.connecting) {
       const attempt = this.open();
       this.connecting = attempt;
@@ -178,6 +177,11 @@ export class PgListener {
       this.connect().catch(() => {});
     }, Math.random() * cap);
     this.retry.unref();
+  }
+
+  private cancelRetry(): void {
+    clearTimeout(this.retry);
+    this.retry = undefined;
   }
 
   private setStatus(state: ListenerState, error: unknown): void {

@@ -3,32 +3,39 @@
 // closed") is a lost database, so every surface answers 503 `unavailable` with Retry-After,
 // never 500. The fixture's database must outlive the file, so this file breaks one of its own.
 import { PGlite } from '@electric-sql/pglite';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Scope } from '../src/auth/scopes.js';
-import { openDatabase } from '../src/db/client.js';
+import { openDatabase, type Database } from '../src/db/client.js';
 import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '../src/db/errors.js';
 import { applyMigrations } from '../src/db/migrate.js';
 import { ErrorCode } from '../src/lib/error-codes.js';
 import { GraphQLErrorCode } from '../src/graphql/context.js';
 import { onPostgres } from './helpers/db.js';
-import { issueKey, startGateway, uniqueOrg } from './helpers/gateway.js';
+import { issueKey, startGateway, uniqueOrg, type TestGateway } from './helpers/gateway.js';
 import { rest } from './helpers/rest.js';
 import { Clients } from './helpers/subscriptions.js';
 
 describe.runIf(!onPostgres)('a PGlite-backed gateway whose database is gone', () => {
-  it('answers 503 unavailable with Retry-After on REST and GraphQL (reads, writes, subscriptions), never 500', async () => {
-    const pglite = new PGlite();
-    const db = await openDatabase({ kind: 'memory', pglite });
-    onTestFinished(() => db.close().catch(() => {}));
+  let pglite: PGlite;
+  let db: Database | undefined;
+  let gw: TestGateway | undefined;
+  const clients = new Clients();
+  beforeAll(async () => {
+    pglite = new PGlite();
+    db = await openDatabase({ kind: 'memory', pglite });
     await applyMigrations(db.adapterFactory);
     // Keys verified within the last second are served from the cache: the failure then comes
     // from the request's own queries, not from authentication. Both paths are checked.
-    const gw = await startGateway(db, { env: { API_KEY_CACHE_MS: '1000' } });
-    const clients = new Clients();
-    onTestFinished(async () => {
-      await clients.closeAll();
-      await gw.close();
-    });
+    gw = await startGateway(db, { env: { API_KEY_CACHE_MS: '1000' } });
+  });
+  afterAll(async () => {
+    await clients.closeAll();
+    await gw?.close();
+    await db?.close().catch(() => {});
+  });
+
+  it('answers 503 unavailable with Retry-After on REST and GraphQL (reads, writes, subscriptions), never 500', async () => {
+    if (!db || !gw) throw new Error('set up in beforeAll');
     const scopes = [Scope.CustomersRead, Scope.CustomersWrite];
     const cached = await issueKey(db, uniqueOrg(), scopes);
     const uncached = await issueKey(db, uniqueOrg(), scopes);

@@ -18,6 +18,8 @@ import { uniqueOrg } from './helpers/gateway.js';
 import { createPgCluster, type PgCluster } from './helpers/pg-cluster.js';
 import { startTs } from './helpers/process.js';
 
+/** Two gateway processes start (tsx) in this test: slow on a loaded machine. */
+const TEST_TIMEOUT_MS = 120_000;
 /** Acknowledged writes before the kill (the load runs on until then). */
 const ACKED_BEFORE_KILL = 80;
 const CONCURRENCY = 8;
@@ -107,91 +109,96 @@ describe.runIf(onPostgres)('crash recovery (SIGKILL of the gateway mid-load)', (
     cluster?.destroy();
   });
 
-  it('every write acknowledged before the kill is durable; retried with its key each applies exactly once; no key is stuck', async () => {
-    const first = await startGatewayProcess(cluster.url);
-    children.push(first.child);
-    db = await openDatabase({ kind: 'postgres', url: cluster.url, poolSize: 2 });
-    const org = uniqueOrg('crash');
-    const { key: apiKey, orgId } = await createApiKey(db.prisma, {
-      org,
-      scopes: [Scope.CustomersWrite, Scope.CustomersRead],
-      perMinute: 1_000_000,
-      perDay: 100_000_000,
-    });
+  it(
+    'every write acknowledged before the kill is durable; retried with its key each applies exactly once; no key is stuck',
+    async () => {
+      const first = await startGatewayProcess(cluster.url);
+      children.push(first.child);
+      db = await openDatabase({ kind: 'postgres', url: cluster.url, poolSize: 2 });
+      const org = uniqueOrg('crash');
+      const { key: apiKey, orgId } = await createApiKey(db.prisma, {
+        org,
+        scopes: [Scope.CustomersWrite, Scope.CustomersRead],
+        perMinute: 1_000_000,
+        perDay: 100_000_000,
+      });
 
-    // Write load until enough are acknowledged, then SIGKILL while requests are in flight.
-    const writes: Write[] = [];
-    const enough = deferred();
-    let acked = 0;
-    let killed = false;
-    const worker = async () => {
-      while (!killed) {
-        const n = writes.length;
-        const w: Write = {
-          n,
-          surface: n % 2 === 0 ? 'rest' : 'graphql',
-          key: randomUUID(),
-          input: { externalId: `crm-${n}`, fullName: `Crash Test ${n}`, email: `crash-${n}@example.com` },
-        };
-        writes.push(w);
-        try {
-          const r = await send(first.base, apiKey, w);
-          if (!killed && r.status >= 200 && r.status < 300) {
-            w.first = r;
-            if (++acked >= ACKED_BEFORE_KILL) enough.resolve();
+      // Write load until enough are acknowledged, then SIGKILL while requests are in flight.
+      const writes: Write[] = [];
+      const enough = deferred();
+      let acked = 0;
+      let killed = false;
+      const worker = async () => {
+        while (!killed) {
+          const n = writes.length;
+          const w: Write = {
+            n,
+            surface: n % 2 === 0 ? 'rest' : 'graphql',
+            key: randomUUID(),
+            input: { externalId: `crm-${n}`, fullName: `Crash Test ${n}`, email: `crash-${n}@example.com` },
+          };
+          writes.push(w);
+          try {
+            const r = await send(first.base, apiKey, w);
+            if (!killed && r.status >= 200 && r.status < 300) {
+              w.first = r;
+              if (++acked >= ACKED_BEFORE_KILL) enough.resolve();
+            }
+          } catch {
+            // The connection died with the process: not acknowledged.
           }
-        } catch {
-          // The connection died with the process: not acknowledged.
         }
+      };
+      const workers = Array.from({ length: CONCURRENCY }, worker);
+      await enough.promise;
+      killed = true;
+      first.child.kill('SIGKILL');
+      expect(await first.exited).toBeNull(); // killed by the signal, no exit code
+      await Promise.all(workers);
+      const acknowledged = writes.filter((w) => w.first);
+      const inFlight = writes.length - acknowledged.length;
+
+      // A fresh gateway; every request is retried with its key (the acknowledged ones too).
+      const second = await startGatewayProcess(cluster.url);
+      children.push(second.child);
+      const retried = await Promise.all(writes.map(async (w) => ({ w, r: await send(second.base, apiKey, w) })));
+      const failed = retried.filter(({ r }) => r.status < 200 || r.status >= 300);
+      expect(failed.map(({ w, r }) => `${w.n} ${w.surface}: ${r.status} ${r.body}`)).toEqual([]);
+      for (const { w, r } of retried) {
+        if (!w.first) continue;
+        // Acknowledged before the kill: replayed, the same customer, REST byte for byte.
+        expect(r.replayed, `write ${w.n} replayed`).toBe(true);
+        expect(r.customerId).toBe(w.first.customerId);
+        if (w.surface === 'rest') expect(r.body).toBe(w.first.body);
       }
-    };
-    const workers = Array.from({ length: CONCURRENCY }, worker);
-    await enough.promise;
-    killed = true;
-    first.child.kill('SIGKILL');
-    expect(await first.exited).toBeNull(); // killed by the signal, no exit code
-    await Promise.all(workers);
-    const acknowledged = writes.filter((w) => w.first);
-    const inFlight = writes.length - acknowledged.length;
 
-    // A fresh gateway; every request is retried with its key (the acknowledged ones too).
-    const second = await startGatewayProcess(cluster.url);
-    children.push(second.child);
-    const retried = await Promise.all(writes.map(async (w) => ({ w, r: await send(second.base, apiKey, w) })));
-    const failed = retried.filter(({ r }) => r.status < 200 || r.status >= 300);
-    expect(failed.map(({ w, r }) => `${w.n} ${w.surface}: ${r.status} ${r.body}`)).toEqual([]);
-    for (const { w, r } of retried) {
-      if (!w.first) continue;
-      // Acknowledged before the kill: replayed, the same customer, REST byte for byte.
-      expect(r.replayed, `write ${w.n} replayed`).toBe(true);
-      expect(r.customerId).toBe(w.first.customerId);
-      if (w.surface === 'rest') expect(r.body).toBe(w.first.body);
-    }
-
-    // In the database: every acknowledged write, one customer per key, one CREATED event each, no stuck key.
-    const customers = await db.prisma.customer.findMany({ where: { orgId }, select: { id: true, externalId: true, email: true } });
-    const byExternalId = new Map(customers.map((c) => [c.externalId, c]));
-    expect(customers).toHaveLength(writes.length);
-    for (const w of acknowledged) expect(byExternalId.get(w.input.externalId)?.id).toBe(w.first!.customerId);
-    for (const { w, r } of retried) expect(byExternalId.get(w.input.externalId)?.id).toBe(r.customerId);
-    const created = await db.prisma.$queryRaw<{ customer_id: string; n: number }[]>`
+      // In the database: every acknowledged write, one customer per key, one CREATED event each, no stuck key.
+      const customers = await db.prisma.customer.findMany({ where: { orgId }, select: { id: true, externalId: true, email: true } });
+      const byExternalId = new Map(customers.map((c) => [c.externalId, c]));
+      expect(customers).toHaveLength(writes.length);
+      for (const w of acknowledged) expect(byExternalId.get(w.input.externalId)?.id).toBe(w.first!.customerId);
+      for (const { w, r } of retried) expect(byExternalId.get(w.input.externalId)?.id).toBe(r.customerId);
+      const created = await db.prisma.$queryRaw<{ customer_id: string; n: number }[]>`
       SELECT customer_id::text, count(*)::int AS n FROM customer_events WHERE org_id = ${orgId}::uuid AND kind = 'CREATED' GROUP BY customer_id`;
-    expect(created).toHaveLength(writes.length);
-    expect(created.filter((e) => e.n !== 1)).toEqual([]);
-    const keys = await db.prisma.idempotencyKey.findMany({ where: { orgId }, select: { key: true, status: true } });
-    expect(keys).toHaveLength(writes.length);
-    expect(keys.filter((k) => k.status < 200 || k.status >= 300)).toEqual([]);
+      expect(created).toHaveLength(writes.length);
+      expect(created.filter((e) => e.n !== 1)).toEqual([]);
+      const keys = await db.prisma.idempotencyKey.findMany({ where: { orgId }, select: { key: true, status: true } });
+      expect(keys).toHaveLength(writes.length);
+      expect(keys.filter((k) => k.status < 200 || k.status >= 300)).toEqual([]);
 
-    console.log(
-      'crash-recovery:',
-      JSON.stringify({
-        writes: writes.length,
-        acknowledgedBeforeKill: acknowledged.length,
-        unansweredAtKill: inFlight,
-        customers: customers.length,
-      }),
-    );
-    second.child.kill('SIGTERM');
-    await second.exited;
-  });
+      console.log(
+        'crash-recovery:',
+        JSON.stringify({
+          writes: writes.length,
+          acknowledgedBeforeKill: acknowledged.length,
+          unansweredAtKill: inFlight,
+          // Committed by the killed process but never answered: the retry replays them.
+          unansweredButCommitted: retried.filter(({ w, r }) => !w.first && r.replayed).length,
+          customers: customers.length,
+        }),
+      );
+      // The second gateway is stopped in afterAll.
+    },
+    TEST_TIMEOUT_MS,
+  );
 });

@@ -31,12 +31,16 @@ import { createCustomer, moveKyc, Received, STATUS_SUBSCRIPTION, subscribersAtLe
 const OUTAGE_MS = 5_000;
 /** Requests must succeed again within this long of the server accepting connections. */
 const RECOVERY_BOUND_MS = 1_000;
-/** Commit → delivery median that only NOTIFY achieves (the fallback poll runs every 1000 ms). */
-const NOTIFY_LATENCY_BOUND_MS = 250;
+/** Commit → delivery median of a subscriber over NOTIFY; the gateway's fallback poll (every 1000 ms) gives ~500. */
+const NOTIFY_LATENCY_BOUND_MS = 400;
+/** Every delivery of a bus without a poll (it has NOTIFY only) arrives within this. */
+const NO_POLL_DELIVERY_BOUND_MS = 1_000;
 const LATENCY_SAMPLES = 15;
 /** Every request answers within this (connect timeout 2 s, below): none may hang. */
 const REQUEST_BOUND_MS = 10_000;
 const CONNECT_TIMEOUT_MS = 2_000;
+/** Each scenario runs for seconds by design; more on a loaded machine. */
+const TEST_TIMEOUT_MS = 90_000;
 
 type Surface = 'rest-read' | 'rest-write' | 'gql-read' | 'gql-write';
 interface Outcome {
@@ -221,226 +225,268 @@ describe.runIf(onPostgres)('database faults on a throw-away PostgreSQL cluster',
     };
   }
 
-  /** Commit → delivery latency of `n` changes made one at a time (ms, from the commit's acknowledgement). */
-  async function latencies(sub: TimedReceived, walker: Awaited<ReturnType<typeof kycWalker>>, n: number): Promise<number[]> {
-    const out: number[] = [];
+  /**
+   * Commit → delivery latency of `n` changes made one at a time, on each subscription (ms, from
+   * the commit's acknowledgement); a delivery slower than `bound` fails at once.
+   */
+  async function latencies(
+    subs: TimedReceived[],
+    walker: Awaited<ReturnType<typeof kycWalker>>,
+    n: number,
+    bound = 5_000,
+  ): Promise<number[][]> {
+    const out: number[][] = subs.map(() => []);
     for (let i = 0; i < n; i++) {
-      const before = sub.results.length;
+      const before = subs.map((s) => s.results.length);
       await walker.step();
       const committedAt = performance.now();
-      await sub.waitFor(before + 1);
-      out.push(Math.max(0, sub.times[before]! - committedAt));
+      await within(Promise.all(subs.map((s, j) => s.waitFor(before[j]! + 1))), bound, `change ${i} delivered`);
+      subs.forEach((s, j) => out[j]!.push(Math.max(0, s.times[before[j]!]! - committedAt)));
     }
     return out;
   }
 
-  const changesOf = (r: Received) => r.changes.map((c) => `${c.customer.id}:${c.kyc.to}`);
-
-  it('crash (stop -m immediate) for 5 s under load: only 503s, success within 1 s of the return, LISTEN back at NOTIFY latency, nothing lost', async () => {
-    const walker = await kycWalker();
-    const live = subscribe(await connectedClient(gw.url));
-    await subscribersAtLeast(gw.services.bus, 1);
-    // A second instance whose bus has not started yet: its first subscriber arrives during the outage.
-    const gw2 = await startGateway(db);
-    disposers.push(() => gw2.close());
-
-    const load = new Load(gw.url, key, 4);
-    const before = await latencies(live, walker, LATENCY_SAMPLES);
-    const lastBefore = live.changes.at(-1).cursor as string;
-
-    // Changes acknowledged just before the crash: their NOTIFY may be lost with the server.
-    const expected = [...changesOf(live)];
-    for (let i = 0; i < 3; i++) expected.push(await walker.step());
-    const statusBeforeStop = db.listenerStatus();
-    expect(statusBeforeStop.state).toBe('connected');
-
-    const downAt = performance.now();
-    await cluster.stop('immediate');
-    const stoppedAt = performance.now();
-    const lost = deferred();
-    const stopWatching = db.onListenerStatus((s) => s.state === 'disconnected' && lost.resolve());
-    if (db.listenerStatus().state === 'disconnected') lost.resolve();
-    await lost.promise;
-    stopWatching();
-
-    // The first subscriber of an instance whose bus cannot start: a clear error, at once (the
-    // GraphQL surface maps it to UNAVAILABLE like any other; db-unavailable-pglite.test.ts).
-    const earlyAt = performance.now();
-    const early = await gw2.services.bus.subscribe(orgId, {}).then(
-      () => null,
-      (error: unknown) => error,
-    );
-    const earlyMs = performance.now() - earlyAt;
-    expect(isDatabaseUnavailable(early)).toBe(true);
-    expect(earlyMs).toBeLessThan(CONNECT_TIMEOUT_MS + 1000);
-
-    // The outage itself: the load keeps coming (the one wait in this file that is the scenario, not an event).
-    await new Promise((r) => setTimeout(r, OUTAGE_MS - (performance.now() - downAt)));
-    const reconnected = deferred();
-    const watch = db.onListenerStatus((s) => s.state === 'connected' && reconnected.resolve());
-    const startAt = performance.now();
-    await cluster.start();
-    // pg_ctl reports the server ready; requests may have succeeded a little earlier.
-    const upAt = performance.now();
-
-    // Changes committed as soon as the server is back: likely before the LISTEN is (their NOTIFY goes nowhere).
-    for (let i = 0; i < 3;) {
-      try {
-        expected.push(await walker.step());
-        i++;
-      } catch {
-        // Still recovering; the loop ends once writes go through.
-      }
-    }
-    const firstWriteAfterMs = performance.now() - upAt;
-    await within(reconnected.promise, 10_000, 'the LISTEN connection back after the server');
-    watch();
-    const listenerBackMs = performance.now() - upAt;
-    expect(db.listenerStatus()).toMatchObject({ state: 'connected', lastError: null });
-    expect(db.listenerStatus().reconnects).toBeGreaterThan(statusBeforeStop.reconnects);
-
-    await within(live.waitFor(expected.length), 5_000, 'every change on the live subscription');
-    expect(changesOf(live)).toEqual(expected);
-    const after = await latencies(live, walker, LATENCY_SAMPLES);
-    // Resume across the outage, on the instance whose bus could not start during it.
-    const resumed = subscribe(await connectedClient(gw2.url), { after: lastBefore });
-    const all = changesOf(live);
-    await resumed.waitFor(all.length - LATENCY_SAMPLES);
-    expect(changesOf(resumed)).toEqual(all.slice(LATENCY_SAMPLES));
-
-    const outcomes = await load.stop();
-
-    const breaches = contractBreaches(outcomes);
-    const during = outcomes.filter((o) => o.sentAt >= stoppedAt && o.doneAt <= startAt);
-    const firstSuccess = Object.fromEntries(
-      (['rest-read', 'rest-write', 'gql-read', 'gql-write'] as const).map((s) => [
-        s,
-        round((outcomes.find((o) => o.surface === s && o.sentAt >= upAt && ok(o))?.doneAt ?? Infinity) - upAt),
-      ]),
-    );
-    const lateFailures = outcomes.filter((o) => o.sentAt >= upAt + RECOVERY_BOUND_MS && !ok(o));
-    const figures = {
-      requests: outcomes.length,
-      ok: outcomes.filter(ok).length,
-      status503: outcomes.filter((o) => o.status === 503).length,
-      status500: outcomes.filter((o) => o.status === 500).length,
-      breaches: breaches.length,
-      requestsDuringOutage: during.length,
-      serverStartMs: round(upAt - startAt),
-      slowestAnswerMs: round(Math.max(...outcomes.map((o) => o.doneAt - o.sentAt))),
-      slowestAnswerDuringOutageMs: round(Math.max(0, ...during.map((o) => o.doneAt - o.sentAt))),
-      firstSuccessAfterReturnMs: firstSuccess,
-      firstStatusChangeWriteAfterReturnMs: round(firstWriteAfterMs),
-      listenerBackAfterReturnMs: round(listenerBackMs),
-      firstSubscriberDuringOutageAnsweredMs: round(earlyMs),
-      deliveryLatencyBeforeMs: { median: round(median(before)), max: round(Math.max(...before)) },
-      deliveryLatencyAfterMs: { median: round(median(after)), max: round(Math.max(...after)) },
-    };
-    console.log(`db-faults (immediate stop for ${OUTAGE_MS} ms):`, JSON.stringify(figures, null, 1));
-
-    expect(breaches.slice(0, 5)).toEqual([]);
-    expect(during.length).toBeGreaterThan(0);
-    expect(during.every((o) => o.status === 503)).toBe(true);
-    expect(figures.slowestAnswerMs).toBeLessThan(REQUEST_BOUND_MS);
-    for (const ms of Object.values(firstSuccess)) expect(ms).toBeLessThan(RECOVERY_BOUND_MS);
-    expect(lateFailures).toEqual([]);
-    expect(median(before)).toBeLessThan(NOTIFY_LATENCY_BOUND_MS);
-    expect(median(after)).toBeLessThan(NOTIFY_LATENCY_BOUND_MS);
-    // The gateway kept running.
-    expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);
-  });
-
-  it('pg_terminate_backend of every pooled connection (57P01), repeatedly, under load: 503 or success, never 500; LISTEN comes back', async () => {
-    const walker = await kycWalker();
-    const live = subscribe(await connectedClient(gw.url));
-    await subscribersAtLeast(gw.services.bus, 1);
-    const load = new Load(gw.url, key, 4);
-    const reconnectsBefore = db.listenerStatus().reconnects;
-    const expected: string[] = [];
-    let terminated = 0;
-    for (let round = 0; round < 5; round++) {
-      expected.push(await walker.step());
-      const rows = await cluster.sql<{ n: number }>(
-        `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
-         WHERE datname = 'postgres' AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
-      );
-      terminated += rows[0]!.n;
-      await new Promise((r) => setTimeout(r, 300));
-    }
-    const back = deferred();
-    const watch = db.onListenerStatus((s) => s.state === 'connected' && back.resolve());
-    if (db.listenerStatus().state === 'connected' && db.listenerStatus().reconnects > reconnectsBefore) back.resolve();
-    await within(back.promise, 10_000, 'the LISTEN connection back');
-    watch();
-    await within(live.waitFor(expected.length), 5_000, 'every change on the live subscription');
-    expect(changesOf(live)).toEqual(expected);
-    const after = await latencies(live, walker, 5);
-    const outcomes = await load.stop();
-
-    const figures = {
-      requests: outcomes.length,
-      ok: outcomes.filter(ok).length,
-      status503: outcomes.filter((o) => o.status === 503).length,
-      status500: outcomes.filter((o) => o.status === 500).length,
-      connectionsTerminated: terminated,
-      listenerReconnects: db.listenerStatus().reconnects - reconnectsBefore,
-      deliveryLatencyAfterMs: { median: round(median(after)), max: round(Math.max(...after)) },
-    };
-    console.log('db-faults (pg_terminate_backend ×5):', JSON.stringify(figures, null, 1));
-    expect(contractBreaches(outcomes).slice(0, 5)).toEqual([]);
-    expect(terminated).toBeGreaterThan(5);
-    expect(figures.listenerReconnects).toBeGreaterThan(0);
-    expect(median(after)).toBeLessThan(NOTIFY_LATENCY_BOUND_MS);
-  });
-
-  it('a change committed while the LISTEN connection is down reaches a bus with no poll as soon as it is back (catch-up on reconnection)', async () => {
-    const walker = await kycWalker();
-    // A bus whose fallback poll never fires during the test: it can only learn of the change
-    // from the catch-up on reconnection (its NOTIFY went to no listener).
-    const quiet = new EventBus(db, {
-      bufferSize: 100,
+  /**
+   * A subscription on a bus of its own whose fallback poll never fires during the test: it
+   * learns of changes only through NOTIFY (and the catch-up when the LISTEN connection returns).
+   */
+  async function noPollSubscription(): Promise<TimedReceived> {
+    const bus = new EventBus(db, {
+      bufferSize: 1000,
       retentionDays: 7,
       pollMs: 600_000,
       now: () => new Date(),
       log: createLogger('silent'),
     });
-    disposers.push(() => quiet.close());
-    const seen = new Received();
-    const sub = await quiet.subscribe(orgId, {});
+    disposers.push(() => bus.close());
+    const seen = new TimedReceived();
+    const sub = await bus.subscribe(orgId, {});
     void (async () => {
       for await (const d of sub) {
-        if (d.type === 'change')
-          seen.push({ data: { customerStatusChanged: { customer: { id: d.change.customerId }, kyc: { to: d.change.kycTo } } } });
+        if (d.type !== 'change') continue;
+        seen.push({
+          data: { customerStatusChanged: { cursor: d.change.cursor, customer: { id: d.change.customerId }, kyc: { to: d.change.kycTo } } },
+        });
       }
     })();
-    const first = await walker.step();
-    await within(seen.waitFor(1), 2_000, 'a change over NOTIFY');
+    return seen;
+  }
 
-    // Keep the LISTEN connection down while a change commits: new sessions are refused (the
-    // pool keeps its open ones), then the listener's session is terminated.
-    await db.prisma.$queryRaw`SELECT 1`;
-    const admin = cluster.urlOf('template1');
-    await cluster.sql('ALTER DATABASE postgres WITH ALLOW_CONNECTIONS false', [], admin);
-    disposers.push(() => cluster.sql('ALTER DATABASE postgres WITH ALLOW_CONNECTIONS true', [], admin));
-    const down = deferred();
-    const unwatch = db.onListenerStatus((s) => s.state === 'disconnected' && down.resolve());
-    disposers.push(unwatch);
-    await cluster.sql(
-      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'postgres' AND query LIKE 'LISTEN%'`,
-      [],
-      admin,
-    );
-    await within(down.promise, 5_000, 'the listener noticing its loss');
-    const second = await walker.step();
-    expect(db.listenerStatus().state).toBe('disconnected');
-    expect(seen.results).toHaveLength(1);
+  const changesOf = (r: Received) => r.changes.map((c) => `${c.customer.id}:${c.kyc.to}`);
 
-    const back = deferred();
-    const watch = db.onListenerStatus((s) => s.state === 'connected' && back.resolve());
-    disposers.push(watch);
-    await cluster.sql('ALTER DATABASE postgres WITH ALLOW_CONNECTIONS true', [], admin);
-    await within(back.promise, 5_000, 'the LISTEN connection back');
-    await within(seen.waitFor(2), 1_000, 'the change committed while it was down');
-    expect(changesOf(seen)).toEqual([first, second]);
-  });
+  it(
+    'crash (stop -m immediate) for 5 s under load: only 503s, success within 1 s of the return, LISTEN back at NOTIFY latency, nothing lost',
+    async () => {
+      const walker = await kycWalker();
+      const live = subscribe(await connectedClient(gw.url));
+      await subscribersAtLeast(gw.services.bus, 1);
+      const noPoll = await noPollSubscription();
+      // A second instance whose bus has not started yet: its first subscriber arrives during the outage.
+      const gw2 = await startGateway(db);
+      disposers.push(() => gw2.close());
+
+      const load = new Load(gw.url, key, 4);
+      const [before, noPollBefore] = (await latencies([live, noPoll], walker, LATENCY_SAMPLES)) as [number[], number[]];
+      const lastBefore = live.changes.at(-1).cursor as string;
+
+      // Changes acknowledged just before the crash: their NOTIFY may be lost with the server.
+      const expected = [...changesOf(live)];
+      for (let i = 0; i < 3; i++) expected.push(await walker.step());
+      const statusBeforeStop = db.listenerStatus();
+      expect(statusBeforeStop.state).toBe('connected');
+
+      const downAt = performance.now();
+      await cluster.stop('immediate');
+      const stoppedAt = performance.now();
+      const lost = deferred();
+      const stopWatching = db.onListenerStatus((s) => s.state === 'disconnected' && lost.resolve());
+      if (db.listenerStatus().state === 'disconnected') lost.resolve();
+      await lost.promise;
+      stopWatching();
+
+      // The first subscriber of an instance whose bus cannot start: a clear error, at once (the
+      // GraphQL surface maps it to UNAVAILABLE like any other; db-unavailable-pglite.test.ts).
+      const earlyAt = performance.now();
+      const early = await gw2.services.bus.subscribe(orgId, {}).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      const earlyMs = performance.now() - earlyAt;
+      expect(isDatabaseUnavailable(early)).toBe(true);
+      expect(earlyMs).toBeLessThan(CONNECT_TIMEOUT_MS + 1000);
+
+      // The outage itself: the load keeps coming (the one wait in this file that is the scenario, not an event).
+      await new Promise((r) => setTimeout(r, OUTAGE_MS - (performance.now() - downAt)));
+      const reconnected = deferred();
+      const watch = db.onListenerStatus((s) => s.state === 'connected' && reconnected.resolve());
+      const startAt = performance.now();
+      await cluster.start();
+      // pg_ctl reports the server ready; requests may have succeeded a little earlier.
+      const upAt = performance.now();
+
+      // Changes committed as soon as the server is back: likely before the LISTEN is (their NOTIFY goes nowhere).
+      for (let i = 0; i < 3;) {
+        try {
+          expected.push(await walker.step());
+          i++;
+        } catch {
+          // Still recovering; the loop ends once writes go through.
+        }
+      }
+      const firstWriteAfterMs = performance.now() - upAt;
+      await within(reconnected.promise, 10_000, 'the LISTEN connection back after the server');
+      watch();
+      const listenerBackMs = performance.now() - upAt;
+      expect(db.listenerStatus()).toMatchObject({ state: 'connected', lastError: null });
+      expect(db.listenerStatus().reconnects).toBeGreaterThan(statusBeforeStop.reconnects);
+
+      await within(live.waitFor(expected.length), 5_000, 'every change on the live subscription');
+      await within(noPoll.waitFor(expected.length), 5_000, 'every change on the bus without a poll');
+      expect(changesOf(live)).toEqual(expected);
+      expect(changesOf(noPoll)).toEqual(expected);
+      // Without LISTEN the bus without a poll would get nothing within the bound.
+      const [after, noPollAfter] = (await latencies([live, noPoll], walker, LATENCY_SAMPLES, NO_POLL_DELIVERY_BOUND_MS)) as [
+        number[],
+        number[],
+      ];
+      // Resume across the outage, on the instance whose bus could not start during it.
+      const resumed = subscribe(await connectedClient(gw2.url), { after: lastBefore });
+      const all = changesOf(live);
+      await resumed.waitFor(all.length - LATENCY_SAMPLES);
+      expect(changesOf(resumed)).toEqual(all.slice(LATENCY_SAMPLES));
+
+      const outcomes = await load.stop();
+
+      const breaches = contractBreaches(outcomes);
+      const during = outcomes.filter((o) => o.sentAt >= stoppedAt && o.doneAt <= startAt);
+      const firstSuccess = Object.fromEntries(
+        (['rest-read', 'rest-write', 'gql-read', 'gql-write'] as const).map((s) => [
+          s,
+          round((outcomes.find((o) => o.surface === s && o.sentAt >= upAt && ok(o))?.doneAt ?? Infinity) - upAt),
+        ]),
+      );
+      const lateFailures = outcomes.filter((o) => o.sentAt >= upAt + RECOVERY_BOUND_MS && !ok(o));
+      const figures = {
+        requests: outcomes.length,
+        ok: outcomes.filter(ok).length,
+        status503: outcomes.filter((o) => o.status === 503).length,
+        status500: outcomes.filter((o) => o.status === 500).length,
+        breaches: breaches.length,
+        requestsDuringOutage: during.length,
+        serverStartMs: round(upAt - startAt),
+        slowestAnswerMs: round(Math.max(...outcomes.map((o) => o.doneAt - o.sentAt))),
+        slowestAnswerDuringOutageMs: round(Math.max(0, ...during.map((o) => o.doneAt - o.sentAt))),
+        firstSuccessAfterReturnMs: firstSuccess,
+        firstStatusChangeWriteAfterReturnMs: round(firstWriteAfterMs),
+        listenerBackAfterReturnMs: round(listenerBackMs),
+        firstSubscriberDuringOutageAnsweredMs: round(earlyMs),
+        deliveryLatencyBeforeMs: { median: round(median(before)), max: round(Math.max(...before)) },
+        deliveryLatencyAfterMs: { median: round(median(after)), max: round(Math.max(...after)) },
+        noPollBusLatencyBeforeMs: { median: round(median(noPollBefore)), max: round(Math.max(...noPollBefore)) },
+        noPollBusLatencyAfterMs: { median: round(median(noPollAfter)), max: round(Math.max(...noPollAfter)) },
+      };
+      console.log(`db-faults (immediate stop for ${OUTAGE_MS} ms):`, JSON.stringify(figures, null, 1));
+
+      expect(breaches.slice(0, 5)).toEqual([]);
+      expect(during.length).toBeGreaterThan(0);
+      expect(during.every((o) => o.status === 503)).toBe(true);
+      expect(figures.slowestAnswerMs).toBeLessThan(REQUEST_BOUND_MS);
+      for (const ms of Object.values(firstSuccess)) expect(ms).toBeLessThan(RECOVERY_BOUND_MS);
+      expect(lateFailures).toEqual([]);
+      expect(median(before)).toBeLessThan(NOTIFY_LATENCY_BOUND_MS);
+      expect(median(after)).toBeLessThan(NOTIFY_LATENCY_BOUND_MS);
+      // The gateway kept running.
+      expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'pg_terminate_backend of every pooled connection (57P01), repeatedly, under load: 503 or success, never 500; LISTEN comes back',
+    async () => {
+      const walker = await kycWalker();
+      const live = subscribe(await connectedClient(gw.url));
+      await subscribersAtLeast(gw.services.bus, 1);
+      const noPoll = await noPollSubscription();
+      const load = new Load(gw.url, key, 4);
+      const reconnectsBefore = db.listenerStatus().reconnects;
+      const expected: string[] = [];
+      let terminated = 0;
+      for (let round = 0; round < 5; round++) {
+        expected.push(await walker.step());
+        const rows = await cluster.sql<{ n: number }>(
+          `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+         WHERE datname = 'postgres' AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+        );
+        terminated += rows[0]!.n;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      const back = deferred();
+      const watch = db.onListenerStatus((s) => s.state === 'connected' && back.resolve());
+      if (db.listenerStatus().state === 'connected' && db.listenerStatus().reconnects > reconnectsBefore) back.resolve();
+      await within(back.promise, 10_000, 'the LISTEN connection back');
+      watch();
+      await within(live.waitFor(expected.length), 5_000, 'every change on the live subscription');
+      await within(noPoll.waitFor(expected.length), 5_000, 'every change on the bus without a poll');
+      expect(changesOf(live)).toEqual(expected);
+      expect(changesOf(noPoll)).toEqual(expected);
+      const [after] = (await latencies([live, noPoll], walker, 5, NO_POLL_DELIVERY_BOUND_MS)) as [number[], number[]];
+      const outcomes = await load.stop();
+
+      const figures = {
+        requests: outcomes.length,
+        ok: outcomes.filter(ok).length,
+        status503: outcomes.filter((o) => o.status === 503).length,
+        status500: outcomes.filter((o) => o.status === 500).length,
+        connectionsTerminated: terminated,
+        listenerReconnects: db.listenerStatus().reconnects - reconnectsBefore,
+        deliveryLatencyAfterMs: { median: round(median(after)), max: round(Math.max(...after)) },
+      };
+      console.log('db-faults (pg_terminate_backend ×5):', JSON.stringify(figures, null, 1));
+      expect(contractBreaches(outcomes).slice(0, 5)).toEqual([]);
+      expect(terminated).toBeGreaterThan(5);
+      expect(figures.listenerReconnects).toBeGreaterThan(0);
+      expect(median(after)).toBeLessThan(NOTIFY_LATENCY_BOUND_MS);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'a change committed while the LISTEN connection is down reaches a bus with no poll as soon as it is back (catch-up on reconnection)',
+    async () => {
+      const walker = await kycWalker();
+      // Its NOTIFY goes to no listener: only the catch-up on reconnection can deliver it.
+      const seen = await noPollSubscription();
+      const first = await walker.step();
+      await within(seen.waitFor(1), 2_000, 'a change over NOTIFY');
+
+      // Keep the LISTEN connection down while a change commits: new sessions are refused (the
+      // pool keeps its open ones), then the listener's session is terminated.
+      await db.prisma.$queryRaw`SELECT 1`;
+      const admin = cluster.urlOf('template1');
+      await cluster.sql('ALTER DATABASE postgres WITH ALLOW_CONNECTIONS false', [], admin);
+      disposers.push(() => cluster.sql('ALTER DATABASE postgres WITH ALLOW_CONNECTIONS true', [], admin));
+      const down = deferred();
+      const unwatch = db.onListenerStatus((s) => s.state === 'disconnected' && down.resolve());
+      disposers.push(unwatch);
+      await cluster.sql(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'postgres' AND query LIKE 'LISTEN%'`,
+        [],
+        admin,
+      );
+      await within(down.promise, 5_000, 'the listener noticing its loss');
+      const second = await walker.step();
+      expect(db.listenerStatus().state).toBe('disconnected');
+      expect(seen.results).toHaveLength(1);
+
+      const back = deferred();
+      const watch = db.onListenerStatus((s) => s.state === 'connected' && back.resolve());
+      disposers.push(watch);
+      await cluster.sql('ALTER DATABASE postgres WITH ALLOW_CONNECTIONS true', [], admin);
+      await within(back.promise, 5_000, 'the LISTEN connection back');
+      await within(seen.waitFor(2), 1_000, 'the change committed while it was down');
+      expect(changesOf(seen)).toEqual([first, second]);
+    },
+    TEST_TIMEOUT_MS,
+  );
 });

@@ -54,9 +54,12 @@ export const SqlState = {
   IdleSessionTimeout: '57P05',
   /** max_connections reached: the server refuses new sessions for now. */
   TooManyConnections: '53300',
-  // Races the upsert retries as a whole.
+  // Races: rerunning the whole transaction sees the winner's committed row and succeeds.
+  /** Two creates of the same natural key both found no row (the unique index is the last line of defence). */
   UniqueViolation: '23505',
+  /** A concurrent update made our snapshot stale (repeatable read / serializable). */
   SerializationFailure: '40001',
+  /** Two transactions locked the same rows crosswise; PostgreSQL aborted one of them. */
   DeadlockDetected: '40P01',
   /** lock_timeout expired (idempotency claim waiting on a duplicate). */
   LockNotAvailable: '55P03',

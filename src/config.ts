@@ -9,7 +9,7 @@ export interface Config {
   /** Directory of the embedded PGlite database. */
   dataDir: string;
   databasePoolSize: number;
-  /** Bound on opening one PostgreSQL connection: past it a request gets 503 instead of hanging. */
+  /** Bound on opening (or waiting for) a PostgreSQL connection: past it a request gets 503 instead of hanging. */
   databaseConnectTimeoutMs: number;
   /** Default rate limits for keys created without their own (SPEC section 2). */
   rateLimitPerMinute: number;
@@ -48,8 +48,9 @@ function intVar(env: Env, name: string, fallback: number, min: number, max: numb
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 
 /**
- * Bound on opening one PostgreSQL connection (pool and LISTEN connection). Without it a server
- * that does not answer (host down, packets dropped) holds a request for the OS's TCP timeout.
+ * Bound on opening one PostgreSQL connection (pool and LISTEN connection) and on waiting for a
+ * free pooled one (pg-pool has one option for both). Without it a server that does not answer
+ * (host down, packets dropped) holds a request for the OS's TCP timeout.
  */
 export const DEFAULT_DATABASE_CONNECT_TIMEOUT_MS = 5000;
 

@@ -9,6 +9,8 @@ export interface Config {
   /** Directory of the embedded PGlite database. */
   dataDir: string;
   databasePoolSize: number;
+  /** Bound on opening (or waiting for) a PostgreSQL connection: past it a request gets 503 instead of hanging. */
+  databaseConnectTimeoutMs: number;
   /** Default rate limits for keys created without their own (SPEC section 2). */
   rateLimitPerMinute: number;
   rateLimitPerDay: number;
@@ -45,6 +47,13 @@ function intVar(env: Env, name: string, fallback: number, min: number, max: numb
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 
+/**
+ * Bound on opening one PostgreSQL connection (pool and LISTEN connection) and on waiting for a
+ * free pooled one (pg-pool has one option for both). Without it a server that does not answer
+ * (host down, packets dropped) holds a request for the OS's TCP timeout.
+ */
+export const DEFAULT_DATABASE_CONNECT_TIMEOUT_MS = 5000;
+
 /** Reads and validates the configuration; throws ConfigError listing every problem at once. */
 export function loadConfig(env: Env = process.env): Config {
   const problems: string[] = [];
@@ -60,6 +69,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl,
     dataDir: env.DATA_DIR ?? './.data',
     databasePoolSize: intVar(env, 'DATABASE_POOL_SIZE', 10, 1, 1000, problems),
+    databaseConnectTimeoutMs: intVar(env, 'DATABASE_CONNECT_TIMEOUT_MS', DEFAULT_DATABASE_CONNECT_TIMEOUT_MS, 100, 60_000, problems),
     rateLimitPerMinute: intVar(env, 'RATE_LIMIT_PER_MINUTE', 60, 1, 10_000_000, problems),
     rateLimitPerDay: intVar(env, 'RATE_LIMIT_PER_DAY', 10_000, 1, 1_000_000_000, problems),
     apiKeyCacheMs: intVar(env, 'API_KEY_CACHE_MS', 500, 0, 1000, problems),

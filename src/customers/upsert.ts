@@ -35,12 +35,11 @@
 // retries the whole transaction a bounded number of times, so none reaches the caller.
 import { randomUUID } from 'node:crypto';
 import type { Tx } from '../db/client.js';
+import { classifyDatabaseError, DatabaseErrorKind } from '../db/errors.js';
 import { appendCustomerEvent, EVENTS_CHANNEL, type NewCustomerEvent } from '../events/outbox.js';
 import { Prisma } from '../generated/prisma/client.js';
 import {
   claimKey,
-  databaseErrorCodes,
-  isLockTimeout,
   RESET_LOCK_TIMEOUT,
   requestHash,
   storeResponse,
@@ -92,7 +91,6 @@ export interface UpdateRequest extends WriteRequest {
 
 /** Attempts of one write when the database reports a retryable race (unique violation, deadlock, serialization). */
 const MAX_ATTEMPTS = 5;
-const RETRYABLE = new Set(['P2002', 'P2034', '23505', '40001', '40P01', 'UniqueConstraintViolation', 'TransactionWriteConflict']);
 
 /** Upserts a customer by the match rules of SPEC section 4, idempotently when a key is given. */
 export async function upsertCustomer(services: Services, req: WriteRequest): Promise<WriteResponse> {
@@ -168,10 +166,13 @@ async function runWrite(
         { maxWait: config.idempotencyWaitMs + 10_000, timeout: config.idempotencyWaitMs + 15_000 },
       );
     } catch (error) {
-      if (scope && isLockTimeout(error)) return { kind: 'idempotency_in_progress' };
-      const codes = databaseErrorCodes(error);
-      if (attempt < MAX_ATTEMPTS && [...codes].some((c) => RETRYABLE.has(c))) {
-        services.log.debug('write race, retrying', { attempt, codes: [...codes] });
+      const failure = classifyDatabaseError(error);
+      // Only claimKey bounds a lock wait; a lock timeout means a duplicate still holds the key.
+      if (scope && failure.kind === DatabaseErrorKind.LockTimeout) return { kind: 'idempotency_in_progress' };
+      // A lost connection is not retried here: its transaction may have committed (08007), so
+      // the caller gets 503 and retries with its idempotency key, which makes that safe.
+      if (attempt < MAX_ATTEMPTS && failure.kind === DatabaseErrorKind.RetryableRace) {
+        services.log.debug('write race, retrying', { attempt, code: failure.code });
         await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
         continue;
       }

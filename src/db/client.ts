@@ -5,14 +5,20 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { DEFAULT_DATABASE_CONNECT_TIMEOUT_MS } from '../config.js';
 import { PrismaClient, type Prisma } from '../generated/prisma/client.js';
+import { PgListener, type ListenerObserver, type ListenerStatus } from './listener.js';
 
 export type { PrismaClient };
+export type { ListenerObserver, ListenerState, ListenerStatus } from './listener.js';
 /** The client handed to interactive-transaction callbacks. */
 export type Tx = Prisma.TransactionClient;
 
 export type DatabaseTarget =
-  { kind: 'postgres'; url: string; poolSize?: number } | { kind: 'pglite'; dataDir: string } | { kind: 'memory' };
+  | { kind: 'postgres'; url: string; poolSize?: number; connectTimeoutMs?: number }
+  | { kind: 'pglite'; dataDir: string }
+  /** In-memory PGlite (tests); a test may hand in its own instance, e.g. to close it under the gateway. */
+  | { kind: 'memory'; pglite?: PGlite };
 
 /** Receives every SQL statement the client sends (tests count round trips with it). */
 export type QueryListener = (sql: string) => void;
@@ -22,8 +28,17 @@ export interface Database {
   readonly prisma: PrismaClient;
   /** The adapter factory, for the schema engine (migrations). */
   readonly adapterFactory: SqlMigrationAwareDriverAdapterFactory;
-  /** Calls `onNotify` for each NOTIFY on `channel`; resolves to an unsubscribe function. */
+  /**
+   * Calls `onNotify` for each NOTIFY on `channel`; resolves to an unsubscribe function once the
+   * LISTEN is in place, rejects when the database cannot be reached now. On PostgreSQL the
+   * connection carrying it is re-established after a loss; notifications sent meanwhile are
+   * lost, so observe `onListenerStatus` and catch up on `connected`.
+   */
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  /** The LISTEN connection: connected or not, since when (readiness reads it). */
+  listenerStatus(): ListenerStatus;
+  /** Adds an observer of listener status changes; returns its remover. */
+  onListenerStatus(observer: ListenerObserver): () => void;
   /** Adds a listener of the SQL statements sent through Prisma; returns its remover. */
   onQuery(listener: QueryListener): () => void;
   close(): Promise<void>;
@@ -45,62 +60,94 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   };
 
   if (target.kind === 'postgres') {
-    const pool = new pg.Pool({ connectionString: target.url, max: target.poolSize ?? 10 });
-    // An idle client losing its connection must not crash the process; the pool drops it.
+    const connectTimeoutMs = target.connectTimeoutMs ?? DEFAULT_DATABASE_CONNECT_TIMEOUT_MS;
+    const pool = new pg.Pool({
+      connectionString: target.url,
+      max: target.poolSize ?? 10,
+      connectionTimeoutMillis: connectTimeoutMs,
+      keepAlive: true,
+    });
+    // An idle client losing its connection (server restart, terminated backend) must not crash
+    // the process; the pool drops it and opens a fresh one for the next request.
     pool.on('error', () => {});
     const adapterFactory = new PrismaPg(pool);
     const prisma = makeClient(adapterFactory);
-    let listener: pg.Client | undefined;
-    const handlers = new Map<string, Set<(payload: string) => void>>();
+    // One dedicated connection per process carries every LISTEN, and comes back after a loss.
+    const listener = new PgListener({ connectionString: target.url, connectTimeoutMs });
     return {
       kind: 'postgres',
       prisma,
       adapterFactory,
       onQuery,
-      async listen(channel, onNotify) {
-        if (!listener) {
-          // One dedicated connection per process carries every LISTEN.
-          listener = new pg.Client({ connectionString: target.url });
-          listener.on('error', () => {});
-          listener.on('notification', (n) => {
-            for (const h of handlers.get(n.channel) ?? []) h(n.payload ?? '');
-          });
-          await listener.connect();
-        }
-        let set = handlers.get(channel);
-        if (!set) {
-          set = new Set();
-          handlers.set(channel, set);
-          await listener.query(`LISTEN "${channel.replace(/"/g, '""')}"`);
-        }
-        set.add(onNotify);
-        return async () => {
-          set.delete(onNotify);
-        };
-      },
+      listen: (channel, onNotify) => listener.listen(channel, onNotify),
+      listenerStatus: () => listener.status(),
+      onListenerStatus: (observer) => listener.observe(observer),
       async close() {
         await prisma.$disconnect();
-        await listener?.end().catch(() => {});
+        await listener.close();
         await pool.end();
       },
     };
   }
 
-  const pglite = target.kind === 'pglite' ? new PGlite(target.dataDir) : new PGlite();
+  const pglite = target.kind === 'pglite' ? new PGlite(target.dataDir) : (target.pglite ?? new PGlite());
   await pglite.waitReady;
   const adapterFactory = new PrismaPGlite(pglite) as unknown as SqlMigrationAwareDriverAdapterFactory;
   const prisma = makeClient(adapterFactory);
+  // In-process: there is no connection to lose, so no reconnection; the status has the same
+  // shape as PostgreSQL's so that readiness reads both alike.
+  const status = new PGliteListenerStatus(pglite);
   return {
     kind: target.kind,
     prisma,
     adapterFactory,
     onQuery,
     async listen(channel, onNotify) {
-      return pglite.listen(channel, onNotify);
+      const unlisten = await pglite.listen(channel, onNotify);
+      status.listening();
+      return unlisten;
     },
+    listenerStatus: () => status.get(),
+    onListenerStatus: (observer) => status.observe(observer),
     async close() {
       await prisma.$disconnect();
       await pglite.close();
+      status.closed();
     },
   };
+}
+
+/** PGlite's listener: idle until the first LISTEN, then connected for as long as the instance is open. */
+class PGliteListenerStatus {
+  private since = new Date();
+  private started = false;
+  private readonly observers = new Set<ListenerObserver>();
+
+  constructor(private readonly pglite: PGlite) {}
+
+  listening(): void {
+    if (this.started) return;
+    this.started = true;
+    this.changed();
+  }
+
+  closed(): void {
+    this.changed();
+  }
+
+  get(): ListenerStatus {
+    // Also closed by whoever handed the instance in: read it from the instance, not from close().
+    if (this.pglite.closed) return { state: 'disconnected', since: this.since, lastError: 'PGlite is closed', reconnects: 0 };
+    return { state: this.started ? 'connected' : 'idle', since: this.since, lastError: null, reconnects: 0 };
+  }
+
+  private changed(): void {
+    this.since = new Date();
+    for (const o of [...this.observers]) o(this.get());
+  }
+
+  observe(observer: ListenerObserver): () => void {
+    this.observers.add(observer);
+    return () => void this.observers.delete(observer);
+  }
 }

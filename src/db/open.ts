@@ -5,9 +5,11 @@ import { openDatabase, type Database, type DatabaseTarget } from './client.js';
 import { applyMigrations } from './migrate.js';
 
 /** The database target of a configuration: PostgreSQL when DATABASE_URL is set, else embedded PGlite. */
-export function targetOf(config: Pick<Config, 'databaseUrl' | 'dataDir' | 'databasePoolSize'>): DatabaseTarget {
+export function targetOf(
+  config: Pick<Config, 'databaseUrl' | 'dataDir' | 'databasePoolSize' | 'databaseConnectTimeoutMs'>,
+): DatabaseTarget {
   return config.databaseUrl
-    ? { kind: 'postgres', url: config.databaseUrl, poolSize: config.databasePoolSize }
+    ? { kind: 'postgres', url: config.databaseUrl, poolSize: config.databasePoolSize, connectTimeoutMs: config.databaseConnectTimeoutMs }
     : { kind: 'pglite', dataDir: config.dataDir };
 }
 

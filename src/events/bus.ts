@@ -99,6 +99,7 @@ export class EventBus {
   private queued: Promise<void> | null = null;
   private poll: NodeJS.Timeout | undefined;
   private unlisten: (() => Promise<void>) | undefined;
+  private unwatch: (() => void) | undefined;
   private closed = false;
 
   constructor(
@@ -113,6 +114,11 @@ export class EventBus {
   /** Starts listening and takes the first snapshot; idempotent (started by the first subscriber). */
   start(): Promise<void> {
     this.starting ??= (async () => {
+      // The NOTIFYs sent while the LISTEN connection was down are lost: catch up from the head
+      // as soon as it is back, so live delivery resumes at NOTIFY latency with nothing missed.
+      this.unwatch = this.db.onListenerStatus((status) => {
+        if (status.state === 'connected') void this.wake();
+      });
       this.unlisten = await this.db.listen(EVENTS_CHANNEL, () => void this.wake());
       const rows = await this.db.prisma.$queryRaw<{ snap: string }[]>`SELECT pg_current_snapshot()::text AS snap`;
       this.head = parseSnapshot(rows[0]!.snap);
@@ -122,6 +128,8 @@ export class EventBus {
     // A failed start (database unreachable) is retried by the next subscriber.
     this.starting.catch(async () => {
       this.starting = null;
+      this.unwatch?.();
+      this.unwatch = undefined;
       await this.unlisten?.().catch(() => {});
       this.unlisten = undefined;
     });
@@ -272,6 +280,7 @@ export class EventBus {
     this.closed = true;
     if (this.poll) clearInterval(this.poll);
     await this.starting?.catch(() => {});
+    this.unwatch?.();
     await this.unlisten?.().catch(() => {});
     for (const set of [...this.byOrg.values()]) for (const sub of [...set]) await sub.return();
     await this.chain;

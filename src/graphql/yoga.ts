@@ -2,7 +2,7 @@
 // mounts it on HTTP and WebSocket.
 import { GraphQLError } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
-import { isDatabaseUnavailable } from '../db/errors.js';
+import { isDatabaseUnavailable, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../db/errors.js';
 import { InvalidCursorError } from '../lib/cursor.js';
 import type { Services } from '../services.js';
 import { buildContext, GraphQLErrorCode, type GatewayContext } from './context.js';
@@ -30,7 +30,10 @@ export function maskError(services: Services, error: unknown, requestId?: string
     services.log.warn('database unavailable', { requestId, error: String((original as Error)?.message ?? original) });
     return new GraphQLError('The service is temporarily unavailable; retry shortly.', {
       path,
-      extensions: { code: GraphQLErrorCode.Unavailable, http: { status: 503, headers: { 'Retry-After': '1' } } },
+      extensions: {
+        code: GraphQLErrorCode.Unavailable,
+        http: { status: 503, headers: { 'Retry-After': String(UNAVAILABLE_RETRY_AFTER_SECONDS) } },
+      },
     });
   }
   services.log.error('unexpected error', { requestId, error: String((original as Error)?.stack ?? original) });

@@ -57,7 +57,7 @@ export function requestHash(request: unknown): string {
  * Claims a key inside the caller's transaction, or returns the response stored under it.
  * An expired key counts as absent and is overwritten. While another transaction holds the
  * same key uncommitted, this waits at most `waitMs` (PostgreSQL lock_timeout); past that it
- * throws the lock-timeout error that `isLockTimeout` recognises.
+ * throws PostgreSQL's lock-timeout error (classifyDatabaseError in db/errors.ts: `lock_timeout`).
  *
  * One round trip in the usual cases: the lock_timeout is set by the statement's own input row
  * (evaluated before the row is inserted, so before any wait on the key), and a live key's stored
@@ -124,30 +124,4 @@ export async function storeResponse(tx: Tx, scope: IdempotencyScope, response: S
 /** Deletes keys whose 24 hours (configurable) are over; returns how many. */
 export async function purgeExpiredKeys(prisma: PrismaClient, now: Date): Promise<number> {
   return prisma.$executeRaw`DELETE FROM idempotency_keys WHERE expires_at <= ${now}::timestamptz`;
-}
-
-const LOCK_NOT_AVAILABLE = '55P03';
-
-/** Walks an error and its causes for a PostgreSQL SQLSTATE or a driver-adapter error kind. */
-export function databaseErrorCodes(error: unknown): Set<string> {
-  const codes = new Set<string>();
-  const seen = new Set<unknown>();
-  const visit = (e: unknown, depth: number) => {
-    if (!e || typeof e !== 'object' || depth > 6 || seen.has(e)) return;
-    seen.add(e);
-    const o = e as Record<string, unknown>;
-    for (const k of ['code', 'originalCode', 'kind']) if (typeof o[k] === 'string') codes.add(o[k] as string);
-    if (typeof o.message === 'string') {
-      const m = /\bCode: `?([0-9A-Z]{5})`?/.exec(o.message) ?? /\(SQLSTATE ([0-9A-Z]{5})\)/.exec(o.message);
-      if (m?.[1]) codes.add(m[1]);
-    }
-    for (const k of ['cause', 'meta', 'driverAdapterError']) visit(o[k], depth + 1);
-  };
-  visit(error, 0);
-  return codes;
-}
-
-/** True when a claim gave up waiting for a concurrent request holding the same key. */
-export function isLockTimeout(error: unknown): boolean {
-  return databaseErrorCodes(error).has(LOCK_NOT_AVAILABLE);
 }

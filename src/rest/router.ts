@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { bearerToken, type Principal } from '../auth/api-keys.js';
 import type { Scope } from '../auth/scopes.js';
-import { isDatabaseUnavailable } from '../db/errors.js';
+import { isDatabaseUnavailable, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../db/errors.js';
 import { ErrorCode } from '../lib/error-codes.js';
 import type { Services } from '../services.js';
 import { RestError } from './errors.js';
@@ -178,7 +178,7 @@ export function createRestHandler(services: Services, routes: Route[], publicRou
           ErrorCode.Unavailable,
           'The service is temporarily unavailable; retry shortly.',
           {},
-          { 'Retry-After': '1' },
+          { 'Retry-After': String(UNAVAILABLE_RETRY_AFTER_SECONDS) },
         );
         return send(res, e.status, e.body(), e.headers);
       }

@@ -16,6 +16,7 @@ import {
 import { AddedVia, AmlStatus, CustomerType, KycStatus } from '../../generated/prisma/enums.js';
 import { builder } from '../builder.js';
 import { GraphQLErrorCode } from '../context.js';
+import { assertStorableArgs, customerRefArg } from './arguments.js';
 
 export const KycStatusEnum = builder.enumType(KycStatus, { name: 'KycStatus', description: 'KYC (identity verification) status.' });
 export const AmlStatusEnum = builder.enumType(AmlStatus, { name: 'AmlStatus', description: 'AML screening status.' });
@@ -96,9 +97,10 @@ const CustomerOrderInput = builder.inputType('CustomerOrder', {
 
 type FilterArg = typeof CustomerFilterInput.$inferInput | null | undefined;
 
-/** GraphQL filter input → domain filter (nulls mean "not filtered"). */
+/** GraphQL filter input → domain filter (nulls mean "not filtered"); unstorable text is BAD_USER_INPUT. */
 export function toDomainFilter(f: FilterArg): DomainFilter {
   if (!f) return {};
+  assertStorableArgs({ 'filter.externalId': f.externalId, 'filter.search': f.search });
   return {
     kycStatus: f.kycStatus ?? undefined,
     amlStatus: f.amlStatus ?? undefined,
@@ -171,8 +173,12 @@ builder.queryFields((t) => ({
     description: 'A customer by UUID or external id (told apart automatically); null when not found in your organisation.',
     authScopes: { [Scope.CustomersRead]: true },
     args: { id: t.arg.id({ required: true }) },
-    resolve: (query, _root, { id }, ctx) =>
-      ctx.services.db.prisma.customer.findFirst({ ...query, where: findCustomerWhere(ctx.principal!.orgId, id) }),
+    resolve: (query, _root, args, ctx) => {
+      const id = customerRefArg(args.id);
+      return id === null
+        ? null
+        : ctx.services.db.prisma.customer.findFirst({ ...query, where: findCustomerWhere(ctx.principal!.orgId, id) });
+    },
   }),
 
   customers: t.field({
@@ -209,7 +215,9 @@ builder.queryFields((t) => ({
     description: 'Only the AML block of a customer (scope aml:read); null when not found.',
     authScopes: { [Scope.AmlRead]: true },
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (_root, { id }, ctx) => {
+    resolve: async (_root, args, ctx) => {
+      const id = customerRefArg(args.id);
+      if (id === null) return null;
       const row = await ctx.services.db.prisma.customer.findFirst({
         where: findCustomerWhere(ctx.principal!.orgId, id),
         select: {

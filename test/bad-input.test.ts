@@ -257,6 +257,17 @@ describe(`bad input (${dbKind})`, () => {
     });
   });
 
+  describe('filter text longer than anything it could match', () => {
+    it('REST external_id and GraphQL search / externalId over 255 characters are refused, not sent', async () => {
+      expect422(await api('GET', `/customers?external_id=${LONG_ID}`), ['external_id']);
+      expectBadUserInput(await gql(CUSTOMERS, { filter: { search: 'a'.repeat(100_000) } }), 'filter.search');
+      expectBadUserInput(await gql(STATS, { filter: { externalId: LONG_ID } }), 'filter.externalId');
+      // 255 characters (astral ones count once) are a filter like any other.
+      const edge = await api('GET', `/customers?external_id=${encodeURIComponent('𝔄'.repeat(255))}`);
+      expect(edge.status).toBe(200);
+    });
+  });
+
   describe('forged cursors', () => {
     const position = (t: string, extra: Record<string, unknown> = {}) => encodeCursor({ o: 'CREATED_AT:ASC', t, i: UUID, ...extra });
 

@@ -80,6 +80,20 @@ export function checkCustomerRef(ref: string, field = 'id'): CustomerRef {
   return length === 0 || length > CUSTOMER_REF_MAX_LENGTH ? { kind: 'none' } : { kind: 'lookup', ref };
 }
 
+/** Longest filter text that can match anything: every column a filter reads holds at most 255 characters. */
+export const FILTER_TEXT_MAX_LENGTH = 255;
+
+/**
+ * Checks the text of a filter (an external id, a search string): storable, and no longer than
+ * anything it could match. Longer text is refused rather than sent: it can match nothing, and a
+ * megabyte ILIKE pattern is real work for the database on every row.
+ */
+export function checkFilterText(text: string, field: string): FieldError | null {
+  const unstorable = checkStorableText(text, field);
+  if (unstorable) return unstorable;
+  return textLength(text) > FILTER_TEXT_MAX_LENGTH ? { field, message: `must be at most ${FILTER_TEXT_MAX_LENGTH} characters` } : null;
+}
+
 /** Finds a customer by UUID or external id (told apart by shape), within the organisation. */
 export function findCustomerWhere(orgId: string, idOrExternalId: string): Prisma.CustomerWhereInput {
   return isUuid(idOrExternalId)

@@ -3,6 +3,7 @@ import { Scope } from '../auth/scopes.js';
 import { amlOf, toPublicCustomer, type Customer } from '../customers/dto.js';
 import {
   checkCustomerRef,
+  checkFilterText,
   countCustomers,
   cursorOf,
   findCustomer,
@@ -14,7 +15,6 @@ import {
 import { AmlStatus, KycStatus } from '../generated/prisma/enums.js';
 import { decodeCursor, encodeCursor, InvalidCursorError, isDocument } from '../lib/cursor.js';
 import type { FieldError } from '../lib/error-codes.js';
-import { checkStorableText } from '../lib/text.js';
 import { parseTimestamp, TIMESTAMP_FORMAT } from '../lib/time.js';
 import { notFound, validationFailed } from './errors.js';
 import { renderAml, renderCustomer, type RestCustomer } from './render.js';
@@ -84,8 +84,8 @@ function parseFilters(params: FilterParams, errors: FieldError[]): ListFilters {
     else errors.push({ field: 'updated_since', message: `must be ${TIMESTAMP_FORMAT}` });
   }
   if (params.external_id !== undefined) {
-    const unstorable = checkStorableText(params.external_id, 'external_id');
-    if (unstorable) errors.push(unstorable);
+    const problem = checkFilterText(params.external_id, 'external_id');
+    if (problem) errors.push(problem);
     else filters.external_id = params.external_id;
   }
   return filters;

@@ -2,9 +2,8 @@
 // ValidationError member of their result union): a refused argument is an error with
 // `extensions.code: BAD_USER_INPUT` and `extensions.fieldErrors` naming every bad argument.
 import { GraphQLError } from 'graphql';
-import { checkCustomerRef } from '../../customers/queries.js';
+import { checkCustomerRef, checkFilterText } from '../../customers/queries.js';
 import type { FieldError } from '../../lib/error-codes.js';
-import { checkStorableText } from '../../lib/text.js';
 import { GraphQLErrorCode } from '../context.js';
 
 /** The error of refused arguments: BAD_USER_INPUT, each bad argument named in `fieldErrors`. */
@@ -13,12 +12,12 @@ export function badUserInput(fieldErrors: FieldError[]): GraphQLError {
   return new GraphQLError(`Invalid argument: ${list}.`, { extensions: { code: GraphQLErrorCode.BadUserInput, fieldErrors } });
 }
 
-/** Throws BAD_USER_INPUT naming every argument (text or list of text) PostgreSQL could not store. */
-export function assertStorableArgs(args: Record<string, string | readonly string[] | null | undefined>): void {
+/** Throws BAD_USER_INPUT naming every filter argument (text or list of text) refused by checkFilterText. */
+export function assertFilterArgs(args: Record<string, string | readonly string[] | null | undefined>): void {
   const fieldErrors: FieldError[] = [];
   for (const [field, value] of Object.entries(args)) {
     const texts = value === null || value === undefined ? [] : typeof value === 'string' ? [value] : value;
-    const error = texts.map((text) => checkStorableText(text, field)).find((e) => e !== null);
+    const error = texts.map((text) => checkFilterText(text, field)).find((e) => e !== null);
     if (error) fieldErrors.push(error);
   }
   if (fieldErrors.length) throw badUserInput(fieldErrors);

@@ -16,7 +16,7 @@ import {
 import { AddedVia, AmlStatus, CustomerType, KycStatus } from '../../generated/prisma/enums.js';
 import { builder } from '../builder.js';
 import { GraphQLErrorCode } from '../context.js';
-import { assertStorableArgs, customerRefArg } from './arguments.js';
+import { assertFilterArgs, customerRefArg } from './arguments.js';
 
 export const KycStatusEnum = builder.enumType(KycStatus, { name: 'KycStatus', description: 'KYC (identity verification) status.' });
 export const AmlStatusEnum = builder.enumType(AmlStatus, { name: 'AmlStatus', description: 'AML screening status.' });
@@ -97,10 +97,10 @@ const CustomerOrderInput = builder.inputType('CustomerOrder', {
 
 type FilterArg = typeof CustomerFilterInput.$inferInput | null | undefined;
 
-/** GraphQL filter input → domain filter (nulls mean "not filtered"); unstorable text is BAD_USER_INPUT. */
+/** GraphQL filter input → domain filter (nulls mean "not filtered"); text refused by checkFilterText is BAD_USER_INPUT. */
 export function toDomainFilter(f: FilterArg): DomainFilter {
   if (!f) return {};
-  assertStorableArgs({ 'filter.externalId': f.externalId, 'filter.search': f.search });
+  assertFilterArgs({ 'filter.externalId': f.externalId, 'filter.search': f.search });
   return {
     kycStatus: f.kycStatus ?? undefined,
     amlStatus: f.amlStatus ?? undefined,

@@ -4,7 +4,8 @@
 // the document cannot drift from the behaviour.
 import { AddedVia, AmlStatus, CustomerType, KycStatus } from '../generated/prisma/enums.js';
 import { ErrorCode } from '../lib/error-codes.js';
-import { LIST_DEFAULT, LIST_MAX } from '../customers/queries.js';
+import { TIMESTAMP_FORMAT } from '../lib/time.js';
+import { FILTER_TEXT_MAX_LENGTH, LIST_DEFAULT, LIST_MAX } from '../customers/queries.js';
 import { MAX_BODY_BYTES, REST_PREFIX, type Route } from './router.js';
 
 type Schema = Record<string, unknown>;
@@ -201,7 +202,12 @@ export const LIST_PARAMETERS: Schema[] = [
     schema: { type: 'string' },
     description: `AML status, comma-separated: ${Object.values(AmlStatus).join(', ')}.`,
   },
-  { name: 'updated_since', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'Strictly after this instant.' },
-  { name: 'external_id', in: 'query', schema: { type: 'string' } },
+  {
+    name: 'updated_since',
+    in: 'query',
+    schema: { type: 'string', format: 'date-time' },
+    description: `Strictly after this instant: ${TIMESTAMP_FORMAT}.`,
+  },
+  { name: 'external_id', in: 'query', schema: { type: 'string', maxLength: FILTER_TEXT_MAX_LENGTH } },
   { name: 'include', in: 'query', schema: { const: 'total_count' } },
 ];

@@ -18,7 +18,9 @@ import { AmlStatus, KycStatus } from '../generated/prisma/enums.js';
 import { isAlpha3Country } from '../lib/countries.js';
 import type { FieldError } from '../lib/error-codes.js';
 import { isUuid } from '../lib/ids.js';
+import { checkStorableText, textLength } from '../lib/text.js';
 import type { AmlFlags, Customer } from './dto.js';
+import { checkCustomerRef } from './queries.js';
 
 /** Allowed KYC moves: from → the statuses it may go to. VERIFIED and NOT_REQUIRED are final. */
 export const KYC_TRANSITIONS: Readonly<Record<KycStatus, readonly KycStatus[]>> = {
@@ -114,7 +116,9 @@ export function planKycTransition(
   if (!identity) return badFields([{ field: 'identity', message: 'VERIFIED requires the verified identity (legalName, country)' }]);
   const errors: FieldError[] = [];
   const legalName = identity.legalName.trim();
-  if (legalName.length < 1 || legalName.length > LEGAL_NAME_MAX) {
+  const unstorable = checkStorableText(legalName, 'identity.legalName');
+  if (unstorable) errors.push(unstorable);
+  else if (legalName.length < 1 || textLength(legalName) > LEGAL_NAME_MAX) {
     errors.push({ field: 'identity.legalName', message: `must be 1 to ${LEGAL_NAME_MAX} characters` });
   }
   const country = identity.country.trim().toUpperCase();
@@ -191,7 +195,9 @@ async function applyMove(
   plan: (c: Customer) => Plan,
   event: (before: Customer, after: Customer) => Parameters<typeof appendCustomerEvent>[1],
 ): Promise<LifecycleResult> {
-  const before = await lockCustomer(tx, orgId, idOrExternalId);
+  const ref = checkCustomerRef(idOrExternalId);
+  if (ref.kind === 'invalid') return { ok: false, rejection: { kind: 'validation', fieldErrors: [ref.fieldError] } };
+  const before = ref.kind === 'lookup' ? await lockCustomer(tx, orgId, ref.ref) : null;
   if (!before) return { ok: false, rejection: { kind: 'not_found' } };
   const planned = plan(before);
   if (!planned.ok) return { ok: false, rejection: planned.rejection };

@@ -4,8 +4,12 @@ import type { PrismaClient } from '../db/client.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import type { AmlStatus, CustomerType, KycStatus } from '../generated/prisma/enums.js';
 import { InvalidCursorError, decodeCursor, encodeCursor } from '../lib/cursor.js';
+import type { FieldError } from '../lib/error-codes.js';
 import { isUuid } from '../lib/ids.js';
+import { checkStorableText, textLength } from '../lib/text.js';
+import { parseTimestamp } from '../lib/time.js';
 import type { Customer } from './dto.js';
+import { EXTERNAL_ID_MAX_LENGTH } from './validation.js';
 
 export const LIST_MAX = 100;
 export const LIST_DEFAULT = 50;
@@ -29,24 +33,65 @@ export interface CustomerOrder {
 }
 export const DEFAULT_ORDER: CustomerOrder = { field: 'CREATED_AT', direction: 'ASC' };
 
-/** Position of a row in a keyset walk: the sort value and the id tie-breaker. */
+/** Position of a row in a keyset walk: the order it was issued for, the sort value and the id tie-breaker. */
 interface Position {
   o: string;
   t: string;
   i: string;
 }
-const isPosition = (v: unknown): v is Position => {
-  if (typeof v !== 'object' || v === null) return false;
-  const p = v as Record<string, unknown>;
-  return typeof p.o === 'string' && typeof p.t === 'string' && typeof p.i === 'string' && !Number.isNaN(Date.parse(p.t)) && isUuid(p.i);
-};
 
 const orderKey = (order: CustomerOrder) => `${order.field}:${order.direction}`;
 const column = (order: CustomerOrder) => (order.field === 'CREATED_AT' ? 'createdAt' : 'updatedAt');
 
+/** Reads a position cursor: its order key, a timestamp PostgreSQL stores and a UUID, or null. */
+function readPosition(doc: Record<string, unknown>): { order: string; at: Date; id: string } | null {
+  const { o, t, i } = doc;
+  if (typeof o !== 'string' || typeof t !== 'string' || typeof i !== 'string' || !isUuid(i)) return null;
+  const at = parseTimestamp(t);
+  return at ? { order: o, at, id: i } : null;
+}
+
 /** The cursor of a row for a given order. */
 export function cursorOf(row: Customer, order: CustomerOrder): string {
   return encodeCursor({ o: orderKey(order), t: row[column(order)].toISOString(), i: row.id } satisfies Position);
+}
+
+/** Longest reference that can name a customer: an external id (a UUID has 36 characters). */
+export const CUSTOMER_REF_MAX_LENGTH = EXTERNAL_ID_MAX_LENGTH;
+
+/** What a client's customer reference (UUID or external id, from a path or an argument) can be. */
+export type CustomerRef =
+  /** Look it up (findCustomerWhere). */
+  | { kind: 'lookup'; ref: string }
+  /** Empty, or longer than any id or external id: it names no customer, so nothing is looked up. */
+  | { kind: 'none' }
+  /** Text PostgreSQL cannot store: a validation error naming the field (SPEC section 9). */
+  | { kind: 'invalid'; fieldError: FieldError };
+
+/**
+ * Checks a customer reference before any statement. A reference that cannot exist is not
+ * found, like any other that names nothing (REST 404, GraphQL null or CustomerNotFoundError):
+ * the client asked about a customer, and there is none. Only unstorable text is an input error.
+ */
+export function checkCustomerRef(ref: string, field = 'id'): CustomerRef {
+  const fieldError = checkStorableText(ref, field);
+  if (fieldError) return { kind: 'invalid', fieldError };
+  const length = textLength(ref);
+  return length === 0 || length > CUSTOMER_REF_MAX_LENGTH ? { kind: 'none' } : { kind: 'lookup', ref };
+}
+
+/** Longest filter text that can match anything: every column a filter reads holds at most 255 characters. */
+export const FILTER_TEXT_MAX_LENGTH = 255;
+
+/**
+ * Checks the text of a filter (an external id, a search string): storable, and no longer than
+ * anything it could match. Longer text is refused rather than sent: it can match nothing, and a
+ * megabyte ILIKE pattern is real work for the database on every row.
+ */
+export function checkFilterText(text: string, field: string): FieldError | null {
+  const unstorable = checkStorableText(text, field);
+  if (unstorable) return unstorable;
+  return textLength(text) > FILTER_TEXT_MAX_LENGTH ? { field, message: `must be at most ${FILTER_TEXT_MAX_LENGTH} characters` } : null;
 }
 
 /** Finds a customer by UUID or external id (told apart by shape), within the organisation. */
@@ -114,13 +159,12 @@ export async function listCustomers(prisma: PrismaClient, orgId: string, args: L
   const col = column(order);
   const dir = order.direction === 'ASC' ? 'asc' : 'desc';
   if (args.after !== undefined) {
-    const pos = decodeCursor(args.after, isPosition);
-    if (pos.o !== orderKey(order)) throw new InvalidCursorError();
-    const t = new Date(pos.t);
+    const pos = decodeCursor(args.after, readPosition);
+    if (pos.order !== orderKey(order)) throw new InvalidCursorError();
     const cmp = dir === 'asc' ? 'gt' : 'lt';
     where.AND = [
       ...((where.AND as Prisma.CustomerWhereInput[] | undefined) ?? []),
-      { OR: [{ [col]: { [cmp]: t } }, { [col]: t, id: { [cmp]: pos.i } }] },
+      { OR: [{ [col]: { [cmp]: pos.at } }, { [col]: pos.at, id: { [cmp]: pos.id } }] },
     ];
   }
   if (first === 0) return { rows: [], hasMore: false, order };

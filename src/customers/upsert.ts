@@ -51,7 +51,7 @@ import {
 import type { FieldError } from '../lib/error-codes.js';
 import type { Services } from '../services.js';
 import { normaliseEmail, toPublicCustomer, type Customer, type PublicCustomer } from './dto.js';
-import { findCustomerWhere } from './queries.js';
+import { checkCustomerRef, findCustomerWhere } from './queries.js';
 import { decidePatch, decideUpsert, isNoop, UpsertOutcome, type Decision } from './rules.js';
 import { validatePatchInput, validateUpsertInput, type PatchInput, type UpsertInput } from './validation.js';
 
@@ -103,9 +103,15 @@ export async function upsertCustomer(services: Services, req: WriteRequest): Pro
 
 /** Partially updates a customer (fullName, email, phone, risk), idempotently when a key is given. */
 export async function updateCustomer(services: Services, req: UpdateRequest): Promise<WriteResponse> {
+  const ref = checkCustomerRef(req.id);
   const checked = validatePatchInput(req.input);
   const keyError = req.idempotency ? validateIdempotencyKey(req.idempotency.key) : null;
-  if (!checked.ok || keyError) return invalid(checked.ok ? [] : checked.fieldErrors, keyError);
+  const refErrors = ref.kind === 'invalid' ? [ref.fieldError] : [];
+  if (!checked.ok || keyError || refErrors.length) return invalid([...refErrors, ...(checked.ok ? [] : checked.fieldErrors)], keyError);
+  // An id longer than any id or external id names no customer: not found, without a statement
+  // (and without storing it under the key, which would not fit the operation column either).
+  if (ref.kind === 'none')
+    return { kind: 'done', response: req.render({ kind: 'not_found' }), replayed: false, result: { kind: 'not_found' } };
   const input = checked.value;
   // The id is part of the compared request: GraphQL's operation name does not contain it.
   return runWrite(services, req, requestHash({ id: req.id, input: req.input }), (tx, now, claimed) =>

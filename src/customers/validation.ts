@@ -3,6 +3,7 @@
 // the REST route (`customerInputJsonSchema`), so validation and documentation cannot drift.
 import { CustomerType } from '../generated/prisma/enums.js';
 import type { FieldError } from '../lib/error-codes.js';
+import { textLength, unstorableTextReason } from '../lib/text.js';
 
 /** Which write the input is for: the upsert (POST / upsertCustomer) or the partial update (PATCH / updateCustomer). */
 export type InputMode = 'upsert' | 'patch';
@@ -61,12 +62,15 @@ const RISK_FIELDS: Record<string, FieldSpec> = {
   },
 };
 
+/** External ids are at most this long (the column is varchar(255)); nothing longer names a customer. */
+export const EXTERNAL_ID_MAX_LENGTH = 255;
+
 /** The write input of a customer, field by field (camelCase, as in REST bodies and GraphQL inputs). */
 export const CUSTOMER_INPUT_SPEC: Record<string, FieldSpec> = {
   externalId: {
     kind: 'string',
     minLength: 1,
-    maxLength: 255,
+    maxLength: EXTERNAL_ID_MAX_LENGTH,
     presence: UPSERT_ONLY,
     nullable: true,
     description: "The caller's CRM id: unique per organisation, immutable once set; null is the same as leaving it out.",
@@ -171,10 +175,16 @@ function checkValue(spec: FieldSpec, path: string, value: unknown, mode: InputMo
         errors.push({ field: path, message: 'must be a string' });
         return undefined;
       }
+      const unstorable = unstorableTextReason(value);
+      if (unstorable) {
+        errors.push({ field: path, message: unstorable });
+        return undefined;
+      }
       const s = spec.trim ? value.trim() : value;
-      if (s.length < spec.minLength) {
+      const length = textLength(s);
+      if (length < spec.minLength) {
         errors.push({ field: path, message: spec.minLength === 1 ? 'must not be empty' : `must be at least ${spec.minLength} characters` });
-      } else if (s.length > spec.maxLength) {
+      } else if (length > spec.maxLength) {
         errors.push({ field: path, message: `must be at most ${spec.maxLength} characters` });
       } else if (spec.format === 'email' && !EMAIL.test(s)) {
         errors.push({ field: path, message: 'must be an email address' });
@@ -209,7 +219,9 @@ function checkObject(
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(raw)) {
-    const spec = fields[key];
+    // Own properties only: a body key such as `constructor` or `__proto__` must not find
+    // Object.prototype's members through the spec object.
+    const spec = Object.hasOwn(fields, key) ? fields[key] : undefined;
     if (!spec) {
       const readOnly = prefix === '' && READ_ONLY_FIELDS.has(key);
       errors.push({ field: prefix + key, message: readOnly ? 'is read-only' : 'is not a known field' });
@@ -220,7 +232,7 @@ function checkObject(
   for (const [key, spec] of Object.entries(fields)) {
     const presence = spec.presence[mode];
     if (presence === 'rejected') continue;
-    const value = Object.prototype.hasOwnProperty.call(raw, key) ? raw[key] : undefined;
+    const value = Object.hasOwn(raw, key) ? raw[key] : undefined;
     if (value === undefined) {
       if (presence === 'required') errors.push({ field: prefix + key, message: 'is required' });
       continue;

@@ -2,7 +2,7 @@
 // statement (a page of customers with their last N events must not cost a query each).
 import type { PrismaClient } from '../db/client.js';
 import type { AmlStatus, CustomerEventKind, KycStatus } from '../generated/prisma/enums.js';
-import { decodeCursor, encodeCursor } from '../lib/cursor.js';
+import { decodeCursor, encodeCursor, parseBigintText } from '../lib/cursor.js';
 
 export const HISTORY_DEFAULT = 10;
 export const HISTORY_MAX = 100;
@@ -49,17 +49,14 @@ export interface HistoryPage {
   hasMore: boolean;
 }
 
-const isHistoryCursor = (v: unknown): v is { h: string } =>
-  typeof v === 'object' && v !== null && typeof (v as { h?: unknown }).h === 'string' && /^\d{1,20}$/.test((v as { h: string }).h);
-
 /** The cursor of a history entry (opaque; ordered by event id, newest first). */
 export function historyCursor(e: Pick<HistoryEvent, 'id'>): string {
   return encodeCursor({ h: e.id.toString() });
 }
 
-/** The event id a history cursor points at; throws InvalidCursorError when malformed. */
+/** The event id a history cursor points at (within bigint); throws InvalidCursorError when malformed. */
 export function decodeHistoryCursor(cursor: string): bigint {
-  return BigInt(decodeCursor(cursor, isHistoryCursor).h);
+  return decodeCursor(cursor, (doc) => parseBigintText(doc.h));
 }
 
 /**

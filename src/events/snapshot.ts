@@ -1,7 +1,8 @@
 // PostgreSQL snapshots (`pg_snapshot` text "xmin:xmax:xip,...") and the opaque cursors of the
 // status subscription. A cursor names the bus batch (S_prev, S_new] its event came in and
 // the event id: PgQ's technique, safe against transactions that commit out of id order.
-import { InvalidCursorError, decodeCursor, encodeCursor } from '../lib/cursor.js';
+import { BIGINT_MAX, InvalidCursorError, decodeCursor, encodeCursor, parseBigintText } from '../lib/cursor.js';
+import { isStorableInstant } from '../lib/time.js';
 
 export interface PgSnapshot {
   readonly text: string;
@@ -10,17 +11,23 @@ export interface PgSnapshot {
   readonly xip: ReadonlySet<bigint>;
 }
 
-const SNAPSHOT = /^(\d{1,20}):(\d{1,20}):((?:\d{1,20}(?:,\d{1,20})*)?)$/;
+const SNAPSHOT = /^(\d{1,19}):(\d{1,19}):((?:\d{1,19}(?:,\d{1,19})*)?)$/;
 
-/** Parses the text form of a pg_snapshot; throws InvalidCursorError when malformed. */
+/**
+ * Parses the text form of a pg_snapshot; throws InvalidCursorError when malformed. Checks what
+ * PostgreSQL's pg_snapshot input checks (1 ≤ xmin ≤ xmax, every xip in [xmin, xmax) and in
+ * order) and that every xid fits the bigint the event log compares it with, so a snapshot
+ * from a cursor can never fail in a statement.
+ */
 export function parseSnapshot(text: string): PgSnapshot {
   const m = SNAPSHOT.exec(text);
   if (!m) throw new InvalidCursorError();
   const xmin = BigInt(m[1]!);
   const xmax = BigInt(m[2]!);
-  const xip = new Set(m[3] ? m[3].split(',').map((x) => BigInt(x)) : []);
-  if (xmin > xmax) throw new InvalidCursorError();
-  return { text, xmin, xmax, xip };
+  const xips = m[3] ? m[3].split(',').map((x) => BigInt(x)) : [];
+  if (xmin < 1n || xmin > xmax || xmax > BIGINT_MAX) throw new InvalidCursorError();
+  if (xips.some((x, i) => x < xmin || x >= xmax || (i > 0 && x < xips[i - 1]!))) throw new InvalidCursorError();
+  return { text, xmin, xmax, xip: new Set(xips) };
 }
 
 /**
@@ -49,28 +56,24 @@ interface CursorDoc {
   i: string;
   t: number;
 }
-const isCursorDoc = (v: unknown): v is CursorDoc => {
-  if (typeof v !== 'object' || v === null) return false;
-  const d = v as Record<string, unknown>;
-  return (
-    typeof d.p === 'string' &&
-    typeof d.c === 'string' &&
-    typeof d.i === 'string' &&
-    /^\d{1,20}$/.test(d.i) &&
-    typeof d.t === 'number' &&
-    Number.isFinite(d.t)
-  );
-};
 
 /** The opaque cursor of event `id` delivered in the batch (prev, next]. */
 export function encodeEventCursor(prev: string, next: string, id: bigint, occurredAt: Date): string {
   return encodeCursor({ p: prev, c: next, i: id.toString(), t: occurredAt.getTime() } satisfies CursorDoc);
 }
 
-/** Decodes a subscription cursor; throws InvalidCursorError when it is not one of ours. */
+/**
+ * Decodes a subscription cursor; throws InvalidCursorError when it is not one of ours: both
+ * snapshots valid (parseSnapshot), the event id within bigint, the time a whole number of
+ * milliseconds within the timestamps we accept.
+ */
 export function decodeEventCursor(cursor: string): EventCursor {
-  const d = decodeCursor(cursor, isCursorDoc);
-  return { prev: parseSnapshot(d.p), next: parseSnapshot(d.c), id: BigInt(d.i), at: d.t };
+  return decodeCursor(cursor, (d) => {
+    const id = parseBigintText(d.i);
+    if (typeof d.p !== 'string' || typeof d.c !== 'string' || id === null) return null;
+    if (typeof d.t !== 'number' || !isStorableInstant(d.t)) return null;
+    return { prev: parseSnapshot(d.p), next: parseSnapshot(d.c), id, at: d.t };
+  });
 }
 
 /**

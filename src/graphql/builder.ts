@@ -10,6 +10,7 @@ import { Scope } from '../auth/scopes.js';
 import type PrismaTypes from '../generated/pothos-prisma-types.js';
 import { getDatamodel } from '../generated/pothos-prisma-types.js';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { parseTimestamp, TIMESTAMP_FORMAT } from '../lib/time.js';
 import { GraphQLErrorCode, unauthenticated, type GatewayContext } from './context.js';
 
 type AuthScopes = { [S in Scope]: boolean } & { authenticated: boolean };
@@ -70,7 +71,8 @@ builder.addScalarType(
   'DateTime',
   new GraphQLScalarType<Date, string>({
     name: 'DateTime',
-    description: 'An ISO-8601 timestamp in UTC, e.g. 2026-01-31T12:00:00.000Z.',
+    description:
+      'An ISO-8601 timestamp, answered in UTC (e.g. 2026-01-31T12:00:00.000Z). Accepted as YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss[.sss]] with Z or ±hh:mm (UTC when the zone is left out), between 0001-01-01 and 9999-12-31.',
     serialize: (value) => {
       const d = value instanceof Date ? value : new Date(String(value));
       if (Number.isNaN(d.getTime())) throw new GraphQLError('DateTime cannot represent an invalid date');
@@ -78,20 +80,19 @@ builder.addScalarType(
     },
     parseValue: (value) => parseDate(value),
     parseLiteral: (ast) => {
-      if (ast.kind !== Kind.STRING) throw new GraphQLError('DateTime must be an ISO-8601 string');
+      if (ast.kind !== Kind.STRING) {
+        throw new GraphQLError(`DateTime must be ${TIMESTAMP_FORMAT}`, { extensions: { code: GraphQLErrorCode.BadUserInput } });
+      }
       return parseDate(ast.value);
     },
   }),
   {},
 );
 
+/** A client's DateTime: the one timestamp grammar and range of lib/time.ts (what PostgreSQL stores). */
 function parseDate(value: unknown): Date {
-  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$/.test(value)) {
-    throw new GraphQLError('DateTime must be an ISO-8601 string', { extensions: { code: GraphQLErrorCode.BadUserInput } });
-  }
-  const d = new Date(value);
-  if (Number.isNaN(d.getTime()))
-    throw new GraphQLError('DateTime is not a valid date', { extensions: { code: GraphQLErrorCode.BadUserInput } });
+  const d = typeof value === 'string' ? parseTimestamp(value) : null;
+  if (!d) throw new GraphQLError(`DateTime must be ${TIMESTAMP_FORMAT}`, { extensions: { code: GraphQLErrorCode.BadUserInput } });
   return d;
 }
 

@@ -11,6 +11,10 @@ export const GraphQLErrorCode = {
   Forbidden: 'FORBIDDEN',
   RateLimited: 'RATE_LIMITED',
   BadUserInput: 'BAD_USER_INPUT',
+  /** The HTTP request itself is unusable (parameters that are not JSON, a body no parser reads). */
+  BadRequest: 'BAD_REQUEST',
+  /** The document is not valid GraphQL syntax. */
+  ParseFailed: 'GRAPHQL_PARSE_FAILED',
   Unavailable: 'UNAVAILABLE',
   Internal: 'INTERNAL_SERVER_ERROR',
   /** A subscriber's buffer filled up: it was disconnected and may resume with its last cursor. */

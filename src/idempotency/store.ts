@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { PrismaClient, Tx } from '../db/client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { FieldError } from '../lib/error-codes.js';
+import { checkStorableText, textLength } from '../lib/text.js';
 
 export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
 /** How often expired keys are purged in the background (services.background). */
@@ -30,10 +31,12 @@ export type Claim =
   /** A live key already holds a response (committed by an earlier request). */
   | { kind: 'stored'; requestHash: string; response: StoredResponse };
 
-/** Checks a key: 1–255 characters. */
+/** Checks a key: 1–255 characters of text PostgreSQL can store. */
 export function validateIdempotencyKey(key: string, field = 'idempotencyKey'): FieldError | null {
   if (key.length === 0) return { field, message: 'must not be empty' };
-  if (key.length > IDEMPOTENCY_KEY_MAX_LENGTH) return { field, message: `must be at most ${IDEMPOTENCY_KEY_MAX_LENGTH} characters` };
+  const unstorable = checkStorableText(key, field);
+  if (unstorable) return unstorable;
+  if (textLength(key) > IDEMPOTENCY_KEY_MAX_LENGTH) return { field, message: `must be at most ${IDEMPOTENCY_KEY_MAX_LENGTH} characters` };
   return null;
 }
 

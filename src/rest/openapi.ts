@@ -13,9 +13,10 @@ import {
   KYC_STATUS_DOCS,
   AML_STATUS_DOCS,
 } from '../customers/descriptions.js';
-import { LIST_DEFAULT, LIST_MAX } from '../customers/queries.js';
+import { FILTER_TEXT_MAX_LENGTH, LIST_DEFAULT, LIST_MAX } from '../customers/queries.js';
 import { AddedVia, AmlStatus, CustomerType, KycStatus } from '../generated/prisma/enums.js';
 import { ErrorCode } from '../lib/error-codes.js';
+import { TIMESTAMP_FORMAT } from '../lib/time.js';
 import { MAX_BODY_BYTES, REST_PREFIX, type Route } from './router.js';
 
 type Schema = Record<string, unknown>;
@@ -513,14 +514,14 @@ export const LIST_PARAMETERS: Schema[] = [
   {
     name: 'updated_since',
     in: 'query',
-    description: 'Only customers updated strictly after this ISO-8601 instant.',
+    description: `Only customers updated strictly after this instant: ${TIMESTAMP_FORMAT}.`,
     schema: { type: 'string', format: 'date-time', examples: ['2026-03-01T00:00:00Z'] },
   },
   {
     name: 'external_id',
     in: 'query',
     description: 'Only the customer with exactly this external id.',
-    schema: { type: 'string', examples: ['crm-7741'] },
+    schema: { type: 'string', maxLength: FILTER_TEXT_MAX_LENGTH, examples: ['crm-7741'] },
   },
   {
     name: 'include',

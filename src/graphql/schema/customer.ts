@@ -26,6 +26,7 @@ import {
 import { AddedVia, AmlStatus, CustomerType, KycStatus } from '../../generated/prisma/enums.js';
 import { builder } from '../builder.js';
 import { GraphQLErrorCode } from '../context.js';
+import { assertFilterArgs, customerRefArg } from './arguments.js';
 
 /** Per-value descriptions of an enum, in the form Pothos takes them (`values: { X: { description } }`). */
 export function describeValues<V extends string>(docs: Readonly<Record<V, string>>): Record<V, { description: string }> {
@@ -174,9 +175,10 @@ const CustomerOrderInput = builder.inputType('CustomerOrder', {
 
 type FilterArg = typeof CustomerFilterInput.$inferInput | null | undefined;
 
-/** GraphQL filter input → domain filter (nulls mean "not filtered"). */
+/** GraphQL filter input → domain filter (nulls mean "not filtered"); text refused by checkFilterText is BAD_USER_INPUT. */
 export function toDomainFilter(f: FilterArg): DomainFilter {
   if (!f) return {};
+  assertFilterArgs({ 'filter.externalId': f.externalId, 'filter.search': f.search });
   return {
     kycStatus: f.kycStatus ?? undefined,
     amlStatus: f.amlStatus ?? undefined,
@@ -310,8 +312,12 @@ builder.queryFields((t) => ({
       'A customer by UUID or external id (told apart automatically); null when your organisation has no such customer. Scope customers:read.',
     authScopes: { [Scope.CustomersRead]: true },
     args: { id: t.arg.id({ required: true, description: idArgDescription }) },
-    resolve: (query, _root, { id }, ctx) =>
-      ctx.services.db.prisma.customer.findFirst({ ...query, where: findCustomerWhere(ctx.principal!.orgId, id) }),
+    resolve: (query, _root, args, ctx) => {
+      const id = customerRefArg(args.id);
+      return id === null
+        ? null
+        : ctx.services.db.prisma.customer.findFirst({ ...query, where: findCustomerWhere(ctx.principal!.orgId, id) });
+    },
   }),
 
   customers: t.field({
@@ -362,7 +368,9 @@ builder.queryFields((t) => ({
       'Only the AML block of a customer, for keys that may see nothing else. Scope aml:read; null when your organisation has no such customer.',
     authScopes: { [Scope.AmlRead]: true },
     args: { id: t.arg.id({ required: true, description: idArgDescription }) },
-    resolve: async (_root, { id }, ctx) => {
+    resolve: async (_root, args, ctx) => {
+      const id = customerRefArg(args.id);
+      if (id === null) return null;
       const row = await ctx.services.db.prisma.customer.findFirst({
         where: findCustomerWhere(ctx.principal!.orgId, id),
         select: {

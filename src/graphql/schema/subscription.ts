@@ -7,6 +7,7 @@ import { customerFromSnapshot } from '../../customers/dto.js';
 import { CursorExpiredError, STATUS_CHANGE_KINDS, type Delivery, type StatusChange } from '../../events/bus.js';
 import { builder } from '../builder.js';
 import { GraphQLErrorCode } from '../context.js';
+import { assertFilterArgs } from './arguments.js';
 import { CustomerObject } from './customer.js';
 import { AmlChange, KycChange, change } from './lifecycle.js';
 
@@ -83,6 +84,7 @@ builder.subscriptionField('customerStatusChanged', (t) =>
     },
     subscribe: async (_root, args, ctx) => {
       const f = args.filter;
+      assertFilterArgs({ 'filter.customerIds': f?.customerIds, 'filter.externalIds': f?.externalIds });
       try {
         return await ctx.services.bus.subscribe(
           ctx.principal!.orgId,

@@ -354,7 +354,7 @@ export interface operations {
         limit?: number;
         /** @description KYC status, one or several comma-separated: NOT_STARTED, PENDING, IN_PROGRESS, VERIFIED, FAILED, NOT_REQUIRED, AWAITING_RESUBMISSION. */
         status?: string;
-        /** @description Only customers updated strictly after this ISO-8601 instant. */
+        /** @description Only customers updated strictly after this instant: an ISO-8601 timestamp between 0001-01-01 and 9999-12-31 (YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss[.sss]] with Z or ±hh:mm). */
         updated_since?: string;
       };
       header?: never;

@@ -17,7 +17,11 @@ export interface Config {
   idempotencyTtlHours: number;
   /** Bounded wait for a concurrent request holding the same idempotency key. */
   idempotencyWaitMs: number;
-  eventRetentionDays: number;
+  /**
+   * Days customer events are kept; null (the default) keeps them for good: the status
+   * history is an audit trail (SPEC section 11).
+   */
+  eventRetentionDays: number | null;
   /** Per-subscriber buffer of undelivered events before the subscriber is cut off. */
   subscriptionBufferSize: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -43,6 +47,13 @@ function intVar(env: Env, name: string, fallback: number, min: number, max: numb
   return value;
 }
 
+/** An integer variable with no default: null when unset or empty. */
+function optionalIntVar(env: Env, name: string, min: number, max: number, problems: string[]): number | null {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return null;
+  return intVar(env, name, min, min, max, problems);
+}
+
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 
 /** Reads and validates the configuration; throws ConfigError listing every problem at once. */
@@ -65,7 +76,7 @@ export function loadConfig(env: Env = process.env): Config {
     apiKeyCacheMs: intVar(env, 'API_KEY_CACHE_MS', 500, 0, 1000, problems),
     idempotencyTtlHours: intVar(env, 'IDEMPOTENCY_TTL_HOURS', 24, 1, 24 * 30, problems),
     idempotencyWaitMs: intVar(env, 'IDEMPOTENCY_WAIT_MS', 5000, 0, 60_000, problems),
-    eventRetentionDays: intVar(env, 'EVENT_RETENTION_DAYS', 7, 7, 3650, problems),
+    eventRetentionDays: optionalIntVar(env, 'EVENT_RETENTION_DAYS', 7, 36_500, problems),
     subscriptionBufferSize: intVar(env, 'SUBSCRIPTION_BUFFER_SIZE', 1000, 1, 1_000_000, problems),
     logLevel,
   };

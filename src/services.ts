@@ -5,7 +5,7 @@ import { RateLimiter } from './auth/rate-limit.js';
 import type { Config } from './config.js';
 import type { Database, Tx } from './db/client.js';
 import { EventBus } from './events/bus.js';
-import { EVENT_PURGE_INTERVAL_MS, purgeEventsBefore } from './events/retention.js';
+import { EVENT_PURGE_INTERVAL_MS, purgeExpiredEvents } from './events/retention.js';
 import { IDEMPOTENCY_PURGE_INTERVAL_MS, purgeExpiredKeys } from './idempotency/store.js';
 import { createLogger, type Logger } from './lib/log.js';
 
@@ -52,9 +52,11 @@ export function createServices(config: Config, db: Database, options: ServicesOp
   const background = new BackgroundTasks(log);
   background.every('rate-limit purge', 60 * 60_000, () => rateLimiter.purge());
   background.every('idempotency key purge', IDEMPOTENCY_PURGE_INTERVAL_MS, () => purgeExpiredKeys(db.prisma, now()));
-  background.every('event retention purge', EVENT_PURGE_INTERVAL_MS, () =>
-    purgeEventsBefore(db.prisma, new Date(now().getTime() - config.eventRetentionDays * 86_400_000)),
-  );
+  // Events are the audit trail: purged only when a retention is configured.
+  if (config.eventRetentionDays !== null) {
+    const days = config.eventRetentionDays;
+    background.every('event retention purge', EVENT_PURGE_INTERVAL_MS, () => purgeExpiredEvents(db.prisma, days, now()));
+  }
   return {
     config,
     db,

@@ -11,9 +11,10 @@ import {
   type HistoryEvent,
   type HistoryPage,
 } from '../../events/history.js';
-import { CustomerEventKind } from '../../generated/prisma/enums.js';
+import { ActorKind, keyActor, type Actor } from '../../events/actor.js';
+import { AmlStatus, CustomerEventKind, KycStatus } from '../../generated/prisma/enums.js';
 import { builder } from '../builder.js';
-import { GraphQLErrorCode } from '../context.js';
+import { GraphQLErrorCode, principalOf } from '../context.js';
 import { AmlStatusEnum, CustomerObject, KycStatusEnum, PageInfo } from './customer.js';
 import { CustomerNotFoundError, InvalidTransitionError, ValidationError } from './errors.js';
 
@@ -22,21 +23,45 @@ const CustomerEventKindEnum = builder.enumType(CustomerEventKind, {
   description: 'What a customer event records: a write by an integrator (CREATED, UPDATED, ADOPTED) or a status move (KYC, AML).',
 });
 
-export const KycChange = builder.objectRef<{ from: string; to: string }>('KycStatusChange').implement({
+export const KycChange = builder.objectRef<{ from: KycStatus; to: KycStatus }>('KycStatusChange').implement({
   fields: (t) => ({
-    from: t.field({ type: KycStatusEnum, resolve: (c) => c.from as never }),
-    to: t.field({ type: KycStatusEnum, resolve: (c) => c.to as never }),
+    from: t.field({ type: KycStatusEnum, resolve: (c) => c.from }),
+    to: t.field({ type: KycStatusEnum, resolve: (c) => c.to }),
   }),
 });
-export const AmlChange = builder.objectRef<{ from: string; to: string }>('AmlStatusChange').implement({
+export const AmlChange = builder.objectRef<{ from: AmlStatus; to: AmlStatus }>('AmlStatusChange').implement({
   fields: (t) => ({
-    from: t.field({ type: AmlStatusEnum, resolve: (c) => c.from as never }),
-    to: t.field({ type: AmlStatusEnum, resolve: (c) => c.to as never }),
+    from: t.field({ type: AmlStatusEnum, resolve: (c) => c.from }),
+    to: t.field({ type: AmlStatusEnum, resolve: (c) => c.to }),
   }),
 });
 
 /** The from/to pair of a change, or null when the event did not move that status. */
-export const change = (from: string | null, to: string | null) => (from !== null && to !== null ? { from, to } : null);
+export const change = <S extends string>(from: S | null, to: S | null) => (from !== null && to !== null ? { from, to } : null);
+
+const ActorKindEnum = builder.enumType(ActorKind, {
+  name: 'ActorKind',
+  description: 'Who made a change.',
+});
+
+/** Who made a change (SPEC section 11): the API key by id and label, never the key itself. */
+export const ActorObject = builder.objectRef<Actor>('Actor').implement({
+  description:
+    'Who made a change: an API key (its id and its label at the time), the gateway itself (SYSTEM), or UNKNOWN for changes recorded before the audit trail existed. Never the key itself.',
+  fields: (t) => ({
+    kind: t.field({ type: ActorKindEnum, description: 'API_KEY, SYSTEM or UNKNOWN.', resolve: (a) => a.kind }),
+    keyId: t.id({
+      nullable: true,
+      description: 'The API key id (as listed by `keys list`); null unless kind is API_KEY.',
+      resolve: (a) => a.keyId,
+    }),
+    keyLabel: t.string({
+      nullable: true,
+      description: "The key's label when the change was made; null unless kind is API_KEY or the key has no label.",
+      resolve: (a) => a.keyLabel,
+    }),
+  }),
+});
 
 const CustomerEventObject = builder.objectRef<HistoryEvent>('CustomerEvent').implement({
   description: "One entry of a customer's event log: a write or a status move.",
@@ -46,6 +71,7 @@ const CustomerEventObject = builder.objectRef<HistoryEvent>('CustomerEvent').imp
     occurredAt: t.field({ type: 'DateTime', resolve: (e) => e.occurredAt }),
     kyc: t.field({ type: KycChange, nullable: true, description: 'Set on KYC moves.', resolve: (e) => change(e.kycFrom, e.kycTo) }),
     aml: t.field({ type: AmlChange, nullable: true, description: 'Set on AML moves.', resolve: (e) => change(e.amlFrom, e.amlTo) }),
+    actor: t.field({ type: ActorObject, description: 'Who made the change.', resolve: (e) => e.actor }),
   }),
 });
 
@@ -73,7 +99,7 @@ const CustomerEventConnection = builder.objectRef<HistoryPage>('CustomerEventCon
 builder.prismaObjectField('Customer', 'statusHistory', (t) =>
   t.field({
     type: CustomerEventConnection,
-    description: `The customer's events, newest first (${HISTORY_DEFAULT} by default, at most ${HISTORY_MAX}). Kept at least 7 days.`,
+    description: `The customer's events, newest first (${HISTORY_DEFAULT} by default, at most ${HISTORY_MAX}), each with its actor. Kept unless EVENT_RETENTION_DAYS is set.`,
     authScopes: { [Scope.CustomersRead]: true },
     args: {
       first: t.arg.int({ required: false, defaultValue: HISTORY_DEFAULT }),
@@ -140,16 +166,11 @@ builder.mutationFields((t) => ({
       to: t.arg({ type: KycStatusEnum, required: true }),
       identity: t.arg({ type: VerifiedIdentityInput, required: false }),
     },
-    resolve: async (_root, args, ctx) =>
-      unwrap(
-        await transitionKyc(
-          ctx.services.db.prisma,
-          ctx.principal!.orgId,
-          args.id,
-          { to: args.to, identity: args.identity },
-          ctx.services.now(),
-        ),
-      ),
+    resolve: async (_root, args, ctx) => {
+      const principal = principalOf(ctx);
+      const input = { to: args.to, identity: args.identity };
+      return unwrap(await transitionKyc(ctx.services.db.prisma, principal.orgId, args.id, input, ctx.services.now(), keyActor(principal)));
+    },
   }),
 
   recordAmlScreening: t.field({
@@ -168,15 +189,12 @@ builder.mutationFields((t) => ({
       status: t.arg({ type: AmlStatusEnum, required: true }),
       flags: t.arg({ type: AmlFlagsInput, required: false }),
     },
-    resolve: async (_root, args, ctx) =>
-      unwrap(
-        await recordAmlScreening(
-          ctx.services.db.prisma,
-          ctx.principal!.orgId,
-          args.id,
-          { status: args.status, flags: args.flags },
-          ctx.services.now(),
-        ),
-      ),
+    resolve: async (_root, args, ctx) => {
+      const principal = principalOf(ctx);
+      const input = { status: args.status, flags: args.flags };
+      return unwrap(
+        await recordAmlScreening(ctx.services.db.prisma, principal.orgId, args.id, input, ctx.services.now(), keyActor(principal)),
+      );
+    },
   }),
 }));

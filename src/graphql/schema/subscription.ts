@@ -6,9 +6,9 @@ import { Scope } from '../../auth/scopes.js';
 import { customerFromSnapshot } from '../../customers/dto.js';
 import { CursorExpiredError, STATUS_CHANGE_KINDS, type Delivery, type StatusChange } from '../../events/bus.js';
 import { builder } from '../builder.js';
-import { GraphQLErrorCode } from '../context.js';
+import { GraphQLErrorCode, principalOf } from '../context.js';
 import { CustomerObject } from './customer.js';
-import { AmlChange, KycChange, change } from './lifecycle.js';
+import { ActorObject, AmlChange, KycChange, change } from './lifecycle.js';
 
 const StatusChangeKindEnum = builder.enumType('StatusChangeKind', {
   values: STATUS_CHANGE_KINDS,
@@ -30,6 +30,7 @@ const CustomerStatusChangeObject = builder.objectRef<StatusChange>('CustomerStat
     }),
     kyc: t.field({ type: KycChange, nullable: true, resolve: (c) => change(c.kycFrom, c.kycTo) }),
     aml: t.field({ type: AmlChange, nullable: true, resolve: (c) => change(c.amlFrom, c.amlTo) }),
+    actor: t.field({ type: ActorObject, description: 'Who made the change.', resolve: (c) => c.actor }),
   }),
 });
 
@@ -56,7 +57,7 @@ builder.subscriptionField('customerStatusChanged', (t) =>
       const f = args.filter;
       try {
         return await ctx.services.bus.subscribe(
-          ctx.principal!.orgId,
+          principalOf(ctx).orgId,
           { customerIds: f?.customerIds ?? undefined, externalIds: f?.externalIds ?? undefined, kinds: f?.kind ? [f.kind] : undefined },
           args.after,
         );

@@ -8,6 +8,7 @@ import { EventBus } from './events/bus.js';
 import { EVENT_PURGE_INTERVAL_MS, purgeExpiredEvents } from './events/retention.js';
 import { IDEMPOTENCY_PURGE_INTERVAL_MS, purgeExpiredKeys } from './idempotency/store.js';
 import { createLogger, type Logger } from './lib/log.js';
+import { createWebhooks, type Webhooks } from './webhooks/index.js';
 
 /**
  * Test-only hooks (empty in production). `insideWriteTransaction` runs inside a customer write
@@ -25,6 +26,8 @@ export interface Services {
   rateLimiter: RateLimiter;
   /** Status changes for subscriptions; starts with the first subscriber. */
   bus: EventBus;
+  /** Webhook endpoints and this instance's sender (started here, stopped by close()). */
+  webhooks: Webhooks;
   /** The clock used by every rule that depends on time (injectable in tests). */
   now: () => Date;
   /** Empty unless a test sets one (mutable on purpose). */
@@ -38,6 +41,8 @@ export interface Services {
 export interface ServicesOptions {
   log?: Logger;
   now?: () => Date;
+  /** Randomness of the webhook backoff jitter (tests pin it). */
+  random?: () => number;
 }
 
 /** Wires the services of one instance over an open, migrated database. */
@@ -49,6 +54,8 @@ export function createServices(config: Config, db: Database, options: ServicesOp
     now().getTime(),
   );
   const bus = new EventBus(db, { bufferSize: config.subscriptionBufferSize, retentionDays: config.eventRetentionDays, now, log });
+  const webhooks = createWebhooks(config, db, { now, log, ...(options.random ? { random: options.random } : {}) });
+  webhooks.start();
   const background = new BackgroundTasks(log);
   background.every('rate-limit purge', 60 * 60_000, () => rateLimiter.purge());
   background.every('idempotency key purge', IDEMPOTENCY_PURGE_INTERVAL_MS, () => purgeExpiredKeys(db.prisma, now()));
@@ -64,12 +71,14 @@ export function createServices(config: Config, db: Database, options: ServicesOp
     keys,
     rateLimiter,
     bus,
+    webhooks,
     now,
     testHooks: {},
     background,
     async close() {
       await background.stop();
       await bus.close();
+      await webhooks.close();
     },
   };
 }

@@ -11,7 +11,7 @@ import type { FieldError } from '../lib/error-codes.js';
 import { isUuid } from '../lib/ids.js';
 import { urlProblem, type NetworkPolicy } from './address-policy.js';
 import { isWebhookEventType, parseWebhookEventId, webhookEventId, type WebhookEventType } from './event-types.js';
-import { requeueEvent, requeueSince } from './queue.js';
+import { requeueEvent, requeueSince, type DeliveryColumns } from './queue.js';
 import type { SecretBox } from './secret-box.js';
 import { generateSecret } from './signing.js';
 
@@ -92,22 +92,7 @@ type EndpointRow = { [K in keyof typeof ENDPOINT_SELECT]: K extends 'events' ? s
 
 const toEndpoint = (r: EndpointRow): Endpoint => ({ ...r, events: r.events.filter(isWebhookEventType) });
 
-interface DeliveryRow {
-  id: bigint;
-  endpointId: string;
-  customerEventId: bigint;
-  eventType: string;
-  status: WebhookDeliveryStatus;
-  attempts: number;
-  lastStatusCode: number | null;
-  lastError: string | null;
-  lastAttemptAt: Date | null;
-  nextAttemptAt: Date;
-  deliveredAt: Date | null;
-  createdAt: Date;
-}
-
-function toDelivery(r: DeliveryRow): Delivery {
+function toDelivery(r: DeliveryColumns): Delivery {
   const type = isWebhookEventType(r.eventType) ? r.eventType : 'customer.updated';
   return {
     id: r.id,
@@ -199,8 +184,7 @@ export class WebhookEndpoints {
           events: [...new Set(events)],
           description: input.description ?? null,
           enabled: input.enabled ?? true,
-          createdAt: now,
-          updatedAt: now,
+          // created_at is the database's clock, like the events' occurred_at it is compared with.
           secrets: { create: { id: secretId, secret: this.box.seal(secret, secretId), createdAt: now } },
         },
         select: ENDPOINT_SELECT,
@@ -296,10 +280,8 @@ export class WebhookEndpoints {
     if (!endpoint) return notFound();
     const parsed = parseWebhookEventId(eventId);
     if (!parsed || !endpoint.events.includes(parsed.type)) return notFound('event');
-    const id = await requeueEvent(this.prisma, orgId, endpointId, parsed.customerEventId, parsed.type, this.now());
-    if (id === null) return notFound('event');
-    const row = await this.prisma.webhookDelivery.findUnique({ where: { id } });
-    return row ? ok(toDelivery(row)) : notFound('event');
+    const row = await requeueEvent(this.prisma, orgId, endpointId, parsed.customerEventId, parsed.type, this.now());
+    return row ? ok(toDelivery({ ...row, id: BigInt(row.id), customerEventId: BigInt(row.customerEventId) })) : notFound('event');
   }
 
   /**

@@ -3,7 +3,7 @@
 // the recording of an attempt, and the re-queueing of the replay tool. Each is one statement.
 import type { PrismaClient } from '../db/client.js';
 import { Prisma } from '../generated/prisma/client.js';
-import type { AmlStatus, CustomerEventKind, KycStatus } from '../generated/prisma/enums.js';
+import type { AmlStatus, CustomerEventKind, KycStatus, WebhookDeliveryStatus } from '../generated/prisma/enums.js';
 import type { PublicCustomer } from '../customers/dto.js';
 import { RETRY_WINDOW_MS } from './backoff.js';
 import { webhookTypeTable, type SourceEvent, type WebhookEventType } from './event-types.js';
@@ -262,6 +262,28 @@ export async function oldestPendingAt(prisma: PrismaClient): Promise<Date | null
   return at ? new Date(at) : null;
 }
 
+/** A delivery row as the management API reads it (Prisma field names). */
+export interface DeliveryColumns {
+  id: bigint;
+  endpointId: string;
+  customerEventId: bigint;
+  eventType: string;
+  status: WebhookDeliveryStatus;
+  attempts: number;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  lastAttemptAt: Date | null;
+  nextAttemptAt: Date;
+  deliveredAt: Date | null;
+  createdAt: Date;
+}
+
+const DELIVERY_RETURNING = Prisma.raw(
+  `id, endpoint_id::text AS "endpointId", customer_event_id AS "customerEventId", event_type AS "eventType", status::text AS status,
+   attempts, last_status_code AS "lastStatusCode", last_error AS "lastError", last_attempt_at AS "lastAttemptAt",
+   next_attempt_at AS "nextAttemptAt", delivered_at AS "deliveredAt", created_at AS "createdAt"`,
+);
+
 /** Re-queues deliveries (replay tool): new ones are inserted, finished ones reset; pending ones are left alone. */
 function requeueValues(now: Date) {
   return {
@@ -288,9 +310,9 @@ export async function requeueEvent(
   customerEventId: bigint,
   type: WebhookEventType,
   now: Date,
-): Promise<bigint | null> {
+): Promise<DeliveryColumns | null> {
   const v = requeueValues(now);
-  const rows = await prisma.$queryRaw<{ id: bigint }[]>`
+  const rows = await prisma.$queryRaw<DeliveryColumns[]>`
     WITH ins AS (
       INSERT INTO webhook_deliveries (org_id, endpoint_id, customer_event_id, event_type, next_attempt_at, deadline_at, created_at)
       SELECT e.org_id, ${endpointId}::uuid, e.id, m.type, ${v.next}, ${v.deadline}, ${now}::timestamptz
@@ -298,15 +320,17 @@ export async function requeueEvent(
         ON m.kind = e.kind::text AND m.status_to IS NOT DISTINCT FROM coalesce(e.kyc_to::text, e.aml_to::text)
       WHERE e.id = ${customerEventId}::bigint AND e.org_id = ${orgId}::uuid AND m.type = ${type}
       ${ON_CONFLICT_REQUEUE}
-      RETURNING id),
+      RETURNING ${DELIVERY_RETURNING}),
     woke AS (SELECT pg_notify(${DELIVERIES_CHANNEL}, '') FROM (SELECT 1 FROM ins LIMIT 1) AS any_queued)
-    SELECT coalesce(
-      (SELECT id FROM ins),
-      (SELECT d.id FROM webhook_deliveries d JOIN customer_events e ON e.id = d.customer_event_id AND e.org_id = ${orgId}::uuid
-       WHERE d.endpoint_id = ${endpointId}::uuid AND d.customer_event_id = ${customerEventId}::bigint AND d.event_type = ${type})
-    ) AS id, (SELECT count(*) FROM woke)::int AS woke`;
-  const id = rows[0]?.id;
-  return id === null || id === undefined ? null : BigInt(id);
+    SELECT r.* FROM (
+      SELECT * FROM ins
+      UNION ALL
+      -- Still pending (left alone): as it is.
+      SELECT ${DELIVERY_RETURNING} FROM webhook_deliveries
+      WHERE endpoint_id = ${endpointId}::uuid AND customer_event_id = ${customerEventId}::bigint AND event_type = ${type}
+        AND org_id = ${orgId}::uuid AND NOT EXISTS (SELECT 1 FROM ins)
+    ) r CROSS JOIN (SELECT count(*) FROM woke) AS notified`;
+  return rows[0] ?? null;
 }
 
 /**

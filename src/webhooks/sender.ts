@@ -38,6 +38,8 @@ export interface SenderMonitorEvents {
   queued: [count: number];
   /** A delivery ran out of retries (or of event). */
   failed: [endpointId: string];
+  /** An attempt's result was stored (tests wait on it; `ok`: delivered). */
+  recorded: [endpointId: string, ok: boolean];
   /** A claim round ended (tests wait on it). */
   idle: [];
 }
@@ -196,6 +198,7 @@ export class WebhookSender {
       const chain = record.ok && !this.closed && sent < (this.options.chainLimit ?? DEFAULT_CHAIN_LIMIT);
       const lease = chain ? { leaseUntil: new Date(now.getTime() + this.leaseMs) } : null;
       job = await recordAttempt(this.db.prisma, this.instanceId, current, record, now, lease);
+      this.monitor.emit('recorded', current.endpointId, record.ok);
     }
   }
 
@@ -239,7 +242,8 @@ export class WebhookSender {
       statusCode: outcome.kind === 'http_error' ? outcome.status : null,
       error: outcome.error,
       retryAt,
-      pauseUntil: new Date(end.getTime() + delay),
+      // The endpoint rests as long as the delivery (no longer: the last retry is at the deadline).
+      pauseUntil: retryAt ?? new Date(end.getTime() + delay),
     };
   }
 

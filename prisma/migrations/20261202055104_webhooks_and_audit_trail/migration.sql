@@ -5,8 +5,8 @@ CREATE TYPE "ActorKind" AS ENUM ('API_KEY', 'SYSTEM', 'UNKNOWN');
 CREATE TYPE "WebhookDeliveryStatus" AS ENUM ('PENDING', 'DELIVERED', 'FAILED');
 
 -- AlterTable (edited by hand): events written before the audit trail existed get the actor
--- UNKNOWN (no one can say now who made them; SYSTEM would be a false claim in an audit
--- trail). The default only backfills them: it is dropped so that every writer names the actor.
+-- UNKNOWN (no one can say now who made them, and SYSTEM would be a false claim in an audit
+-- trail). No semicolon in these comments: the schema engine splits the script on them. The default only backfills them: it is dropped so that every writer names the actor.
 ALTER TABLE "customer_events" ADD COLUMN     "actor_key_id" UUID,
 ADD COLUMN     "actor_key_label" VARCHAR(255),
 ADD COLUMN     "actor_kind" "ActorKind" NOT NULL DEFAULT 'UNKNOWN';

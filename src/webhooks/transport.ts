@@ -87,9 +87,10 @@ export class WebhookTransport {
           } else settle({ kind: 'http_error', status, error: `HTTP ${status}${excerpt ? `: ${excerpt}` : ''}` });
         };
         res.on('data', (chunk: Buffer) => {
+          const room = MAX_RESPONSE_BYTES - size;
           size += chunk.length;
-          if (size <= MAX_RESPONSE_BYTES) chunks.push(chunk);
-          else {
+          chunks.push(chunk.subarray(0, Math.max(0, room)));
+          if (size > MAX_RESPONSE_BYTES) {
             // Bounded read: the receiver's answer is decided, the rest of its body is not ours to read.
             finish();
             res.destroy();

@@ -34,6 +34,7 @@ describe.runIf(onPostgres)('webhook sender on PostgreSQL', () => {
       }
       const customers = await Promise.all(Array.from({ length: 250 }, () => createCustomer(ctx.db, orgId)));
       const steps = ['PENDING', 'IN_PROGRESS', 'AWAITING_RESUBMISSION', 'IN_PROGRESS'] as const;
+      const t0 = performance.now();
       // Eight writers on the two instances' pools, each walking its customers through four moves.
       await Promise.all(
         Array.from({ length: 8 }, async (_, w) => {
@@ -46,7 +47,11 @@ describe.runIf(onPostgres)('webhook sender on PostgreSQL', () => {
           }
         }),
       );
+      const tWrites = performance.now();
       await receiver.waitFor(1000);
+      console.info(
+        `1,000 changes written in ${(tWrites - t0).toFixed(0)} ms, all delivered after ${(performance.now() - t0).toFixed(0)} ms`,
+      );
       // Both senders catch up once more: nothing is left, nothing is sent again.
       await Promise.all([a.services.webhooks.sender!.wake(), b.services.webhooks.sender!.wake()]);
       expect(receiver.received).toHaveLength(1000);

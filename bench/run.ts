@@ -18,6 +18,7 @@ const scenarios: Record<string, Scenario> = {
   replay: replayScenario,
   dashboard: dashboardScenario,
   fanout: fanoutScenario,
+  webhooks: (ctx) => import('./scenarios/webhooks.js').then((m) => m.webhooksScenario(ctx)),
 };
 
 const asked = process.argv.slice(2);

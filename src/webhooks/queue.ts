@@ -69,25 +69,31 @@ export async function fanOut(prisma: PrismaClient, now: Date): Promise<FanOutRes
   return { locked: (r?.locked ?? 0) > 0, events: r?.events ?? 0, queued: r?.queued ?? 0 };
 }
 
-/** A delivery an instance has leased its endpoint for, with everything one attempt needs. */
-export interface Job {
+/** One delivery of a batch: everything one attempt needs. */
+export interface BatchItem {
   deliveryId: bigint;
-  orgId: string;
-  endpointId: string;
-  url: string;
-  /** Consecutive failed attempts of the endpoint before this one (its breaker). */
-  endpointFailures: number;
   type: WebhookEventType;
-  /** Attempts of this delivery, this one included. */
+  /** Attempts recorded before this one. */
   attempts: number;
   deadline: Date;
   /** Null when the event is no longer in the log (purged by EVENT_RETENTION_DAYS). */
   event: SourceEvent | null;
-  /** Stored secrets of the endpoint that sign now (current first), with their row ids. */
-  secrets: { id: string; secret: string }[];
 }
 
-interface JobRow {
+/** An endpoint leased to this instance, with its next due deliveries in queue (commit) order. */
+export interface Batch {
+  orgId: string;
+  endpointId: string;
+  url: string;
+  /** Consecutive failed attempts of the endpoint so far (its breaker). */
+  endpointFailures: number;
+  /** Stored secrets of the endpoint that sign now, with their row ids. */
+  secrets: { id: string; secret: string }[];
+  leaseUntil: Date;
+  items: BatchItem[];
+}
+
+interface ItemRow {
   id: bigint;
   org_id: string;
   endpoint_id: string;
@@ -109,61 +115,88 @@ interface JobRow {
 
 const json = <T>(v: T | string): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v);
 
-function toJob(r: JobRow): Job {
-  return {
-    deliveryId: BigInt(r.id),
-    orgId: r.org_id,
-    endpointId: r.endpoint_id,
-    url: r.url,
-    endpointFailures: Number(r.failure_count),
-    type: r.event_type as WebhookEventType,
-    attempts: Number(r.attempts),
-    deadline: new Date(r.deadline_at),
-    event:
-      r.e_id === null || r.snapshot === null || r.occurred_at === null
-        ? null
-        : {
-            id: BigInt(r.e_id),
-            kind: r.kind as CustomerEventKind,
-            kycFrom: r.kyc_from as KycStatus | null,
-            kycTo: r.kyc_to as KycStatus | null,
-            amlFrom: r.aml_from as AmlStatus | null,
-            amlTo: r.aml_to as AmlStatus | null,
-            occurredAt: new Date(r.occurred_at),
-            snapshot: json(r.snapshot),
-          },
-    secrets: r.secrets === null ? [] : json(r.secrets),
-  };
+/** Groups item rows (ordered by endpoint, then delivery id) into batches. */
+function toBatches(rows: ItemRow[], leaseUntil: Date): Batch[] {
+  const batches = new Map<string, Batch>();
+  for (const r of rows) {
+    let batch = batches.get(r.endpoint_id);
+    if (!batch) {
+      batch = {
+        orgId: r.org_id,
+        endpointId: r.endpoint_id,
+        url: r.url,
+        endpointFailures: Number(r.failure_count),
+        secrets: r.secrets === null ? [] : json(r.secrets),
+        leaseUntil,
+        items: [],
+      };
+      batches.set(r.endpoint_id, batch);
+    }
+    batch.items.push({
+      deliveryId: BigInt(r.id),
+      type: r.event_type as WebhookEventType,
+      attempts: Number(r.attempts),
+      deadline: new Date(r.deadline_at),
+      event:
+        r.e_id === null || r.snapshot === null || r.occurred_at === null
+          ? null
+          : {
+              id: BigInt(r.e_id),
+              kind: r.kind as CustomerEventKind,
+              kycFrom: r.kyc_from as KycStatus | null,
+              kycTo: r.kyc_to as KycStatus | null,
+              amlFrom: r.aml_from as AmlStatus | null,
+              amlTo: r.aml_to as AmlStatus | null,
+              occurredAt: new Date(r.occurred_at),
+              snapshot: json(r.snapshot),
+            },
+    });
+  }
+  return [...batches.values()];
 }
 
-/** Selects the jobs of the deliveries just started in CTE `started`, leased endpoints in `leased`. */
-const jobSelect = (now: Date) => Prisma.sql`
-  SELECT st.id, st.org_id::text AS org_id, st.endpoint_id::text AS endpoint_id, leased.url, leased.failure_count,
-         st.event_type, st.attempts, st.deadline_at,
+/** Selects the items of CTE `batch` (id, endpoint_id) with their leased endpoint (CTE `leased`) and events. */
+const batchSelect = (now: Date) => Prisma.sql`
+  SELECT d.id, d.org_id::text AS org_id, d.endpoint_id::text AS endpoint_id, leased.url, leased.failure_count,
+         d.event_type, d.attempts, d.deadline_at,
          e.id AS e_id, e.kind::text AS kind, e.kyc_from::text AS kyc_from, e.kyc_to::text AS kyc_to,
          e.aml_from::text AS aml_from, e.aml_to::text AS aml_to, e.snapshot, e.occurred_at,
          (SELECT json_agg(json_build_object('id', ws.id::text, 'secret', ws.secret) ORDER BY ws.expires_at DESC NULLS FIRST)
           FROM webhook_secrets ws
-          WHERE ws.endpoint_id = st.endpoint_id AND (ws.expires_at IS NULL OR ws.expires_at > ${now}::timestamptz)) AS secrets
-  FROM started st JOIN leased ON leased.id = st.endpoint_id
-  LEFT JOIN customer_events e ON e.id = st.customer_event_id AND e.org_id = st.org_id`;
+          WHERE ws.endpoint_id = d.endpoint_id AND (ws.expires_at IS NULL OR ws.expires_at > ${now}::timestamptz)) AS secrets
+  FROM batch JOIN webhook_deliveries d ON d.id = batch.id JOIN leased ON leased.id = d.endpoint_id
+  LEFT JOIN customer_events e ON e.id = d.customer_event_id AND e.org_id = d.org_id
+  ORDER BY d.endpoint_id, d.id`;
+
+/** The due deliveries of an endpoint, oldest first (a LATERAL body: `ep.id` is the endpoint). */
+const dueOf = (endpoint: Prisma.Sql, now: Date, size: number) => Prisma.sql`
+  SELECT d.id FROM webhook_deliveries d
+  WHERE d.endpoint_id = ${endpoint} AND d.status = 'PENDING' AND d.next_attempt_at <= ${now}::timestamptz
+  ORDER BY d.id LIMIT ${size}`;
 
 /**
- * Leases up to `limit` endpoints that have a due delivery and starts the oldest due delivery
- * of each (one statement). The endpoint row is the unit of work: locked with FOR UPDATE SKIP
- * LOCKED, so concurrent instances take different endpoints and never wait on each other, and
- * leased until `leaseUntil`, so one instance at a time sends to an endpoint (commit order
- * while it is healthy). A crashed instance's lease simply runs out; its delivery, still
- * PENDING, is started again by whoever takes the endpoint next. Endpoints whose lease ended
- * longest ago come first (round robin when more are due than there are free slots). A paused
- * endpoint (its breaker, after failures) is skipped until its pause ends.
+ * Leases up to `limit` endpoints that have due deliveries, with up to `size` of each endpoint's
+ * oldest due deliveries (one statement). The endpoint row is the unit of work: locked with FOR
+ * UPDATE SKIP LOCKED, so concurrent instances take different endpoints and never wait on each
+ * other, and leased until `leaseUntil`, so one instance at a time sends to an endpoint (commit
+ * order while it is healthy). A crashed instance's lease simply runs out; its deliveries,
+ * still PENDING, go to whoever takes the endpoint next. Endpoints whose lease ended longest ago
+ * come first (round robin when more are due than there are free slots). A paused endpoint (its
+ * breaker, after failures) is skipped until its pause ends.
  */
-export async function claimJobs(prisma: PrismaClient, me: string, now: Date, leaseUntil: Date, limit: number): Promise<Job[]> {
-  const rows = await prisma.$queryRaw<JobRow[]>`
+export async function claimBatches(
+  prisma: PrismaClient,
+  me: string,
+  now: Date,
+  leaseUntil: Date,
+  limit: number,
+  size: number,
+): Promise<Batch[]> {
+  const rows = await prisma.$queryRaw<ItemRow[]>`
     WITH ep AS (
       SELECT e.id FROM webhook_endpoints e
       WHERE e.enabled
-        AND (e.lease_until IS NULL OR e.lease_until <= ${now}::timestamptz OR e.lease_owner IS NULL)
+        AND (e.lease_owner IS NULL OR e.lease_until IS NULL OR e.lease_until <= ${now}::timestamptz)
         AND (e.paused_until IS NULL OR e.paused_until <= ${now}::timestamptz)
         AND EXISTS (SELECT 1 FROM webhook_deliveries d
                     WHERE d.endpoint_id = e.id AND d.status = 'PENDING' AND d.next_attempt_at <= ${now}::timestamptz)
@@ -171,86 +204,83 @@ export async function claimJobs(prisma: PrismaClient, me: string, now: Date, lea
       LIMIT ${limit}
       FOR UPDATE OF e SKIP LOCKED
     ),
-    head AS (
-      SELECT h.id, ep.id AS endpoint_id FROM ep CROSS JOIN LATERAL (
-        SELECT d.id FROM webhook_deliveries d
-        WHERE d.endpoint_id = ep.id AND d.status = 'PENDING' AND d.next_attempt_at <= ${now}::timestamptz
-        ORDER BY d.id LIMIT 1) h
-    ),
+    batch AS (SELECT due.id, ep.id AS endpoint_id FROM ep CROSS JOIN LATERAL (${dueOf(Prisma.sql`ep.id`, now, size)}) due),
     leased AS (
       UPDATE webhook_endpoints e SET lease_owner = ${me}, lease_until = ${leaseUntil}::timestamptz
-      FROM head WHERE e.id = head.endpoint_id
+      FROM (SELECT DISTINCT endpoint_id FROM batch) b WHERE e.id = b.endpoint_id
       RETURNING e.id, e.url, e.failure_count
-    ),
-    started AS (
-      UPDATE webhook_deliveries d SET attempts = d.attempts + 1, last_attempt_at = ${now}::timestamptz
-      FROM head WHERE d.id = head.id
-      RETURNING d.id, d.org_id, d.endpoint_id, d.customer_event_id, d.event_type, d.attempts, d.deadline_at
     )
-    ${jobSelect(now)}
-    ORDER BY st.id`;
-  return rows.map(toJob);
+    ${batchSelect(now)}`;
+  return toBatches(rows, leaseUntil);
 }
 
-/** What an attempt came to, as the queue records it. */
-export type AttemptRecord =
-  | { ok: true; statusCode: number }
-  /** `retryAt` null: out of time (or nothing left to send): the delivery is FAILED. */
-  | { ok: false; statusCode: number | null; error: string; retryAt: Date | null; pauseUntil: Date };
+/** The result of one attempt of a batch item. */
+export interface Sent {
+  deliveryId: bigint;
+  startedAt: Date;
+  statusCode: number;
+}
+
+/** A failed attempt: the batch stopped there. `retryAt` null: out of time (FAILED). */
+export interface Failed extends Omit<Sent, 'statusCode'> {
+  statusCode: number | null;
+  error: string;
+  retryAt: Date | null;
+  pauseUntil: Date;
+}
 
 /**
- * Records an attempt and, after a success, starts the endpoint's next due delivery under the
- * same lease (one statement: the next attempt costs no separate claim). A failure releases the
- * endpoint and pauses it until `pauseUntil`. Recording is guarded by the lease: an instance
- * whose lease ran out (and was taken over) records a success, never a failure, and starts
- * nothing.
+ * Records what a batch did, in one statement: the successes (always: they happened), the
+ * failure that stopped it if any (only while this instance still holds the lease: one that
+ * lost it to a takeover leaves the retry to the new holder), the endpoint's breaker, and,
+ * when `next` is given and nothing failed, the next batch of the endpoint under a renewed
+ * lease (so a busy endpoint costs one statement per batch, not per delivery). Deliveries of
+ * the batch that were not attempted simply stay PENDING. Attempts are counted here: an attempt
+ * cut short by a crash is not recorded.
  */
-export async function recordAttempt(
+export async function recordBatch(
   prisma: PrismaClient,
   me: string,
-  job: Job,
-  result: AttemptRecord,
+  batch: Batch,
+  sent: readonly Sent[],
+  failed: Failed | null,
   now: Date,
-  next: { leaseUntil: Date } | null,
-): Promise<Job | null> {
-  const mine = Prisma.sql`e.id = ${job.endpointId}::uuid AND e.lease_owner = ${me}`;
-  if (!result.ok) {
-    await prisma.$executeRaw`
-      WITH ep AS (
-        UPDATE webhook_endpoints e SET lease_owner = NULL, lease_until = ${now}::timestamptz,
-          failure_count = e.failure_count + 1, paused_until = ${result.pauseUntil}::timestamptz
-        WHERE ${mine} RETURNING e.id)
-      UPDATE webhook_deliveries d
-      SET status = ${result.retryAt === null ? 'FAILED' : 'PENDING'}::text::"WebhookDeliveryStatus",
-          next_attempt_at = coalesce(${result.retryAt}::timestamptz, d.next_attempt_at),
-          last_status_code = ${result.statusCode}::int, last_error = ${result.error.slice(0, 500)}
-      FROM ep WHERE d.id = ${job.deliveryId}::bigint AND d.status = 'PENDING'`;
-    return null;
-  }
-  const chain = next !== null;
-  const rows = await prisma.$queryRaw<JobRow[]>`
+  next: { leaseUntil: Date; size: number } | null,
+): Promise<Batch | null> {
+  const ids = sent.map((r) => r.deliveryId.toString());
+  const chain = next !== null && failed === null;
+  const rows = await prisma.$queryRaw<ItemRow[]>`
     -- Data-modifying CTEs run to completion even when the main query does not read them.
-    WITH done AS (
-      UPDATE webhook_deliveries SET status = 'DELIVERED', delivered_at = ${now}::timestamptz,
-        last_status_code = ${result.statusCode}::int, last_error = NULL
-      WHERE id = ${job.deliveryId}::bigint AND status = 'PENDING' RETURNING id),
-    nxt AS (
-      SELECT d.id, d.endpoint_id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled
-      WHERE ${chain}::boolean AND d.endpoint_id = ${job.endpointId}::uuid AND d.status = 'PENDING'
-        AND d.next_attempt_at <= ${now}::timestamptz AND d.id <> ${job.deliveryId}::bigint
-      ORDER BY d.id LIMIT 1),
+    WITH ok AS (
+      UPDATE webhook_deliveries d SET status = 'DELIVERED', delivered_at = ${now}::timestamptz, last_status_code = r.code,
+        last_error = NULL, attempts = d.attempts + 1, last_attempt_at = r.started
+      FROM unnest(${ids}::bigint[], ${sent.map((r) => r.statusCode)}::int[], ${sent.map((r) => r.startedAt)}::timestamptz[]) AS r(id, code, started)
+      WHERE d.id = r.id AND d.status = 'PENDING'),
+    batch AS (
+      SELECT due.id, due.endpoint_id FROM (
+        SELECT d.id, d.endpoint_id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled
+        WHERE ${chain}::boolean AND d.endpoint_id = ${batch.endpointId}::uuid AND d.status = 'PENDING'
+          AND d.next_attempt_at <= ${now}::timestamptz AND d.id <> ALL(${ids}::bigint[])
+        ORDER BY d.id LIMIT ${next?.size ?? 0}) due),
     leased AS (
-      UPDATE webhook_endpoints e SET failure_count = 0, paused_until = NULL,
-        lease_owner = CASE WHEN EXISTS (SELECT 1 FROM nxt) THEN ${me} END,
-        lease_until = CASE WHEN EXISTS (SELECT 1 FROM nxt) THEN ${next?.leaseUntil ?? now}::timestamptz ELSE ${now}::timestamptz END
-      WHERE ${mine} RETURNING e.id, e.url, e.failure_count),
-    started AS (
-      UPDATE webhook_deliveries d SET attempts = d.attempts + 1, last_attempt_at = ${now}::timestamptz
-      FROM nxt, leased WHERE d.id = nxt.id AND leased.id = nxt.endpoint_id
-      RETURNING d.id, d.org_id, d.endpoint_id, d.customer_event_id, d.event_type, d.attempts, d.deadline_at)
-    ${jobSelect(now)}`;
-  const row = rows[0];
-  return row ? toJob(row) : null;
+      UPDATE webhook_endpoints e SET
+        -- The breaker: a failure counts and pauses, a success resets, nothing sent changes nothing.
+        failure_count = CASE WHEN ${failed !== null}::boolean THEN e.failure_count + 1 WHEN ${sent.length > 0}::boolean THEN 0 ELSE e.failure_count END,
+        paused_until = CASE WHEN ${failed !== null}::boolean THEN ${failed?.pauseUntil ?? null}::timestamptz
+                            WHEN ${sent.length > 0}::boolean THEN NULL ELSE e.paused_until END,
+        lease_owner = CASE WHEN EXISTS (SELECT 1 FROM batch) THEN ${me} END,
+        lease_until = CASE WHEN EXISTS (SELECT 1 FROM batch) THEN ${next?.leaseUntil ?? now}::timestamptz ELSE ${now}::timestamptz END
+      WHERE e.id = ${batch.endpointId}::uuid AND e.lease_owner = ${me}
+      RETURNING e.id, e.url, e.failure_count),
+    bad AS (
+      UPDATE webhook_deliveries d
+      SET status = ${failed?.retryAt === null ? 'FAILED' : 'PENDING'}::text::"WebhookDeliveryStatus",
+          next_attempt_at = coalesce(${failed?.retryAt ?? null}::timestamptz, d.next_attempt_at),
+          last_status_code = ${failed?.statusCode ?? null}::int, last_error = ${failed?.error.slice(0, 500) ?? null},
+          attempts = d.attempts + 1, last_attempt_at = ${failed?.startedAt ?? null}::timestamptz
+      FROM leased WHERE d.id = ${failed?.deliveryId ?? null}::bigint AND d.status = 'PENDING')
+    ${batchSelect(now)}`;
+  return next ? (toBatches(rows, next.leaseUntil)[0] ?? null) : null;
 }
 
 /** When the oldest delivery still waiting (PENDING) was queued, across all endpoints; null when none waits. */

@@ -22,7 +22,17 @@ import { EVENTS_CHANNEL } from '../events/outbox.js';
 import type { Logger } from '../lib/log.js';
 import { nextAttempt, retryDelay } from './backoff.js';
 import { buildPayload } from './event-types.js';
-import { claimJobs, DELIVERIES_CHANNEL, fanOut, oldestPendingAt, recordAttempt, type AttemptRecord, type Job } from './queue.js';
+import {
+  claimBatches,
+  DELIVERIES_CHANNEL,
+  fanOut,
+  oldestPendingAt,
+  recordBatch,
+  type Batch,
+  type BatchItem,
+  type Failed,
+  type Sent,
+} from './queue.js';
 import { SecretUnavailableError, type SecretBox } from './secret-box.js';
 import { signatureHeaders } from './signing.js';
 import type { AttemptOutcome, AttemptOutcomeKind, WebhookTransport } from './transport.js';
@@ -38,8 +48,8 @@ export interface SenderMonitorEvents {
   queued: [count: number];
   /** A delivery ran out of retries (or of event). */
   failed: [endpointId: string];
-  /** An attempt's result was stored (tests wait on it; `ok`: delivered). */
-  recorded: [endpointId: string, ok: boolean];
+  /** The results of `attempts` attempts to an endpoint were stored (tests wait on it). */
+  recorded: [endpointId: string, attempts: number];
   /** A claim round ended (tests wait on it). */
   idle: [];
 }
@@ -51,17 +61,22 @@ export interface SenderOptions {
   timeoutMs: number;
   /** Fallback poll: lost notifications, and retries coming due. */
   pollMs?: number;
-  /** Deliveries sent to one endpoint in a row before its slot goes back to the pool (fairness). */
+  /** Batches sent to one endpoint in a row before its slot goes back to the pool (fairness). */
   chainLimit?: number;
+  /** Deliveries leased with an endpoint at a time (sent one by one, recorded together). */
+  batchSize?: number;
   now: () => Date;
   random?: () => number;
   log: Logger;
 }
 
 const DEFAULT_POLL_MS = 1000;
-const DEFAULT_CHAIN_LIMIT = 50;
+const DEFAULT_CHAIN_LIMIT = 10;
+const DEFAULT_BATCH_SIZE = 20;
 /** A lease outlives an attempt by this margin, so that only a dead instance loses one. */
 const LEASE_MARGIN_MS = 20_000;
+/** No attempt starts unless it can end (timeout) this long before the lease does. */
+const LEASE_SAFETY_MS = 5_000;
 
 export class WebhookSender {
   readonly monitor = new EventEmitter<SenderMonitorEvents>();
@@ -152,14 +167,15 @@ export class WebhookSender {
           const free = this.options.concurrency - this.active.size;
           if (free <= 0) break;
           const now = this.options.now();
-          let jobs: Job[];
+          let batches: Batch[];
           try {
-            jobs = await claimJobs(this.db.prisma, this.instanceId, now, new Date(now.getTime() + this.leaseMs), free);
+            const leaseUntil = new Date(now.getTime() + this.leaseMs);
+            batches = await claimBatches(this.db.prisma, this.instanceId, now, leaseUntil, free, this.batchSize);
           } catch (error) {
             this.options.log.warn('webhook claim failed', { error: errorText(error) });
             break;
           }
-          for (const job of jobs) this.run(job);
+          for (const batch of batches) this.run(batch);
         } while (this.pumpAgain && !this.closed);
       } finally {
         this.pumping = null;
@@ -169,13 +185,17 @@ export class WebhookSender {
     return this.pumping;
   }
 
-  /** One slot: attempts the job, then the endpoint's next ones while it answers 2xx. */
-  private run(first: Job): void {
+  private get batchSize(): number {
+    return this.options.batchSize ?? DEFAULT_BATCH_SIZE;
+  }
+
+  /** One slot: sends a batch, then the endpoint's next batches while it answers 2xx. */
+  private run(first: Batch): void {
     const slot = (async () => {
       try {
         await this.chain(first);
       } catch (error) {
-        // Not recorded: the lease runs out and the delivery is attempted again (at least once).
+        // Not recorded: the lease runs out and the deliveries are attempted again (at least once).
         this.options.log.error('webhook slot failed', { endpointId: first.endpointId, error: errorText(error) });
       }
     })();
@@ -186,59 +206,88 @@ export class WebhookSender {
     });
   }
 
-  /** Attempts `first`, then the endpoint's next due deliveries under the same lease while they succeed. */
-  private async chain(first: Job): Promise<void> {
-    let job: Job | null = first;
-    let sent = 0;
-    while (job) {
-      const current: Job = job;
-      const record = await this.attempt(current);
-      sent += 1;
+  /** Sends `first`, then the endpoint's next due batches under the renewed lease while they succeed. */
+  private async chain(first: Batch): Promise<void> {
+    let batch: Batch | null = first;
+    let rounds = 0;
+    while (batch) {
+      const current: Batch = batch;
+      const { sent, failed } = await this.send(current);
+      rounds += 1;
       const now = this.options.now();
-      const chain = record.ok && !this.closed && sent < (this.options.chainLimit ?? DEFAULT_CHAIN_LIMIT);
-      const lease = chain ? { leaseUntil: new Date(now.getTime() + this.leaseMs) } : null;
-      job = await recordAttempt(this.db.prisma, this.instanceId, current, record, now, lease);
-      this.monitor.emit('recorded', current.endpointId, record.ok);
+      const more = failed === null && !this.closed && rounds < (this.options.chainLimit ?? DEFAULT_CHAIN_LIMIT);
+      const next = more ? { leaseUntil: new Date(now.getTime() + this.leaseMs), size: this.batchSize } : null;
+      batch = await recordBatch(this.db.prisma, this.instanceId, current, sent, failed, now, next);
+      this.monitor.emit('recorded', current.endpointId, sent.length + (failed ? 1 : 0));
     }
   }
 
-  /** Builds, signs and sends one attempt; maps its outcome to what the queue records. */
-  private async attempt(job: Job): Promise<AttemptRecord> {
-    const started = performance.now();
-    const now = this.options.now();
-    let outcome: AttemptOutcome | { kind: 'skipped'; error: string; final: boolean };
-    if (!job.event) {
-      outcome = { kind: 'skipped', error: 'the event is no longer in the event log (EVENT_RETENTION_DAYS)', final: true };
-    } else {
-      const payload = buildPayload(job.event, job.type);
-      const body = JSON.stringify(payload);
-      try {
-        const secrets = job.secrets.map((s) => this.box.open(s.secret, s.id));
-        if (secrets.length === 0) throw new SecretUnavailableError('the endpoint has no signing secret');
-        const headers = signatureHeaders(secrets, payload.id, Math.floor(now.getTime() / 1000), body);
-        outcome = await this.transport.attempt({ url: job.url, body, headers, timeoutMs: this.options.timeoutMs });
-      } catch (error) {
-        if (!(error instanceof SecretUnavailableError)) throw error;
-        this.options.log.error('webhook not signed: secret unavailable', { endpointId: job.endpointId, error: error.message });
-        outcome = { kind: 'skipped', error: `not sent: ${error.message}`, final: false };
-      }
+  /** Sends a batch's items in order until one fails (the rest wait for the endpoint's backoff). */
+  private async send(batch: Batch): Promise<{ sent: Sent[]; failed: Failed | null }> {
+    const sent: Sent[] = [];
+    let secrets: string[] | Error;
+    try {
+      secrets = batch.secrets.map((s) => this.box.open(s.secret, s.id));
+      if (secrets.length === 0) throw new SecretUnavailableError('the endpoint has no signing secret');
+    } catch (error) {
+      if (!(error instanceof SecretUnavailableError)) throw error;
+      this.options.log.error('webhook not signed: secret unavailable', { endpointId: batch.endpointId, error: error.message });
+      secrets = error;
     }
-    this.monitor.emit('attempt', outcome.kind, job.endpointId, performance.now() - started);
-    if (outcome.kind === 'delivered') return { ok: true, statusCode: outcome.status };
+    for (const item of batch.items) {
+      // Never start an attempt that could outlive the lease; the rest stays queued.
+      const startedAt = this.options.now();
+      if (startedAt.getTime() + this.options.timeoutMs > batch.leaseUntil.getTime() - LEASE_SAFETY_MS) break;
+      if (this.closed && sent.length > 0) break;
+      const t0 = performance.now();
+      const outcome = await this.attempt(batch, item, secrets, startedAt);
+      this.monitor.emit('attempt', outcome.kind, batch.endpointId, performance.now() - t0);
+      if (outcome.kind === 'delivered') {
+        sent.push({ deliveryId: item.deliveryId, startedAt, statusCode: outcome.status });
+        continue;
+      }
+      return { sent, failed: this.failure(batch, item, outcome, startedAt) };
+    }
+    return { sent, failed: null };
+  }
+
+  /** Builds, signs and sends one attempt. */
+  private async attempt(
+    batch: Batch,
+    item: BatchItem,
+    secrets: string[] | Error,
+    now: Date,
+  ): Promise<AttemptOutcome | { kind: 'skipped'; error: string; final: boolean }> {
+    if (!item.event) return { kind: 'skipped', error: 'the event is no longer in the event log (EVENT_RETENTION_DAYS)', final: true };
+    if (secrets instanceof Error) return { kind: 'skipped', error: `not sent: ${secrets.message}`, final: false };
+    const payload = buildPayload(item.event, item.type);
+    const body = JSON.stringify(payload);
+    const headers = signatureHeaders(secrets, payload.id, Math.floor(now.getTime() / 1000), body);
+    return this.transport.attempt({ url: batch.url, body, headers, timeoutMs: this.options.timeoutMs });
+  }
+
+  /** A failed attempt: its retry (backoff with jitter, until the deadline) and the endpoint's pause. */
+  private failure(
+    batch: Batch,
+    item: BatchItem,
+    outcome: Exclude<AttemptOutcome, { kind: 'delivered' }> | { kind: 'skipped'; error: string; final: boolean },
+    startedAt: Date,
+  ): Failed {
     const end = this.options.now();
-    const failures = Math.max(job.attempts, job.endpointFailures + 1);
+    const failures = Math.max(item.attempts + 1, batch.endpointFailures + 1);
     const delay = retryDelay(failures, this.options.random);
-    const retryAt = outcome.kind === 'skipped' && outcome.final ? null : nextAttempt(delay, end, job.deadline);
-    if (retryAt === null) this.monitor.emit('failed', job.endpointId);
+    const retryAt = outcome.kind === 'skipped' && outcome.final ? null : nextAttempt(delay, end, item.deadline);
+    if (retryAt === null) this.monitor.emit('failed', batch.endpointId);
     this.options.log.info('webhook attempt failed', {
-      endpointId: job.endpointId,
-      deliveryId: job.deliveryId.toString(),
-      attempt: job.attempts,
+      endpointId: batch.endpointId,
+      deliveryId: item.deliveryId.toString(),
+      attempt: item.attempts + 1,
       outcome: outcome.kind,
       retryAt: retryAt?.toISOString() ?? null,
     });
     return {
-      ok: false,
+      deliveryId: item.deliveryId,
+      startedAt,
       statusCode: outcome.kind === 'http_error' ? outcome.status : null,
       error: outcome.error,
       retryAt,

@@ -120,8 +120,8 @@ export function recorded(services: Services, endpointId: string, n = 1): Promise
   if (!sender) throw new Error('this gateway has no webhook sender (set SENDER_ENV)');
   return new Promise((resolve) => {
     let seen = 0;
-    const on = (id: string) => {
-      if (id !== endpointId || ++seen < n) return;
+    const on = (id: string, attempts: number) => {
+      if (id !== endpointId || (seen += attempts) < n) return;
       sender.monitor.off('recorded', on);
       resolve();
     };

@@ -126,24 +126,28 @@ async function latency(
     });
   });
   const sentAt = new Map<string, number>();
+  const ackedAt = new Map<string, number>();
   const t0 = performance.now();
   await pool(customers, WRITERS, async (id) => {
     sentAt.set(id, performance.now());
     const r = await gql<{ transitionKyc: { __typename: string } }>(ctx, TRANSITION, { id });
     if (r.transitionKyc.__typename !== 'TransitionKycSuccess') throw new Error(`transitionKyc: ${JSON.stringify(r)}`);
+    ackedAt.set(id, performance.now());
   });
   const writeSeconds = (performance.now() - t0) / 1000;
   await all;
   const latencies = receipts.map((r) => r.at - sentAt.get(r.customerId)!).sort((a, b) => a - b);
   const p50 = percentile(latencies, 50);
   const p99 = percentile(latencies, 99);
+  // From the mutation's answer (the commit is before it): a lower bound of the same latency.
+  const fromAck = receipts.map((r) => Math.max(0, r.at - ackedAt.get(r.customerId)!)).sort((a, b) => a - b);
   record({
     scenario: 'webhooks',
     subject: `commit-to-receipt, ${CHANGES} changes × ${ENDPOINTS} endpoints`,
     figure: `p99 ${ms(p99)}`,
     target: 'p99 < 1 s',
     met: p99 < 1000,
-    note: `p50 ${ms(p50)}, max ${ms(latencies.at(-1) ?? 0)}, ${num(expected)} webhooks, changes at ${num(CHANGES / writeSeconds)}/s from ${WRITERS} clients`,
+    note: `from the mutation's request; p50 ${ms(p50)}, max ${ms(latencies.at(-1) ?? 0)}; from its answer p50 ${ms(percentile(fromAck, 50))}, p99 ${ms(percentile(fromAck, 99))}; ${num(expected)} webhooks, changes at ${num(CHANGES / writeSeconds)}/s from ${WRITERS} clients`,
   });
   await Promise.all(endpoints.map((id) => gql(ctx, DELETE, { id })));
 }

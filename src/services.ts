@@ -9,6 +9,7 @@ import { EVENT_PURGE_INTERVAL_MS, purgeExpiredEvents } from './events/retention.
 import { IDEMPOTENCY_PURGE_INTERVAL_MS, purgeExpiredKeys } from './idempotency/store.js';
 import { createLogger, type Logger } from './lib/log.js';
 import { createWebhooks, type Webhooks } from './webhooks/index.js';
+import { DELIVERY_LOG_DAYS, purgeFinishedDeliveries } from './webhooks/queue.js';
 
 /**
  * Test-only hooks (empty in production). `insideWriteTransaction` runs inside a customer write
@@ -59,6 +60,9 @@ export function createServices(config: Config, db: Database, options: ServicesOp
   const background = new BackgroundTasks(log);
   background.every('rate-limit purge', 60 * 60_000, () => rateLimiter.purge());
   background.every('idempotency key purge', IDEMPOTENCY_PURGE_INTERVAL_MS, () => purgeExpiredKeys(db.prisma, now()));
+  background.every('webhook delivery log purge', EVENT_PURGE_INTERVAL_MS, () =>
+    purgeFinishedDeliveries(db.prisma, new Date(now().getTime() - DELIVERY_LOG_DAYS * 86_400_000)),
+  );
   // Events are the audit trail: purged only when a retention is configured.
   if (config.eventRetentionDays !== null) {
     const days = config.eventRetentionDays;

@@ -9,6 +9,7 @@ import { SYSTEM_ACTOR } from '../src/events/actor.js';
 import { applyKycTransition } from '../src/customers/lifecycle.js';
 import { nominalDelay, RETRY_WINDOW_MS } from '../src/webhooks/backoff.js';
 import { WEBHOOK_EVENT_TYPES, WebhookEventType } from '../src/webhooks/event-types.js';
+import { DELIVERY_LOG_DAYS, purgeFinishedDeliveries } from '../src/webhooks/queue.js';
 import { dbKind } from './helpers/db.js';
 import { useGateway } from './helpers/fixture.js';
 import { rest } from './helpers/rest.js';
@@ -422,5 +423,28 @@ describe(`webhooks (${dbKind})`, () => {
     expect(latency).toBeLessThan(1000);
     // The hanging endpoint gets one attempt at a time.
     expect(hanging.received).toHaveLength(1);
+  });
+
+  it('the delivery log keeps finished deliveries 30 days; pending ones are never purged', async () => {
+    const gw = await ctx.extraGateway({ env: { ...SENDER_ENV, WEBHOOK_CONCURRENCY: '0' } });
+    const { orgId } = await ctx.org();
+    const { id } = await createEndpoint(gw.services, orgId, 'https://hooks.example.com/in', [WebhookEventType.CustomerCreated]);
+    const old = new Date(Date.now() - (DELIVERY_LOG_DAYS + 1) * 86_400_000);
+    const row = (n: number, status: 'DELIVERED' | 'FAILED' | 'PENDING', createdAt: Date) => ({
+      orgId,
+      endpointId: id,
+      customerEventId: BigInt(n),
+      eventType: 'customer.created',
+      status,
+      nextAttemptAt: createdAt,
+      deadlineAt: createdAt,
+      createdAt,
+    });
+    await ctx.db.prisma.webhookDelivery.createMany({
+      data: [row(1, 'DELIVERED', old), row(2, 'FAILED', old), row(3, 'PENDING', old), row(4, 'DELIVERED', new Date())],
+    });
+    expect(await purgeFinishedDeliveries(ctx.db.prisma, new Date(Date.now() - DELIVERY_LOG_DAYS * 86_400_000))).toBe(2);
+    const left = await deliveriesOf(id);
+    expect(left.map((d) => Number(d.customerEventId))).toEqual([3, 4]);
   });
 });

@@ -397,3 +397,22 @@ export async function requeueSince(
   const r = rows[0];
   return { queued: r?.queued ?? 0, events: r?.events ?? 0, lastOccurredAt: r?.last ? new Date(r.last) : null };
 }
+
+/** Finished deliveries (DELIVERED, FAILED) stay in the delivery log this long, then are purged. */
+export const DELIVERY_LOG_DAYS = 30;
+const PURGE_BATCH = 5000;
+
+/**
+ * Deletes finished deliveries queued before `cutoff`, in bounded batches; returns how many.
+ * Walks the primary key from the oldest id (ids grow with time), so no index on dates is needed.
+ */
+export async function purgeFinishedDeliveries(prisma: PrismaClient, cutoff: Date): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const n = await prisma.$executeRaw`
+      DELETE FROM webhook_deliveries WHERE id IN (
+        SELECT id FROM webhook_deliveries WHERE status <> 'PENDING' AND created_at < ${cutoff}::timestamptz ORDER BY id LIMIT ${PURGE_BATCH})`;
+    total += n;
+    if (n < PURGE_BATCH) return total;
+  }
+}

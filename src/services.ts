@@ -60,9 +60,12 @@ export function createServices(config: Config, db: Database, options: ServicesOp
   const background = new BackgroundTasks(log);
   background.every('rate-limit purge', 60 * 60_000, () => rateLimiter.purge());
   background.every('idempotency key purge', IDEMPOTENCY_PURGE_INTERVAL_MS, () => purgeExpiredKeys(db.prisma, now()));
-  background.every('webhook delivery log purge', EVENT_PURGE_INTERVAL_MS, () =>
-    purgeFinishedDeliveries(db.prisma, new Date(now().getTime() - DELIVERY_LOG_DAYS * 86_400_000)),
-  );
+  // Webhook housekeeping belongs to the instances that send (WEBHOOK_CONCURRENCY > 0).
+  if (webhooks.sender) {
+    background.every('webhook delivery log purge', EVENT_PURGE_INTERVAL_MS, () =>
+      purgeFinishedDeliveries(db.prisma, new Date(now().getTime() - DELIVERY_LOG_DAYS * 86_400_000)),
+    );
+  }
   // Events are the audit trail: purged only when a retention is configured.
   if (config.eventRetentionDays !== null) {
     const days = config.eventRetentionDays;

@@ -7,10 +7,10 @@
 //   change has no event, hence no webhook; a committed one has an event, hence deliveries
 //   (even if this process dies right after the commit: the next fan-out of any instance
 //   finds it).
-// - Delivery: up to `concurrency` endpoints at a time, each leased to this instance while it
-//   sends to it (queue.claimJobs), one attempt at a time per endpoint, in queue (commit)
-//   order; after a success the endpoint's next due delivery is started under the same lease.
-//   A failure pauses the endpoint for its backoff (a dead endpoint costs one attempt per
+// - Delivery: up to `concurrency` endpoints at a time, each leased to this instance with a
+//   batch of its oldest due deliveries (queue.claimBatches), sent one at a time in queue
+//   (commit) order and recorded together with the claim of the endpoint's next batch
+//   (queue.recordBatch), so a busy endpoint costs one statement per batch. A failure pauses the endpoint for its backoff (a dead endpoint costs one attempt per
 //   backoff period, not one per queued event) and schedules the delivery's retry, until its
 //   24 hours are over. A slow endpoint holds one slot for at most the timeout; other endpoints
 //   use the others.
@@ -50,8 +50,6 @@ export interface SenderMonitorEvents {
   failed: [endpointId: string];
   /** The results of `attempts` attempts to an endpoint were stored (tests wait on it). */
   recorded: [endpointId: string, attempts: number];
-  /** A claim round ended (tests wait on it). */
-  idle: [];
 }
 
 export interface SenderOptions {
@@ -179,7 +177,6 @@ export class WebhookSender {
         } while (this.pumpAgain && !this.closed);
       } finally {
         this.pumping = null;
-        this.monitor.emit('idle');
       }
     })();
     return this.pumping;

@@ -198,6 +198,8 @@ describe(`webhooks (${dbKind})`, () => {
     const receiver = await Receiver.start((n) => (n < 3 ? 503 : 200));
     const { id } = await createEndpoint(gw.services, orgId, receiver.url(), [WebhookEventType.KycStatusChanged]);
     const c = await createCustomer(ctx.db, orgId);
+    const outcomes: string[] = [];
+    gw.services.webhooks.sender!.monitor.on('attempt', (outcome, endpointId) => endpointId === id && outcomes.push(outcome));
     let done = recorded(gw.services, id);
     await moveKyc(ctx.db, orgId, c.id, 'PENDING');
 
@@ -210,6 +212,7 @@ describe(`webhooks (${dbKind})`, () => {
         break;
       }
       expect(d).toMatchObject({ status: 'PENDING', attempts: attempt, lastStatusCode: 503 });
+      expect(await gw.services.webhooks.sender!.oldestPendingAt()).toEqual(d!.createdAt);
       expect(d!.lastError).toMatch(/^HTTP 503/);
       const scheduled = d!.nextAttemptAt.getTime() - d!.lastAttemptAt!.getTime();
       // Scheduled at the nominal backoff (5 s, 10 s, 20 s) from the end of the attempt.
@@ -224,6 +227,9 @@ describe(`webhooks (${dbKind})`, () => {
       await gw.services.webhooks.sender!.wake();
     }
     expect(new Set(receiver.received.map((r) => r.headers['webhook-id'])).size).toBe(1);
+    // The monitor (for metrics): attempts by outcome, and the oldest waiting delivery (none left).
+    expect(outcomes).toEqual(['http_error', 'http_error', 'http_error', 'delivered']);
+    expect(await gw.services.webhooks.sender!.oldestPendingAt()).toBeNull();
     expect(new Set(receiver.received.map((r) => r.body)).size).toBe(1);
     // webhook-timestamp is the time of each attempt: 5 s, 10 s, 20 s apart.
     const times = receiver.received.map((r) => Number(r.headers['webhook-timestamp']));

@@ -115,7 +115,9 @@ export class WebhookSender {
     if (this.listening || this.closed) return;
     this.listening = true;
     try {
-      this.unlisten.push(await this.db.listen(EVENTS_CHANNEL, () => void this.wake()));
+      // A change only needs a fan-out; the fan-out's own NOTIFY (when it queued something)
+      // wakes the claim of every instance, this one included.
+      this.unlisten.push(await this.db.listen(EVENTS_CHANNEL, () => void this.fanOutNow()));
       this.unlisten.push(await this.db.listen(DELIVERIES_CHANNEL, () => void this.pump()));
     } catch (error) {
       this.listening = false;
@@ -124,7 +126,10 @@ export class WebhookSender {
     }
   }
 
-  /** Runs a fan-out, then a claim round; resolves when both are done (not the attempts they start). */
+  /**
+   * Runs a fan-out, then a claim round (the poll: lost notifications, retries coming due);
+   * resolves when both are done (not the attempts they start).
+   */
   async wake(): Promise<void> {
     await this.listen();
     await this.fanOutNow();

@@ -5,11 +5,13 @@
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { Scope } from '../src/auth/scopes.js';
+import { loadConfig } from '../src/config.js';
 import { SYSTEM_ACTOR } from '../src/events/actor.js';
 import { applyKycTransition } from '../src/customers/lifecycle.js';
 import { nominalDelay, RETRY_WINDOW_MS } from '../src/webhooks/backoff.js';
 import { WEBHOOK_EVENT_TYPES, WebhookEventType } from '../src/webhooks/event-types.js';
 import { DELIVERY_LOG_DAYS, purgeFinishedDeliveries } from '../src/webhooks/queue.js';
+import { SecretBox, SecretUnavailableError } from '../src/webhooks/secret-box.js';
 import { dbKind } from './helpers/db.js';
 import { useGateway } from './helpers/fixture.js';
 import { rest } from './helpers/rest.js';
@@ -452,5 +454,53 @@ describe(`webhooks (${dbKind})`, () => {
     expect(await purgeFinishedDeliveries(ctx.db.prisma, new Date(Date.now() - DELIVERY_LOG_DAYS * 86_400_000))).toBe(2);
     const left = await deliveriesOf(id);
     expect(left.map((d) => Number(d.customerEventId))).toEqual([3, 4]);
+  });
+
+  it('with WEBHOOK_SECRET_KEY, secrets are stored encrypted (bound to their row) and still sign; another key cannot sign', async () => {
+    const KEY = 'k'.repeat(40);
+    const gw = await ctx.extraGateway({ env: { ...SENDER_ENV, WEBHOOK_SECRET_KEY: KEY } });
+    const { orgId } = await ctx.org();
+    const receiver = await Receiver.start();
+    const { id, secret } = await createEndpoint(gw.services, orgId, receiver.url(), [WebhookEventType.KycStatusChanged]);
+    const [stored] = await ctx.db.prisma.webhookSecret.findMany({ where: { endpointId: id } });
+    expect(stored!.secret).toMatch(/^enc:v1:/);
+    expect(stored!.secret).not.toContain(secret.slice(6));
+    const c = await createCustomer(ctx.db, orgId);
+    const first = recorded(gw.services, id);
+    await moveKyc(ctx.db, orgId, c.id, 'PENDING');
+    await first;
+    expect(new Webhook(secret).verify(receiver.received[0]!.body, receiver.received[0]!.headers)).toMatchObject({
+      type: 'customer.kyc_status_changed',
+    });
+    await gw.close();
+
+    // An instance with another key cannot read the secret: nothing is sent, the attempt is retried later.
+    const wrong = await ctx.extraGateway({ env: { ...SENDER_ENV, WEBHOOK_SECRET_KEY: 'x'.repeat(40) } });
+    const second = recorded(wrong.services, id);
+    await moveKyc(ctx.db, orgId, c.id, 'IN_PROGRESS');
+    await second;
+    const [d] = await ctx.db.prisma.webhookDelivery.findMany({ where: { endpointId: id, status: 'PENDING' } });
+    expect(d!.lastError).toMatch(/secret .*WEBHOOK_SECRET_KEY/);
+    expect(receiver.received).toHaveLength(1);
+    // A ciphertext copied onto another row does not decrypt there (the row id is authenticated).
+    const box = new SecretBox(KEY);
+    expect(box.open(stored!.secret, stored!.id)).toBe(secret);
+    expect(() => box.open(stored!.secret, crypto.randomUUID())).toThrow(SecretUnavailableError);
+    // Without the variable secrets are stored as they are (and say so).
+    expect(new SecretBox(undefined).seal(secret, stored!.id)).toBe(`plain:${secret}`);
+  });
+
+  it('configuration: safe defaults, and every bad webhook variable named', () => {
+    const d = loadConfig({});
+    expect(d).toMatchObject({
+      webhookAllowInsecure: false,
+      webhookAllowPrivateNetworks: false,
+      webhookSecretKey: undefined,
+      webhookTimeoutMs: 10_000,
+      webhookConcurrency: 16,
+    });
+    expect(() =>
+      loadConfig({ WEBHOOK_ALLOW_INSECURE: 'yes', WEBHOOK_TIMEOUT_MS: '30000', WEBHOOK_SECRET_KEY: 'short', WEBHOOK_CONCURRENCY: '-1' }),
+    ).toThrow(/WEBHOOK_ALLOW_INSECURE[\s\S]*WEBHOOK_TIMEOUT_MS[\s\S]*WEBHOOK_CONCURRENCY[\s\S]*WEBHOOK_SECRET_KEY/);
   });
 });

@@ -36,6 +36,7 @@ export function createWebhooks(
 ): Webhooks {
   const policy = networkPolicyOf(config);
   const box = new SecretBox(config.webhookSecretKey);
+  if (!box.encrypts) options.log.info('webhook secrets are stored unencrypted: set WEBHOOK_SECRET_KEY to encrypt them at rest');
   const endpoints = new WebhookEndpoints(db.prisma, box, policy, options.now);
   const sender =
     config.webhookConcurrency > 0

@@ -303,11 +303,6 @@ export class WebhookSender {
     return oldestPendingAt(this.db.prisma);
   }
 
-  /** Attempts running now (slots in use). */
-  get inFlight(): number {
-    return this.active.size;
-  }
-
   /** Stops listening and polling and lets the attempts in flight finish (bounded by the timeout). */
   async close(): Promise<void> {
     this.closed = true;

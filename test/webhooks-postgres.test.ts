@@ -107,7 +107,7 @@ describe.runIf(onPostgres)('webhook sender on PostgreSQL', () => {
       expect(leased!.leaseUntil!.getTime()).toBeGreaterThan(Date.now());
       const [pending] = await ctx.db.prisma.webhookDelivery.findMany({ where: { endpointId: id } });
       // The cut-off attempt has no result, so none is recorded: the delivery is simply still due.
-    expect(pending).toMatchObject({ status: 'PENDING', attempts: 0, lastAttemptAt: null });
+      expect(pending).toMatchObject({ status: 'PENDING', attempts: 0, lastAttemptAt: null });
 
       // Another instance: nothing while the dead one's lease runs, then the delivery once it has run out.
       const clock = new TestClock();

@@ -503,4 +503,34 @@ describe(`webhooks (${dbKind})`, () => {
       loadConfig({ WEBHOOK_ALLOW_INSECURE: 'yes', WEBHOOK_TIMEOUT_MS: '30000', WEBHOOK_SECRET_KEY: 'short', WEBHOOK_CONCURRENCY: '-1' }),
     ).toThrow(/WEBHOOK_ALLOW_INSECURE[\s\S]*WEBHOOK_TIMEOUT_MS[\s\S]*WEBHOOK_CONCURRENCY[\s\S]*WEBHOOK_SECRET_KEY/);
   });
+
+  it('a failing endpoint is paused for its backoff (its other deliveries wait), then resumes in order and is reset', async () => {
+    const clock = new TestClock();
+    const gw = await ctx.extraGateway({ env: SENDER_ENV, now: clock.now, random: () => 0.5 });
+    const { orgId, key } = await ctx.org();
+    const receiver = await Receiver.start((n) => (n === 0 ? 500 : 200));
+    const { id } = await createEndpoint(gw.services, orgId, receiver.url(), [WebhookEventType.KycStatusChanged]);
+    const customers = [await createCustomer(ctx.db, orgId), await createCustomer(ctx.db, orgId), await createCustomer(ctx.db, orgId)];
+    const first = recorded(gw.services, id);
+    // Three changes in one transaction: one fan-out round, three deliveries queued together.
+    await ctx.db.prisma.$transaction(async (tx) => {
+      for (const c of customers) await applyKycTransition(tx, orgId, c.id, { to: 'PENDING' }, new Date(), SYSTEM_ACTOR);
+    });
+    await first;
+    await gw.services.webhooks.sender!.wake();
+    // One attempt failed; the two others were not tried: the endpoint rests.
+    expect(receiver.received).toHaveLength(1);
+    const STATE = `{ webhookEndpoints { failureCount pausedUntil } }`;
+    const paused = (await gw.gql(key, STATE)).body.data.webhookEndpoints[0];
+    expect(paused.failureCount).toBe(1);
+    const until = new Date(paused.pausedUntil);
+    expect(until.getTime() - clock.now().getTime()).toBeGreaterThan(nominalDelay(1) - 1000);
+    const rest = recorded(gw.services, id, 3);
+    clock.set(until);
+    await gw.services.webhooks.sender!.wake();
+    await rest;
+    // Back in commit order (the retried one first: it is the oldest), and healthy again.
+    expect(receiver.received.map((r) => r.json.data.customer.id)).toEqual([customers[0]!.id, ...customers.map((c) => c.id)]);
+    expect((await gw.gql(key, STATE)).body.data.webhookEndpoints[0]).toEqual({ failureCount: 0, pausedUntil: null });
+  });
 });

@@ -57,7 +57,7 @@ export default [
           acceptedIdTypes: ['ID'],
           exceptions: {
             suffixes: ['Connection', 'Edge', 'Error', 'Success', 'Change', 'Count'],
-            types: ['AmlFlags', 'CustomerAml', 'CustomerStats', 'PageInfo', 'VerifiedIdentity', 'Viewer'],
+            types: ['Actor', 'AmlFlags', 'CustomerAml', 'CustomerStats', 'PageInfo', 'VerifiedIdentity', 'Viewer'],
           },
         },
       ],

@@ -20,6 +20,7 @@ const scenarios: Record<string, Scenario> = {
   dashboard: dashboardScenario,
   fanout: fanoutScenario,
   peer: peerScenario,
+  webhooks: (ctx) => import('./scenarios/webhooks.js').then((m) => m.webhooksScenario(ctx)),
 };
 
 const asked = process.argv.slice(2);

@@ -1,16 +1,25 @@
-// Key management: `npm run -s cli -- keys create|list|revoke` (SPEC section 2). Uses the same
-// database configuration as the server, and migrates it first so it works on a fresh setup.
+// Operators' tool: `npm run -s cli -- keys create|list|revoke` (SPEC section 2) and
+// `webhooks create|list|delete` (SPEC section 10). Uses the same database configuration as the
+// server, and migrates it first so it works on a fresh setup.
 import { parseArgs } from 'node:util';
 import { createApiKey, listApiKeys, revokeApiKey } from './auth/api-keys.js';
 import { DEFAULT_INTEGRATOR_SCOPES, isScope, type Scope } from './auth/scopes.js';
 import { ConfigError, loadConfig } from './config.js';
+import type { Database } from './db/client.js';
 import { openMigratedDatabase, targetOf } from './db/open.js';
+import { createLogger } from './lib/log.js';
+import { WEBHOOK_EVENT_TYPES } from './webhooks/event-types.js';
+import { createWebhooks } from './webhooks/index.js';
 
 const USAGE = `usage:
   cli keys create --org <name> [--scopes <s1,s2,...>] [--label <text>] [--expires <ISO date>]
                   [--per-minute N] [--per-day N] [--json]
   cli keys list --org <name> [--json]
-  cli keys revoke <id>`;
+  cli keys revoke <id>
+  cli webhooks create --org <name> --url <https URL> --events <type1,type2,...> [--description <text>] [--json]
+  cli webhooks list --org <name> [--json]
+  cli webhooks delete <id> --org <name>
+event types: ${WEBHOOK_EVENT_TYPES.join(', ')}`;
 
 class UsageError extends Error {}
 
@@ -23,7 +32,7 @@ function positiveInt(name: string, raw: string | undefined): number | undefined 
 
 async function run(argv: string[]): Promise<number> {
   const [group, command, ...rest] = argv;
-  if (group !== 'keys' || !command) throw new UsageError(USAGE);
+  if ((group !== 'keys' && group !== 'webhooks') || !command) throw new UsageError(USAGE);
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
@@ -34,12 +43,16 @@ async function run(argv: string[]): Promise<number> {
       expires: { type: 'string' },
       'per-minute': { type: 'string' },
       'per-day': { type: 'string' },
+      url: { type: 'string' },
+      events: { type: 'string' },
+      description: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
   const config = loadConfig();
   const { db } = await openMigratedDatabase(targetOf(config));
   try {
+    if (group === 'webhooks') return await webhooks(db, command, values, positionals);
     switch (command) {
       case 'create': {
         if (!values.org) throw new UsageError('--org is required');
@@ -101,6 +114,68 @@ async function run(argv: string[]): Promise<number> {
     }
   } finally {
     await db.close();
+  }
+}
+
+type Values = { org?: string; url?: string; events?: string; description?: string; json?: boolean };
+
+async function orgIdOf(db: Database, name: string | undefined): Promise<string> {
+  if (!name) throw new UsageError('--org is required');
+  const org = await db.prisma.organization.findUnique({ where: { name } });
+  if (!org) throw new UsageError(`no organisation named "${name}"`);
+  return org.id;
+}
+
+/** `webhooks create|list|delete`: the same domain operations as the GraphQL mutations. */
+async function webhooks(db: Database, command: string, values: Values, positionals: string[]): Promise<number> {
+  const config = loadConfig();
+  // Management only: this process sends nothing.
+  const { endpoints } = createWebhooks({ ...config, webhookConcurrency: 0 }, db, { now: () => new Date(), log: createLogger('silent') });
+  switch (command) {
+    case 'create': {
+      const orgId = await orgIdOf(db, values.org);
+      const events = (values.events ?? '')
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean);
+      const r = await endpoints.create(orgId, { url: values.url, events, description: values.description });
+      if (!r.ok) {
+        const problems = r.failure.kind === 'invalid' ? r.failure.fieldErrors.map((f) => `--${f.field} ${f.message}`) : ['not found'];
+        throw new UsageError(problems.join('\n'));
+      }
+      const { endpoint, secret } = r.value;
+      if (values.json) {
+        process.stdout.write(`${JSON.stringify({ id: endpoint.id, url: endpoint.url, events: endpoint.events, secret })}\n`);
+      } else {
+        process.stdout.write(`Created webhook endpoint ${endpoint.id} → ${endpoint.url} (${endpoint.events.join(', ')}).\n`);
+        process.stdout.write(`Its signing secret is shown once; store it now:\n\n  ${secret}\n\n`);
+      }
+      return 0;
+    }
+    case 'list': {
+      const list = await endpoints.list(await orgIdOf(db, values.org));
+      if (values.json) process.stdout.write(`${JSON.stringify(list)}\n`);
+      else {
+        for (const e of list) {
+          const state = e.enabled ? (e.failureCount > 0 ? `failing(${e.failureCount})` : 'enabled') : 'disabled';
+          process.stdout.write(`${e.id}  ${state}  ${e.url}  ${e.events.join(',')}  ${e.description ?? ''}\n`);
+        }
+      }
+      return 0;
+    }
+    case 'delete': {
+      const id = positionals[0];
+      if (!id) throw new UsageError('webhooks delete <id> --org <name>');
+      const r = await endpoints.delete(await orgIdOf(db, values.org), id);
+      if (!r.ok) {
+        process.stderr.write(`no webhook endpoint with id ${id} in that organisation\n`);
+        return 1;
+      }
+      process.stdout.write(`deleted ${id}\n`);
+      return 0;
+    }
+    default:
+      throw new UsageError(USAGE);
   }
 }
 

@@ -19,10 +19,24 @@ export interface Config {
   idempotencyTtlHours: number;
   /** Bounded wait for a concurrent request holding the same idempotency key. */
   idempotencyWaitMs: number;
-  eventRetentionDays: number;
+  /**
+   * Days customer events are kept; null (the default) keeps them for good: the status
+   * history is an audit trail (SPEC section 11).
+   */
+  eventRetentionDays: number | null;
   /** Per-subscriber buffer of undelivered events before the subscriber is cut off. */
   subscriptionBufferSize: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** Webhooks to `http:` URLs are allowed (local testing only). */
+  webhookAllowInsecure: boolean;
+  /** Webhooks to loopback, private, link-local and metadata addresses are allowed (local testing only). */
+  webhookAllowPrivateNetworks: boolean;
+  /** When set, endpoint secrets are encrypted at rest with a key derived from it. */
+  webhookSecretKey: string | undefined;
+  /** A webhook attempt answered 2xx within this is a success (at most 10 s, SPEC section 10). */
+  webhookTimeoutMs: number;
+  /** Endpoints this instance sends to at once; 0 turns the webhook sender off on this instance. */
+  webhookConcurrency: number;
 }
 
 export class ConfigError extends Error {
@@ -44,6 +58,24 @@ function intVar(env: Env, name: string, fallback: number, min: number, max: numb
   }
   return value;
 }
+
+/** An integer variable with no default: null when unset or empty. */
+function optionalIntVar(env: Env, name: string, min: number, max: number, problems: string[]): number | null {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return null;
+  return intVar(env, name, min, min, max, problems);
+}
+
+function boolVar(env: Env, name: string, problems: string[]): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '' || raw === 'false') return false;
+  if (raw === 'true') return true;
+  problems.push(`${name} must be true or false (got "${raw}")`);
+  return false;
+}
+
+/** Shortest WEBHOOK_SECRET_KEY accepted: it is the only protection of the secrets at rest. */
+const SECRET_KEY_MIN_LENGTH = 32;
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 
@@ -75,10 +107,18 @@ export function loadConfig(env: Env = process.env): Config {
     apiKeyCacheMs: intVar(env, 'API_KEY_CACHE_MS', 500, 0, 1000, problems),
     idempotencyTtlHours: intVar(env, 'IDEMPOTENCY_TTL_HOURS', 24, 1, 24 * 30, problems),
     idempotencyWaitMs: intVar(env, 'IDEMPOTENCY_WAIT_MS', 5000, 0, 60_000, problems),
-    eventRetentionDays: intVar(env, 'EVENT_RETENTION_DAYS', 7, 7, 3650, problems),
+    eventRetentionDays: optionalIntVar(env, 'EVENT_RETENTION_DAYS', 7, 36_500, problems),
     subscriptionBufferSize: intVar(env, 'SUBSCRIPTION_BUFFER_SIZE', 1000, 1, 1_000_000, problems),
     logLevel,
+    webhookAllowInsecure: boolVar(env, 'WEBHOOK_ALLOW_INSECURE', problems),
+    webhookAllowPrivateNetworks: boolVar(env, 'WEBHOOK_ALLOW_PRIVATE_NETWORKS', problems),
+    webhookSecretKey: env.WEBHOOK_SECRET_KEY === '' ? undefined : env.WEBHOOK_SECRET_KEY,
+    webhookTimeoutMs: intVar(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 1, 10_000, problems),
+    webhookConcurrency: intVar(env, 'WEBHOOK_CONCURRENCY', 16, 0, 1000, problems),
   };
+  if (config.webhookSecretKey !== undefined && config.webhookSecretKey.length < SECRET_KEY_MIN_LENGTH) {
+    problems.push(`WEBHOOK_SECRET_KEY must be at least ${SECRET_KEY_MIN_LENGTH} characters (e.g. openssl rand -base64 32)`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

@@ -5,9 +5,11 @@ import { RateLimiter } from './auth/rate-limit.js';
 import type { Config } from './config.js';
 import type { Database, Tx } from './db/client.js';
 import { EventBus } from './events/bus.js';
-import { EVENT_PURGE_INTERVAL_MS, purgeEventsBefore } from './events/retention.js';
+import { EVENT_PURGE_INTERVAL_MS, purgeExpiredEvents } from './events/retention.js';
 import { IDEMPOTENCY_PURGE_INTERVAL_MS, purgeExpiredKeys } from './idempotency/store.js';
 import { createLogger, type Logger } from './lib/log.js';
+import { createWebhooks, type Webhooks } from './webhooks/index.js';
+import { DELIVERY_LOG_DAYS, purgeFinishedDeliveries } from './webhooks/queue.js';
 
 /**
  * Test-only hooks (empty in production). `insideWriteTransaction` runs inside a customer write
@@ -25,6 +27,8 @@ export interface Services {
   rateLimiter: RateLimiter;
   /** Status changes for subscriptions; starts with the first subscriber. */
   bus: EventBus;
+  /** Webhook endpoints and this instance's sender (started here, stopped by close()). */
+  webhooks: Webhooks;
   /** The clock used by every rule that depends on time (injectable in tests). */
   now: () => Date;
   /** Empty unless a test sets one (mutable on purpose). */
@@ -38,6 +42,8 @@ export interface Services {
 export interface ServicesOptions {
   log?: Logger;
   now?: () => Date;
+  /** Randomness of the webhook backoff jitter (tests pin it). */
+  random?: () => number;
 }
 
 /** Wires the services of one instance over an open, migrated database. */
@@ -49,12 +55,22 @@ export function createServices(config: Config, db: Database, options: ServicesOp
     now().getTime(),
   );
   const bus = new EventBus(db, { bufferSize: config.subscriptionBufferSize, retentionDays: config.eventRetentionDays, now, log });
+  const webhooks = createWebhooks(config, db, { now, log, ...(options.random ? { random: options.random } : {}) });
+  webhooks.start();
   const background = new BackgroundTasks(log);
   background.every('rate-limit purge', 60 * 60_000, () => rateLimiter.purge());
   background.every('idempotency key purge', IDEMPOTENCY_PURGE_INTERVAL_MS, () => purgeExpiredKeys(db.prisma, now()));
-  background.every('event retention purge', EVENT_PURGE_INTERVAL_MS, () =>
-    purgeEventsBefore(db.prisma, new Date(now().getTime() - config.eventRetentionDays * 86_400_000)),
-  );
+  // Webhook housekeeping belongs to the instances that send (WEBHOOK_CONCURRENCY > 0).
+  if (webhooks.sender) {
+    background.every('webhook delivery log purge', EVENT_PURGE_INTERVAL_MS, () =>
+      purgeFinishedDeliveries(db.prisma, new Date(now().getTime() - DELIVERY_LOG_DAYS * 86_400_000)),
+    );
+  }
+  // Events are the audit trail: purged only when a retention is configured.
+  if (config.eventRetentionDays !== null) {
+    const days = config.eventRetentionDays;
+    background.every('event retention purge', EVENT_PURGE_INTERVAL_MS, () => purgeExpiredEvents(db.prisma, days, now()));
+  }
   return {
     config,
     db,
@@ -62,12 +78,14 @@ export function createServices(config: Config, db: Database, options: ServicesOp
     keys,
     rateLimiter,
     bus,
+    webhooks,
     now,
     testHooks: {},
     background,
     async close() {
       await background.stop();
       await bus.close();
+      await webhooks.close();
     },
   };
 }

@@ -101,7 +101,12 @@ describe.runIf(!onPostgres)('npm start on a fresh embedded database', { timeout:
         body: JSON.stringify({ query: '{ viewer { organization { name } scopes } }' }),
       });
       expect(await res.json()).toEqual({
-        data: { viewer: { organization: { name: 'demo' }, scopes: ['customers:write', 'customers:read', 'aml:read', 'compliance:write'] } },
+        data: {
+          viewer: {
+            organization: { name: 'demo' },
+            scopes: ['customers:write', 'customers:read', 'aml:read', 'compliance:write', 'webhooks:manage'],
+          },
+        },
       });
       const graphiql = await fetch(`http://127.0.0.1:${port}/graphql`, { headers: { accept: 'text/html' } });
       expect(await graphiql.text()).toContain('<html');

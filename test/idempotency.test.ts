@@ -2,6 +2,7 @@
 // effect, conflicts, canonical comparison, 24-hour expiry on an injectable clock, key length,
 // scope, and what is and is not stored.
 import { describe, expect, it } from 'vitest';
+import { SYSTEM_ACTOR } from '../src/events/actor.js';
 import { Scope } from '../src/auth/scopes.js';
 import { upsertCustomer, type WriteResult } from '../src/customers/upsert.js';
 import { purgeExpiredKeys } from '../src/idempotency/store.js';
@@ -53,7 +54,13 @@ describe(`idempotency keys (${dbKind})`, () => {
       body: { result, z: 1, a: 2 },
     });
     const call = (input: unknown) =>
-      upsertCustomer(ctx.gw.services, { orgId, input, idempotency: { operation: 'POST /customers', key: 'k-order' }, render });
+      upsertCustomer(ctx.gw.services, {
+        orgId,
+        actor: SYSTEM_ACTOR,
+        input,
+        idempotency: { operation: 'POST /customers', key: 'k-order' },
+        render,
+      });
     const first = await call({ fullName: 'Ord', email: 'ord@example.com', risk: { isNewCustomer: true, handlesCashOrCrypto: false } });
     const second = await call({ risk: { handlesCashOrCrypto: false, isNewCustomer: true }, email: 'ord@example.com', fullName: 'Ord' });
     expect(first).toMatchObject({ kind: 'done', replayed: false, response: { status: 201 } });

@@ -7,6 +7,7 @@ import { createTestDatabase, dbKind, type TestDatabase } from './helpers/db.js';
 import { issueKey, startGateway, uniqueOrg, type TestGateway } from './helpers/gateway.js';
 import { createCustomer, moveKyc } from './helpers/subscriptions.js';
 import { appendCustomerEvent } from '../src/events/outbox.js';
+import { SYSTEM_ACTOR } from '../src/events/actor.js';
 import type { Customer } from '../src/customers/dto.js';
 
 describe(`statusHistory (${dbKind})`, () => {
@@ -79,7 +80,7 @@ describe(`statusHistory (${dbKind})`, () => {
     for (let i = 0; i < 100; i++) customers.push(await createCustomer(t.db, orgId));
     // Events of several kinds on some customers: 4 moves on the first, 1 on the second.
     const [c0, c1] = customers;
-    await t.db.prisma.$transaction((tx) => appendCustomerEvent(tx, { kind: 'CREATED', customer: c0! }));
+    await t.db.prisma.$transaction((tx) => appendCustomerEvent(tx, { kind: 'CREATED', customer: c0!, actor: SYSTEM_ACTOR }));
     for (const to of ['PENDING', 'IN_PROGRESS', 'FAILED', 'PENDING'] as const) await moveKyc(t.db, orgId, c0!.id, to);
     await moveKyc(t.db, orgId, c1!.id, 'PENDING');
 

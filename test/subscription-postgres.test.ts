@@ -3,6 +3,7 @@
 // another (LISTEN/NOTIFY wakes every instance; the events table is the source of truth).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { applyKycTransition } from '../src/customers/lifecycle.js';
+import { SYSTEM_ACTOR } from '../src/events/actor.js';
 import { decodeEventCursor } from '../src/events/snapshot.js';
 import { createTestDatabase, onPostgres, type TestDatabase } from './helpers/db.js';
 import { issueKey, startGateway, uniqueOrg, type TestGateway } from './helpers/gateway.js';
@@ -40,7 +41,7 @@ describe.runIf(onPostgres)('customerStatusChanged on PostgreSQL', () => {
     const commitA = deferred();
     const txA = t.db.prisma.$transaction(
       async (tx) => {
-        await applyKycTransition(tx, orgId, a.id, { to: 'PENDING' }, new Date());
+        await applyKycTransition(tx, orgId, a.id, { to: 'PENDING' }, new Date(), SYSTEM_ACTOR);
         aWrote.resolve();
         await commitA.promise;
       },

@@ -4,6 +4,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Scope } from '../src/auth/scopes.js';
 import { applyKycTransition } from '../src/customers/lifecycle.js';
+import { SYSTEM_ACTOR } from '../src/events/actor.js';
 import type { Customer } from '../src/customers/dto.js';
 import { decodeEventCursor, encodeEventCursor } from '../src/events/snapshot.js';
 import { createTestDatabase, dbKind, type TestDatabase } from './helpers/db.js';
@@ -48,7 +49,7 @@ describe(`customerStatusChanged (${dbKind})`, () => {
     await subscribersAtLeast(gw.services.bus, 1);
     await t.db.prisma
       .$transaction(async (tx) => {
-        await applyKycTransition(tx, orgId, c1.id, { to: 'PENDING' }, new Date());
+        await applyKycTransition(tx, orgId, c1.id, { to: 'PENDING' }, new Date(), SYSTEM_ACTOR);
         throw new Error('roll back');
       })
       .catch(() => {});
@@ -159,13 +160,24 @@ describe(`customerStatusChanged (${dbKind})`, () => {
     expect(again.changes.map(identity)).toEqual(resumed.changes.slice(1).map(identity));
   });
 
-  it('rejects a malformed cursor (BAD_USER_INPUT) and one older than the retention (CURSOR_EXPIRED)', async () => {
-    const client = clients.ws(gw.url, key);
-    const bad = clients.subscribe(client, { after: 'not-a-cursor' });
-    const old = clients.subscribe(client, { after: encodeEventCursor('1:1:', '1:1:', 1n, new Date(Date.now() - 8 * 86_400_000)) });
-    await Promise.all([bad.ended.promise, old.ended.promise]);
-    expect(bad.results[0]!.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    expect(old.results[0]!.errors?.[0]?.extensions?.code).toBe('CURSOR_EXPIRED');
+  it('rejects a malformed cursor (BAD_USER_INPUT) and, with EVENT_RETENTION_DAYS set, one older than it (CURSOR_EXPIRED)', async () => {
+    const oldCursor = encodeEventCursor('1:1:', '1:1:', 1n, new Date(Date.now() - 8 * 86_400_000));
+    const purging = await startGateway(t.db, { env: { EVENT_RETENTION_DAYS: '7' } });
+    try {
+      const client = clients.ws(purging.url, key);
+      const bad = clients.subscribe(client, { after: 'not-a-cursor' });
+      const old = clients.subscribe(client, { after: oldCursor });
+      await Promise.all([bad.ended.promise, old.ended.promise]);
+      expect(bad.results[0]!.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(old.results[0]!.errors?.[0]?.extensions).toMatchObject({ code: 'CURSOR_EXPIRED', retentionDays: 7 });
+    } finally {
+      await clients.closeAll();
+      await purging.close();
+    }
+    // Without a retention nothing is purged, so no cursor expires: the same cursor resumes.
+    const kept = clients.subscribe(clients.ws(gw.url, key), { after: oldCursor, filter: { customerIds: [crypto.randomUUID()] } });
+    await subscribersAtLeast(gw.services.bus, 1);
+    expect(kept.results).toEqual([]);
   });
 
   it('fans one change out to 200 subscribers without a statement per subscriber', async () => {

@@ -11,6 +11,8 @@ const KEY_PATTERN = /^ic_live_[A-Za-z0-9_-]{32,}$/;
 /** What a request knows about its caller once its key is verified. */
 export interface Principal {
   keyId: string;
+  /** The key's label (for the audit trail: events record who made a change by key id and label). */
+  keyLabel: string | null;
   orgId: string;
   orgName: string;
   scopes: readonly Scope[];
@@ -175,6 +177,7 @@ export class ApiKeyVerifier {
       expiresAt: row.expiresAt,
       principal: {
         keyId: row.id,
+        keyLabel: row.label,
         orgId: row.orgId,
         orgName: row.org.name,
         scopes: row.scopes.filter(isScope),

@@ -13,7 +13,8 @@
 // - `identity` is accepted only with → VERIFIED; the country is matched case-insensitively
 //   and stored upper case.
 import type { PrismaClient, Tx } from '../db/client.js';
-import { appendCustomerEvent } from '../events/outbox.js';
+import type { Actor } from '../events/actor.js';
+import { appendCustomerEvent, type NewCustomerEvent } from '../events/outbox.js';
 import { AmlStatus, KycStatus } from '../generated/prisma/enums.js';
 import { isAlpha3Country } from '../lib/countries.js';
 import type { FieldError } from '../lib/error-codes.js';
@@ -193,7 +194,8 @@ async function applyMove(
   idOrExternalId: string,
   now: Date,
   plan: (c: Customer) => Plan,
-  event: (before: Customer, after: Customer) => Parameters<typeof appendCustomerEvent>[1],
+  event: (before: Customer, after: Customer) => Omit<NewCustomerEvent, 'actor'>,
+  actor: Actor,
 ): Promise<LifecycleResult> {
   const ref = checkCustomerRef(idOrExternalId);
   if (ref.kind === 'invalid') return { ok: false, rejection: { kind: 'validation', fieldErrors: [ref.fieldError] } };
@@ -202,7 +204,7 @@ async function applyMove(
   const planned = plan(before);
   if (!planned.ok) return { ok: false, rejection: planned.rejection };
   const after = await tx.customer.update({ where: { id: before.id }, data: { ...planned.changes, updatedAt: now } });
-  await appendCustomerEvent(tx, event(before, after));
+  await appendCustomerEvent(tx, { ...event(before, after), actor });
   return { ok: true, customer: after };
 }
 
@@ -213,6 +215,7 @@ export function applyKycTransition(
   idOrExternalId: string,
   input: { to: KycStatus; identity?: VerifiedIdentityInput | null | undefined },
   now: Date,
+  actor: Actor,
 ): Promise<LifecycleResult> {
   return applyMove(
     tx,
@@ -221,6 +224,7 @@ export function applyKycTransition(
     now,
     (c) => planKycTransition(c, input.to, input.identity, now),
     (before, after) => ({ kind: 'KYC', customer: after, kycFrom: before.kycStatus, kycTo: after.kycStatus }),
+    actor,
   );
 }
 
@@ -231,6 +235,7 @@ export function applyAmlScreening(
   idOrExternalId: string,
   input: { status: AmlStatus; flags?: AmlFlagsInput | null | undefined },
   now: Date,
+  actor: Actor,
 ): Promise<LifecycleResult> {
   return applyMove(
     tx,
@@ -239,6 +244,7 @@ export function applyAmlScreening(
     now,
     (c) => planAmlTransition(c, input.status, input.flags, now),
     (before, after) => ({ kind: 'AML', customer: after, amlFrom: before.amlStatus, amlTo: after.amlStatus }),
+    actor,
   );
 }
 
@@ -249,8 +255,9 @@ export function transitionKyc(
   idOrExternalId: string,
   input: Parameters<typeof applyKycTransition>[3],
   now: Date,
+  actor: Actor,
 ): Promise<LifecycleResult> {
-  return prisma.$transaction((tx) => applyKycTransition(tx, orgId, idOrExternalId, input, now));
+  return prisma.$transaction((tx) => applyKycTransition(tx, orgId, idOrExternalId, input, now, actor));
 }
 
 /** Records an AML step in its own transaction (see applyAmlScreening). */
@@ -260,6 +267,7 @@ export function recordAmlScreening(
   idOrExternalId: string,
   input: Parameters<typeof applyAmlScreening>[3],
   now: Date,
+  actor: Actor,
 ): Promise<LifecycleResult> {
-  return prisma.$transaction((tx) => applyAmlScreening(tx, orgId, idOrExternalId, input, now));
+  return prisma.$transaction((tx) => applyAmlScreening(tx, orgId, idOrExternalId, input, now, actor));
 }

@@ -5,11 +5,12 @@
 //
 //   const r = await upsertCustomer(services, {
 //     orgId,                      // the caller's organisation (from its API key)
+//     actor: keyActor(principal), // who is writing (recorded with the event; SPEC section 11)
 //     input: body,                // the raw input (parsed JSON body / GraphQL input object)
 //     idempotency: key === undefined ? undefined : { operation: 'POST /customers', key },
 //     render: (result) => ({ status, body }),  // the surface's rendering of a WriteResult
 //   });
-//   const r = await updateCustomer(services, { orgId, id, input, idempotency: { operation: `PATCH /customers/${id}`, key }, render });
+//   const r = await updateCustomer(services, { orgId, actor, id, input, idempotency: { operation: `PATCH /customers/${id}`, key }, render });
 //
 //   r.kind === 'invalid'                  → bad input or bad key (every field at once); nothing ran, nothing stored (REST 422)
 //   r.kind === 'idempotency_conflict'     → the key was used with a different input (REST 409)
@@ -36,7 +37,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Tx } from '../db/client.js';
 import { classifyDatabaseError, DatabaseErrorKind } from '../db/errors.js';
-import { appendCustomerEvent, EVENTS_CHANNEL, type NewCustomerEvent } from '../events/outbox.js';
+import type { Actor } from '../events/actor.js';
+import { ACTOR_COLUMNS, actorValues, appendCustomerEvent, EVENTS_CHANNEL, type NewCustomerEvent } from '../events/outbox.js';
 import { Prisma } from '../generated/prisma/client.js';
 import {
   claimKey,
@@ -76,6 +78,8 @@ export type WriteResponse =
 
 export interface WriteRequest {
   orgId: string;
+  /** Who is writing: recorded with the event the write appends. */
+  actor: Actor;
   /** The raw input, validated here. Its canonical JSON is what idempotency compares. */
   input: unknown;
   /** Present when the caller sent a key; `operation` is the surface's operation name. */
@@ -98,7 +102,7 @@ export async function upsertCustomer(services: Services, req: WriteRequest): Pro
   const keyError = req.idempotency ? validateIdempotencyKey(req.idempotency.key) : null;
   if (!checked.ok || keyError) return invalid(checked.ok ? [] : checked.fieldErrors, keyError);
   const input = checked.value;
-  return runWrite(services, req, requestHash(req.input), (tx, now, claimed) => upsertInTx(tx, req.orgId, input, now, claimed));
+  return runWrite(services, req, requestHash(req.input), (tx, now, claimed) => upsertInTx(tx, req, input, now, claimed));
 }
 
 /** Partially updates a customer (fullName, email, phone, risk), idempotently when a key is given. */
@@ -115,7 +119,7 @@ export async function updateCustomer(services: Services, req: UpdateRequest): Pr
   const input = checked.value;
   // The id is part of the compared request: GraphQL's operation name does not contain it.
   return runWrite(services, req, requestHash({ id: req.id, input: req.input }), (tx, now, claimed) =>
-    patchInTx(tx, req.orgId, req.id, input, now, claimed),
+    patchInTx(tx, req, input, now, claimed),
   );
 }
 
@@ -162,7 +166,7 @@ async function runWrite(
           // Round trips are the cost of a write: the event, its NOTIFY and the stored response
           // travel together (with the customer itself when it is new).
           const alongside = scope && storeResponseSql(scope, response);
-          if (insert) await insertCustomerWithEvent(tx, insert, alongside);
+          if (insert) await insertCustomerWithEvent(tx, insert, req.actor, alongside);
           else if (event) await appendCustomerEvent(tx, event, alongside);
           else if (scope) await storeResponse(tx, scope, response);
           await services.testHooks.insideWriteTransaction?.(tx);
@@ -217,7 +221,7 @@ const CUSTOMER_COLUMNS = Prisma.raw(
    added_via::text AS "addedVia", created_at AS "createdAt", updated_at AS "updatedAt"`,
 );
 
-async function upsertInTx(tx: Tx, orgId: string, input: UpsertInput, now: Date, claimed: boolean): Promise<Applied> {
+async function upsertInTx(tx: Tx, { orgId, actor }: WriteRequest, input: UpsertInput, now: Date, claimed: boolean): Promise<Applied> {
   const emailKey = normaliseEmail(input.email);
   await lockNaturalKeys(tx, orgId, [`email:${emailKey}`, ...(input.externalId !== undefined ? [`ext:${input.externalId}`] : [])], claimed);
   // Row locks too (status moves of the back office do not take the advisory locks), and the
@@ -229,10 +233,10 @@ async function upsertInTx(tx: Tx, orgId: string, input: UpsertInput, now: Date, 
     FOR UPDATE`;
   const byExternalId = input.externalId !== undefined ? (candidates.find((c) => c.externalId === input.externalId) ?? null) : null;
   const byEmail = candidates.find((c) => c.emailKey === emailKey) ?? null;
-  return apply(tx, orgId, decideUpsert(input, { byExternalId, byEmail }), now);
+  return apply(tx, orgId, actor, decideUpsert(input, { byExternalId, byEmail }), now);
 }
 
-async function patchInTx(tx: Tx, orgId: string, id: string, input: PatchInput, now: Date, claimed: boolean): Promise<Applied> {
+async function patchInTx(tx: Tx, { orgId, actor, id }: UpdateRequest, input: PatchInput, now: Date, claimed: boolean): Promise<Applied> {
   const emailKey = input.email !== undefined ? normaliseEmail(input.email) : undefined;
   await lockNaturalKeys(tx, orgId, emailKey !== undefined ? [`email:${emailKey}`] : [], claimed);
   const found = await tx.customer.findFirst({ where: findCustomerWhere(orgId, id), select: { id: true } });
@@ -243,11 +247,11 @@ async function patchInTx(tx: Tx, orgId: string, id: string, input: PatchInput, n
     emailKey !== undefined ? tx.customer.findUnique({ where: { orgId_emailKey: { orgId, emailKey } } }) : null,
   ]);
   if (!target) return { result: { kind: 'not_found' } };
-  return apply(tx, orgId, decidePatch(target, input, emailOwner), now);
+  return apply(tx, orgId, actor, decidePatch(target, input, emailOwner), now);
 }
 
 /** Applies a decision: the write in the caller's transaction; its event is returned, owed. */
-async function apply(tx: Tx, orgId: string, decision: Decision, now: Date): Promise<Applied> {
+async function apply(tx: Tx, orgId: string, actor: Actor, decision: Decision, now: Date): Promise<Applied> {
   switch (decision.kind) {
     case 'conflict':
       return { result: { kind: 'conflict', field: decision.field } };
@@ -267,7 +271,7 @@ async function apply(tx: Tx, orgId: string, decision: Decision, now: Date): Prom
         where: { id: decision.target.id },
         data: { ...decision.changes, updatedAt: laterThan(decision.target.updatedAt, now) },
       });
-      return { result: success(decision.outcome, row), event: { kind: decision.outcome, customer: row } };
+      return { result: success(decision.outcome, row), event: { kind: decision.outcome, customer: row, actor } };
     }
   }
 }
@@ -295,7 +299,7 @@ const INITIAL_STATUS = {
  * foreign key always finds its row. A unique violation (a racing create) surfaces here, and the
  * transaction is retried like any other race.
  */
-async function insertCustomerWithEvent(tx: Tx, row: Customer, alongside?: Prisma.Sql): Promise<void> {
+async function insertCustomerWithEvent(tx: Tx, row: Customer, actor: Actor, alongside?: Prisma.Sql): Promise<void> {
   await tx.$executeRaw`
     WITH c AS (
       INSERT INTO customers (id, org_id, external_id, type, full_name, email, email_key, phone,
@@ -310,8 +314,8 @@ async function insertCustomerWithEvent(tx: Tx, row: Customer, alongside?: Prisma
         ${row.addedVia}::text::"AddedVia", ${row.createdAt}::timestamptz, ${row.updatedAt}::timestamptz)
       RETURNING id, org_id),
     e AS (
-      INSERT INTO customer_events (org_id, customer_id, kind, snapshot)
-      SELECT org_id, id, ${UpsertOutcome.Created}::text::"CustomerEventKind", ${JSON.stringify(toPublicCustomer(row))}::jsonb FROM c
+      INSERT INTO customer_events (org_id, customer_id, kind, snapshot, ${ACTOR_COLUMNS})
+      SELECT org_id, id, ${UpsertOutcome.Created}::text::"CustomerEventKind", ${JSON.stringify(toPublicCustomer(row))}::jsonb, ${actorValues(actor)} FROM c
       RETURNING org_id)${alongside ? Prisma.sql`, alongside AS (${alongside})` : Prisma.empty}
     SELECT pg_notify(${EVENTS_CHANNEL}, org_id::text) FROM e`;
 }

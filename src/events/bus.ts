@@ -9,8 +9,10 @@ import { Prisma } from '../generated/prisma/client.js';
 import type { AmlStatus, KycStatus } from '../generated/prisma/enums.js';
 import type { PublicCustomer } from '../customers/dto.js';
 import type { Logger } from '../lib/log.js';
-import { toHistoryEvent, type EventColumns } from './history.js';
+import type { Actor } from './actor.js';
+import { ACTOR_SELECT, toHistoryEvent, type EventColumns } from './history.js';
 import { EVENTS_CHANNEL } from './outbox.js';
+import { retentionCutoff } from './retention.js';
 import { decodeEventCursor, encodeEventCursor, isAfterCursor, parseSnapshot, type EventCursor, type PgSnapshot } from './snapshot.js';
 
 export type StatusChangeKind = 'KYC' | 'AML';
@@ -29,6 +31,8 @@ export interface StatusChange {
   amlTo: AmlStatus | null;
   snapshot: PublicCustomer;
   occurredAt: Date;
+  /** Who made the change (SPEC section 11). */
+  actor: Actor;
   cursor: string;
 }
 
@@ -52,7 +56,8 @@ export class CursorExpiredError extends Error {
 export interface EventBusOptions {
   /** Undelivered events a subscriber may hold before it is cut off. */
   bufferSize: number;
-  retentionDays: number;
+  /** Event retention in days; null keeps every event, so no cursor can expire. */
+  retentionDays: number | null;
   /** Fallback poll, for lost notifications (and a lost LISTEN connection). */
   pollMs?: number;
   now: () => Date;
@@ -162,7 +167,7 @@ export class EventBus {
         WITH s AS (SELECT pg_current_snapshot() AS snap)
         SELECT s.snap::text AS snap, e.id, e.txid, e.org_id::text AS org_id, e.customer_id::text AS customer_id,
                e.kind::text AS kind, e.kyc_from::text AS kyc_from, e.kyc_to::text AS kyc_to,
-               e.aml_from::text AS aml_from, e.aml_to::text AS aml_to, e.snapshot, e.occurred_at
+               e.aml_from::text AS aml_from, e.aml_to::text AS aml_to, e.snapshot, e.occurred_at, ${ACTOR_SELECT}
         FROM s LEFT JOIN customer_events e
           ON e.txid >= ${prev.xmin}::bigint
          AND e.kind IN ('KYC', 'AML')
@@ -197,9 +202,8 @@ export class EventBus {
    */
   async subscribe(orgId: string, filter: StatusChangeFilter, after?: string | null): Promise<AsyncIterableIterator<Delivery>> {
     const cursor = after ? decodeEventCursor(after) : null;
-    if (cursor && this.options.now().getTime() - cursor.at > this.options.retentionDays * 86_400_000) {
-      throw new CursorExpiredError(this.options.retentionDays);
-    }
+    const cutoff = retentionCutoff(this.options.retentionDays, this.options.now());
+    if (cursor && cutoff && cursor.at < cutoff.getTime()) throw new CursorExpiredError(this.options.retentionDays ?? 0);
     if (this.closed) throw new Error('the event bus is closed');
     const initiated = !this.starting;
     await this.start();
@@ -245,7 +249,7 @@ export class EventBus {
           SELECT CASE WHEN ${visible(C)} THEN 0 ELSE 1 END AS grp, ''::text AS snap, e.id, e.txid,
                  e.org_id::text AS org_id, e.customer_id::text AS customer_id, e.kind::text AS kind,
                  e.kyc_from::text AS kyc_from, e.kyc_to::text AS kyc_to, e.aml_from::text AS aml_from,
-                 e.aml_to::text AS aml_to, e.snapshot, e.occurred_at
+                 e.aml_to::text AS aml_to, e.snapshot, e.occurred_at, ${ACTOR_SELECT}
           FROM customer_events e
           WHERE e.org_id = ${orgId}::uuid
             AND e.kind::text = ANY(${kinds}::text[]) ${who}

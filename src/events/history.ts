@@ -1,6 +1,8 @@
 // Read side of the event log: a customer's history, newest first, for many customers in one
 // statement (a page of customers with their last N events must not cost a query each).
 import type { PrismaClient } from '../db/client.js';
+import { Prisma } from '../generated/prisma/client.js';
+import { actorFromColumns, type Actor } from './actor.js';
 import type { AmlStatus, CustomerEventKind, KycStatus } from '../generated/prisma/enums.js';
 import { decodeCursor, encodeCursor, parseBigintText } from '../lib/cursor.js';
 
@@ -16,6 +18,8 @@ export interface HistoryEvent {
   amlFrom: AmlStatus | null;
   amlTo: AmlStatus | null;
   occurredAt: Date;
+  /** Who made the change (SPEC section 11). */
+  actor: Actor;
 }
 
 /** The columns of an event row as the raw queries select them (enums cast to text). */
@@ -28,7 +32,13 @@ export interface EventColumns {
   aml_from: AmlStatus | null;
   aml_to: AmlStatus | null;
   occurred_at: Date;
+  actor_kind: string;
+  actor_key_id: string | null;
+  actor_key_label: string | null;
 }
+
+/** The actor columns as every reader of the log selects them (`e` is the events table's alias). */
+export const ACTOR_SELECT = Prisma.raw('e.actor_kind::text AS actor_kind, e.actor_key_id::text AS actor_key_id, e.actor_key_label');
 
 /** Maps an event row to the fields every reader of the log shares. */
 export function toHistoryEvent(r: EventColumns): HistoryEvent {
@@ -41,6 +51,7 @@ export function toHistoryEvent(r: EventColumns): HistoryEvent {
     amlFrom: r.aml_from,
     amlTo: r.aml_to,
     occurredAt: new Date(r.occurred_at),
+    actor: actorFromColumns(r.actor_kind, r.actor_key_id, r.actor_key_label),
   };
 }
 
@@ -73,7 +84,7 @@ export async function loadHistories(
 ): Promise<Map<string, HistoryPage>> {
   const rows = await prisma.$queryRaw<EventColumns[]>`
     SELECT c.id::text AS customer_id, e.id, e.kind::text AS kind, e.kyc_from::text AS kyc_from, e.kyc_to::text AS kyc_to,
-           e.aml_from::text AS aml_from, e.aml_to::text AS aml_to, e.occurred_at
+           e.aml_from::text AS aml_from, e.aml_to::text AS aml_to, e.occurred_at, ${ACTOR_SELECT}
     FROM unnest(${[...customerIds]}::text[]::uuid[]) AS c(id)
     CROSS JOIN LATERAL (
       SELECT * FROM customer_events ce

@@ -4,6 +4,7 @@ import type { Tx } from '../db/client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { CustomerEventKind, KycStatus, AmlStatus } from '../generated/prisma/enums.js';
 import { toPublicCustomer, type Customer } from '../customers/dto.js';
+import type { Actor } from './actor.js';
 
 /** The NOTIFY channel that wakes every instance's event bus. */
 export const EVENTS_CHANNEL = 'customer_events';
@@ -16,6 +17,16 @@ export interface NewCustomerEvent {
   kycTo?: KycStatus | null;
   amlFrom?: AmlStatus | null;
   amlTo?: AmlStatus | null;
+  /** Who made the change (SPEC section 11); required, so no write can forget it. */
+  actor: Actor;
+}
+
+/** The actor columns of an event row, in the order of ACTOR_VALUES. */
+export const ACTOR_COLUMNS = Prisma.raw('actor_kind, actor_key_id, actor_key_label');
+
+/** The values of ACTOR_COLUMNS for an actor (one owner of the actor's row shape). */
+export function actorValues(actor: Actor): Prisma.Sql {
+  return Prisma.sql`${actor.kind}::text::"ActorKind", ${actor.keyId}::uuid, ${actor.keyLabel}::text`;
 }
 
 /**
@@ -29,12 +40,12 @@ export async function appendCustomerEvent(tx: Tx, event: NewCustomerEvent, along
   // transaction commits). `txid` and `occurred_at` come from their column defaults.
   await tx.$executeRaw`
     WITH e AS (
-      INSERT INTO customer_events (org_id, customer_id, kind, kyc_from, kyc_to, aml_from, aml_to, snapshot)
+      INSERT INTO customer_events (org_id, customer_id, kind, kyc_from, kyc_to, aml_from, aml_to, snapshot, ${ACTOR_COLUMNS})
       VALUES (
         ${customer.orgId}::uuid, ${customer.id}::uuid, ${event.kind}::text::"CustomerEventKind",
         ${event.kycFrom ?? null}::text::"KycStatus", ${event.kycTo ?? null}::text::"KycStatus",
         ${event.amlFrom ?? null}::text::"AmlStatus", ${event.amlTo ?? null}::text::"AmlStatus",
-        ${JSON.stringify(toPublicCustomer(customer))}::jsonb)
+        ${JSON.stringify(toPublicCustomer(customer))}::jsonb, ${actorValues(event.actor)})
       RETURNING org_id)${alongside ? Prisma.sql`, alongside AS (${alongside})` : Prisma.empty}
     SELECT pg_notify(${EVENTS_CHANNEL}, org_id::text) FROM e`;
 }

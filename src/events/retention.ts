@@ -1,4 +1,6 @@
-// Retention of the customer event log (SPEC section 5: kept at least 7 days, configurable).
+// Retention of the customer event log. The log is the audit trail (SPEC section 11: who moved
+// a status, and when, for years), so it is kept by default; EVENT_RETENTION_DAYS (at least 7,
+// SPEC section 5) turns the purge on.
 import type { PrismaClient } from '../db/client.js';
 
 const PURGE_BATCH = 5000;
@@ -16,4 +18,15 @@ export async function purgeEventsBefore(prisma: PrismaClient, cutoff: Date): Pro
     total += n;
     if (n < PURGE_BATCH) return total;
   }
+}
+
+/** The instant before which events are purged, or null when they are kept (no retention set). */
+export function retentionCutoff(retentionDays: number | null, now: Date): Date | null {
+  return retentionDays === null ? null : new Date(now.getTime() - retentionDays * 86_400_000);
+}
+
+/** Applies the configured retention: purges older events when one is set; returns how many. */
+export async function purgeExpiredEvents(prisma: PrismaClient, retentionDays: number | null, now: Date): Promise<number> {
+  const cutoff = retentionCutoff(retentionDays, now);
+  return cutoff === null ? 0 : purgeEventsBefore(prisma, cutoff);
 }

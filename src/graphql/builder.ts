@@ -37,6 +37,7 @@ export const builder = new SchemaBuilder<{
         [Scope.CustomersWrite]: has(Scope.CustomersWrite),
         [Scope.AmlRead]: has(Scope.AmlRead),
         [Scope.ComplianceWrite]: has(Scope.ComplianceWrite),
+        [Scope.WebhooksManage]: has(Scope.WebhooksManage),
       };
     },
     // No key → UNAUTHENTICATED (HTTP 401); a key without the scope → FORBIDDEN.

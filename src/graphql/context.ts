@@ -36,6 +36,15 @@ export function unauthenticated(message = 'A valid API key is required (Authoriz
   });
 }
 
+/**
+ * The caller of a field guarded by `authScopes`: scope-auth has already refused anonymous
+ * callers, so this only turns that guarantee into a type (no `!` on the principal).
+ */
+export function principalOf(ctx: GatewayContext): Principal {
+  if (!ctx.principal) throw unauthenticated();
+  return ctx.principal;
+}
+
 /** Spends one request of the key's allowance; over the limit → RATE_LIMITED (HTTP 429). */
 export async function enforceRateLimit(services: Services, principal: Principal): Promise<void> {
   const decision = await services.rateLimiter.take(principal);

@@ -2,6 +2,7 @@
 // domain writes. The rendering below runs inside the write transaction and is what an
 // Idempotency-Key stores, so a replay answers the first status and body byte for byte.
 import { Scope } from '../auth/scopes.js';
+import { keyActor } from '../events/actor.js';
 import { updateCustomer, upsertCustomer, type WriteResponse, type WriteResult } from '../customers/upsert.js';
 import { validateIdempotencyKey, type StoredResponse } from '../idempotency/store.js';
 import { ErrorCode } from '../lib/error-codes.js';
@@ -56,13 +57,15 @@ function respond(out: WriteResponse): RestResponse {
 
 async function create(req: RestRequest): Promise<RestResponse> {
   const idempotency = idempotencyOf(req, 'POST /customers');
-  return respond(await upsertCustomer(req.services, { orgId: req.principal.orgId, input: req.body, idempotency, render }));
+  const { orgId } = req.principal;
+  return respond(await upsertCustomer(req.services, { orgId, actor: keyActor(req.principal), input: req.body, idempotency, render }));
 }
 
 async function patch(req: RestRequest): Promise<RestResponse> {
   const id = req.params.id!;
   const idempotency = idempotencyOf(req, `PATCH /customers/${id}`);
-  return respond(await updateCustomer(req.services, { orgId: req.principal.orgId, id, input: req.body, idempotency, render }));
+  const { orgId } = req.principal;
+  return respond(await updateCustomer(req.services, { orgId, actor: keyActor(req.principal), id, input: req.body, idempotency, render }));
 }
 
 export const customerWriteRoutes: Route[] = [

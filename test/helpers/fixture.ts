@@ -19,6 +19,7 @@ export interface GatewayOptions {
   env?: Record<string, string>;
   now?: () => Date;
   log?: Logger;
+  random?: () => number;
 }
 
 export interface FixtureOptions extends GatewayOptions {

@@ -27,6 +27,9 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     HOST: '127.0.0.1',
     RATE_LIMIT_PER_MINUTE: '100000',
     RATE_LIMIT_PER_DAY: '10000000',
+    // The webhook sender polls the database in the background: off unless a suite turns it on,
+    // so that suites counting statements count only their own.
+    WEBHOOK_CONCURRENCY: '0',
     ...overrides,
   });
 }
@@ -34,11 +37,12 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 /** Starts a gateway instance (services + HTTP/WebSocket server) on an ephemeral port. */
 export async function startGateway(
   db: Database,
-  options: { env?: Record<string, string>; now?: () => Date; log?: Logger } = {},
+  options: { env?: Record<string, string>; now?: () => Date; log?: Logger; random?: () => number } = {},
 ): Promise<TestGateway> {
   const services = createServices(testConfig(options.env), db, {
     ...(options.now ? { now: options.now } : {}),
     ...(options.log ? { log: options.log } : {}),
+    ...(options.random ? { random: options.random } : {}),
   });
   const server = await startServer(services, { port: 0, host: '127.0.0.1' });
   return {
@@ -69,7 +73,7 @@ export async function issueKey(
   db: Database,
   org: string,
   scopes: readonly Scope[] = ALL_SCOPES,
-  extra: { expiresAt?: Date; perMinute?: number; perDay?: number } = {},
+  extra: { expiresAt?: Date; perMinute?: number; perDay?: number; label?: string } = {},
 ): Promise<{ key: string; id: string; orgId: string }> {
   const issued = await createApiKey(db.prisma, { org, scopes: [...scopes], ...extra });
   return { key: issued.key, id: issued.id, orgId: issued.orgId };

@@ -5,6 +5,7 @@ import WebSocket from 'ws';
 import type { Database } from '../../src/db/client.js';
 import { transitionKyc, recordAmlScreening } from '../../src/customers/lifecycle.js';
 import type { Customer } from '../../src/customers/dto.js';
+import { SYSTEM_ACTOR } from '../../src/events/actor.js';
 import { deferred, type Deferred } from './deferred.js';
 
 export { deferred, type Deferred } from './deferred.js';
@@ -157,12 +158,21 @@ export function createCustomer(db: Database, orgId: string, extra: Partial<Custo
 /** Walks KYC to VERIFIED (three moves, three events). */
 export async function verify(db: Database, orgId: string, id: string): Promise<void> {
   const now = new Date();
-  for (const to of ['PENDING', 'IN_PROGRESS'] as const) expectOk(await transitionKyc(db.prisma, orgId, id, { to }, now));
-  expectOk(await transitionKyc(db.prisma, orgId, id, { to: 'VERIFIED', identity: { legalName: 'Ada Lovelace', country: 'GBR' } }, now));
+  for (const to of ['PENDING', 'IN_PROGRESS'] as const) expectOk(await transitionKyc(db.prisma, orgId, id, { to }, now, SYSTEM_ACTOR));
+  expectOk(
+    await transitionKyc(
+      db.prisma,
+      orgId,
+      id,
+      { to: 'VERIFIED', identity: { legalName: 'Ada Lovelace', country: 'GBR' } },
+      now,
+      SYSTEM_ACTOR,
+    ),
+  );
 }
 
 export async function moveKyc(db: Database, orgId: string, id: string, to: Parameters<typeof transitionKyc>[3]['to']): Promise<Customer> {
-  return expectOk(await transitionKyc(db.prisma, orgId, id, { to }, new Date()));
+  return expectOk(await transitionKyc(db.prisma, orgId, id, { to }, new Date(), SYSTEM_ACTOR));
 }
 
 export async function moveAml(
@@ -171,7 +181,7 @@ export async function moveAml(
   id: string,
   status: Parameters<typeof recordAmlScreening>[3]['status'],
 ): Promise<Customer> {
-  return expectOk(await recordAmlScreening(db.prisma, orgId, id, { status }, new Date()));
+  return expectOk(await recordAmlScreening(db.prisma, orgId, id, { status }, new Date(), SYSTEM_ACTOR));
 }
 
 function expectOk<T extends { ok: boolean }>(r: T): T extends { ok: true; customer: infer C } ? C : never {

@@ -8,6 +8,7 @@ import './customer.js';
 import './upsert.js';
 import './lifecycle.js';
 import './subscription.js';
+import './webhooks.js';
 
 let schema: GraphQLSchema | undefined;
 

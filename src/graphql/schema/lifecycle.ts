@@ -12,9 +12,10 @@ import {
   type HistoryPage,
 } from '../../events/history.js';
 import { AML_FLAG_DOCS } from '../../customers/descriptions.js';
-import { CustomerEventKind } from '../../generated/prisma/enums.js';
+import { ActorKind, keyActor, type Actor } from '../../events/actor.js';
+import { AmlStatus, CustomerEventKind, KycStatus } from '../../generated/prisma/enums.js';
 import { builder } from '../builder.js';
-import { GraphQLErrorCode } from '../context.js';
+import { GraphQLErrorCode, principalOf } from '../context.js';
 import { AmlStatusEnum, CustomerObject, idArgDescription, KycStatusEnum, PageInfo, pageInfoOf } from './customer.js';
 import { CustomerNotFoundError, InvalidTransitionError, ValidationError } from './errors.js';
 
@@ -30,23 +31,52 @@ const CustomerEventKindEnum = builder.enumType(CustomerEventKind, {
   },
 });
 
-export const KycChange = builder.objectRef<{ from: string; to: string }>('KycStatusChange').implement({
+export const KycChange = builder.objectRef<{ from: KycStatus; to: KycStatus }>('KycStatusChange').implement({
   description: 'A move of the KYC status.',
   fields: (t) => ({
-    from: t.field({ type: KycStatusEnum, description: 'The KYC status before the move.', resolve: (c) => c.from as never }),
-    to: t.field({ type: KycStatusEnum, description: 'The KYC status after the move.', resolve: (c) => c.to as never }),
+    from: t.field({ type: KycStatusEnum, description: 'The KYC status before the move.', resolve: (c) => c.from }),
+    to: t.field({ type: KycStatusEnum, description: 'The KYC status after the move.', resolve: (c) => c.to }),
   }),
 });
-export const AmlChange = builder.objectRef<{ from: string; to: string }>('AmlStatusChange').implement({
+export const AmlChange = builder.objectRef<{ from: AmlStatus; to: AmlStatus }>('AmlStatusChange').implement({
   description: 'A move of the AML status.',
   fields: (t) => ({
-    from: t.field({ type: AmlStatusEnum, description: 'The AML status before the move.', resolve: (c) => c.from as never }),
-    to: t.field({ type: AmlStatusEnum, description: 'The AML status after the move.', resolve: (c) => c.to as never }),
+    from: t.field({ type: AmlStatusEnum, description: 'The AML status before the move.', resolve: (c) => c.from }),
+    to: t.field({ type: AmlStatusEnum, description: 'The AML status after the move.', resolve: (c) => c.to }),
   }),
 });
 
 /** The from/to pair of a change, or null when the event did not move that status. */
-export const change = (from: string | null, to: string | null) => (from !== null && to !== null ? { from, to } : null);
+export const change = <S extends string>(from: S | null, to: S | null) => (from !== null && to !== null ? { from, to } : null);
+
+const ActorKindEnum = builder.enumType(ActorKind, {
+  name: 'ActorKind',
+  description: 'Who made a change.',
+  values: {
+    API_KEY: { description: 'A request made with an API key (keyId and keyLabel name it).' },
+    SYSTEM: { description: 'The gateway itself, in background work.' },
+    UNKNOWN: { description: 'A change recorded before the audit trail existed.' },
+  },
+});
+
+/** Who made a change (SPEC section 11): the API key by id and label, never the key itself. */
+export const ActorObject = builder.objectRef<Actor>('Actor').implement({
+  description:
+    'Who made a change: an API key (its id and its label at the time), the gateway itself (SYSTEM), or UNKNOWN for changes recorded before the audit trail existed. Never the key itself.',
+  fields: (t) => ({
+    kind: t.field({ type: ActorKindEnum, description: 'API_KEY, SYSTEM or UNKNOWN.', resolve: (a) => a.kind }),
+    keyId: t.id({
+      nullable: true,
+      description: 'The API key id (as listed by `keys list`); null unless kind is API_KEY.',
+      resolve: (a) => a.keyId,
+    }),
+    keyLabel: t.string({
+      nullable: true,
+      description: "The key's label when the change was made; null unless kind is API_KEY or the key has no label.",
+      resolve: (a) => a.keyLabel,
+    }),
+  }),
+});
 
 const CustomerEventObject = builder.objectRef<HistoryEvent>('CustomerEvent').implement({
   description: "One entry of a customer's event log: a write or a status move.",
@@ -69,6 +99,7 @@ const CustomerEventObject = builder.objectRef<HistoryEvent>('CustomerEvent').imp
       description: 'The AML move; null unless kind is AML.',
       resolve: (e) => change(e.amlFrom, e.amlTo),
     }),
+    actor: t.field({ type: ActorObject, description: 'Who made the change (the audit trail).', resolve: (e) => e.actor }),
   }),
 });
 
@@ -102,7 +133,7 @@ builder.prismaObjectField('Customer', 'statusHistory', (t) =>
   t.field({
     type: CustomerEventConnection,
     description:
-      "The customer's event log, newest first: its creation, updates and every KYC / AML move, for as long as the gateway keeps events. Scope customers:read.",
+      "The customer's event log, newest first: its creation, updates and every KYC / AML move, each with its actor (who made it). Kept unless EVENT_RETENTION_DAYS is set. Scope customers:read.",
     authScopes: { [Scope.CustomersRead]: true },
     args: {
       first: t.arg.int({
@@ -191,16 +222,11 @@ builder.mutationFields((t) => ({
         description: 'The verified identity: required with to: VERIFIED, refused (ValidationError) with any other status.',
       }),
     },
-    resolve: async (_root, args, ctx) =>
-      unwrap(
-        await transitionKyc(
-          ctx.services.db.prisma,
-          ctx.principal!.orgId,
-          args.id,
-          { to: args.to, identity: args.identity },
-          ctx.services.now(),
-        ),
-      ),
+    resolve: async (_root, args, ctx) => {
+      const principal = principalOf(ctx);
+      const input = { to: args.to, identity: args.identity };
+      return unwrap(await transitionKyc(ctx.services.db.prisma, principal.orgId, args.id, input, ctx.services.now(), keyActor(principal)));
+    },
   }),
 
   recordAmlScreening: t.field({
@@ -227,15 +253,12 @@ builder.mutationFields((t) => ({
         description: 'The findings; only with status CLEAR or NEEDS_REVIEW (refused with ValidationError otherwise).',
       }),
     },
-    resolve: async (_root, args, ctx) =>
-      unwrap(
-        await recordAmlScreening(
-          ctx.services.db.prisma,
-          ctx.principal!.orgId,
-          args.id,
-          { status: args.status, flags: args.flags },
-          ctx.services.now(),
-        ),
-      ),
+    resolve: async (_root, args, ctx) => {
+      const principal = principalOf(ctx);
+      const input = { status: args.status, flags: args.flags };
+      return unwrap(
+        await recordAmlScreening(ctx.services.db.prisma, principal.orgId, args.id, input, ctx.services.now(), keyActor(principal)),
+      );
+    },
   }),
 }));

@@ -6,10 +6,10 @@ import { Scope } from '../../auth/scopes.js';
 import { customerFromSnapshot } from '../../customers/dto.js';
 import { CursorExpiredError, STATUS_CHANGE_KINDS, type Delivery, type StatusChange } from '../../events/bus.js';
 import { builder } from '../builder.js';
-import { GraphQLErrorCode } from '../context.js';
+import { GraphQLErrorCode, principalOf } from '../context.js';
 import { assertFilterArgs } from './arguments.js';
 import { CustomerObject } from './customer.js';
-import { AmlChange, KycChange, change } from './lifecycle.js';
+import { ActorObject, AmlChange, KycChange, change } from './lifecycle.js';
 
 const StatusChangeKindEnum = builder.enumType('StatusChangeKind', {
   description: 'Which status moved.',
@@ -48,6 +48,7 @@ const CustomerStatusChangeObject = builder.objectRef<StatusChange>('CustomerStat
       description: 'The AML move; null unless kind is AML.',
       resolve: (c) => change(c.amlFrom, c.amlTo),
     }),
+    actor: t.field({ type: ActorObject, description: 'Who made the change (the audit trail).', resolve: (c) => c.actor }),
   }),
 });
 
@@ -87,7 +88,7 @@ builder.subscriptionField('customerStatusChanged', (t) =>
       assertFilterArgs({ 'filter.customerIds': f?.customerIds, 'filter.externalIds': f?.externalIds });
       try {
         return await ctx.services.bus.subscribe(
-          ctx.principal!.orgId,
+          principalOf(ctx).orgId,
           { customerIds: f?.customerIds ?? undefined, externalIds: f?.externalIds ?? undefined, kinds: f?.kind ? [f.kind] : undefined },
           args.after,
         );

@@ -14,7 +14,9 @@ import {
 } from '../../customers/upsert.js';
 import { CUSTOMER_INPUT_SPEC, type FieldSpec } from '../../customers/validation.js';
 import type { FieldError } from '../../lib/error-codes.js';
+import { keyActor } from '../../events/actor.js';
 import { builder } from '../builder.js';
+import { principalOf } from '../context.js';
 import { CustomerObject, CustomerTypeEnum, idArgDescription } from './customer.js';
 import {
   CustomerConflictError,
@@ -230,10 +232,12 @@ builder.mutationFields((t) => ({
       idempotencyKey: t.arg.string(idempotencyKeyArg),
     },
     resolve: async (_root, args, ctx) => {
-      const orgId = ctx.principal!.orgId;
+      const principal = principalOf(ctx);
+      const { orgId } = principal;
       const key = args.idempotencyKey ?? undefined;
       const r = await upsertCustomer(ctx.services, {
         orgId,
+        actor: keyActor(principal),
         input: args.input,
         idempotency: key === undefined ? undefined : { operation: GraphQLWriteOperation.Upsert, key },
         render: render('UpsertCustomerSuccess'),
@@ -254,10 +258,12 @@ builder.mutationFields((t) => ({
       idempotencyKey: t.arg.string(idempotencyKeyArg),
     },
     resolve: async (_root, args, ctx) => {
-      const orgId = ctx.principal!.orgId;
+      const principal = principalOf(ctx);
+      const { orgId } = principal;
       const key = args.idempotencyKey ?? undefined;
       const r = await updateCustomer(ctx.services, {
         orgId,
+        actor: keyActor(principal),
         id: args.id,
         input: args.input,
         idempotency: key === undefined ? undefined : { operation: GraphQLWriteOperation.Update, key },

@@ -1,0 +1,186 @@
+// Scenario: webhooks. (1) Commit-to-receipt latency of 1,000 KYC changes sent to 10 endpoints
+// (receivers in this process on 127.0.0.1), measured from the mutation's request (sent before
+// its commit, so an upper bound). (2) The write path's cost of the sender: REST upsert
+// throughput with no endpoint, then with one endpoint receiving every creation, then without
+// again (the two "without" runs bracket the "with" run against the machine's drift).
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { poolSize, uniqueTag, type BenchContext, type Scenario } from '../lib/context.js';
+import { startGatewayProcess } from '../lib/gateway.js';
+import { bracket, httpLoad, percentile } from '../lib/load.js';
+import { ms, num, rate, record } from '../lib/report.js';
+import { upsertBody } from '../lib/requests.js';
+
+/** Status changes of part 1 (BENCH_WEBHOOK_CHANGES, default 1000). */
+const CHANGES = Number(process.env.BENCH_WEBHOOK_CHANGES ?? 1000);
+/** Endpoints of part 1 (BENCH_WEBHOOK_ENDPOINTS, default 10). */
+const ENDPOINTS = Number(process.env.BENCH_WEBHOOK_ENDPOINTS ?? 10);
+/** Clients sending the changes at once. */
+const WRITERS = 8;
+const DELIVERY_TIMEOUT_MS = 180_000;
+
+const CREATE = `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { __typename ... on CreateWebhookEndpointSuccess { endpoint { id } } ... on Error { code message } } }`;
+const DELETE = `mutation($id: ID!) { deleteWebhookEndpoint(id: $id) { __typename } }`;
+const TRANSITION = `mutation($id: ID!) { transitionKyc(id: $id, to: PENDING) { __typename ... on Error { code message } } }`;
+
+export const webhooksScenario: Scenario = async (ctx) => {
+  console.log(`\n# webhooks: ${CHANGES} status changes to ${ENDPOINTS} endpoints; upsert throughput with and without an endpoint`);
+  // The receivers are on loopback over http: the gateway under test must allow both. The
+  // runner's gateway is swapped for one that does (same handle, so the runner stops this one).
+  await ctx.gateway.stop();
+  Object.assign(
+    ctx.gateway,
+    await startGatewayProcess(ctx.db.url, {
+      DATABASE_POOL_SIZE: String(poolSize),
+      WEBHOOK_ALLOW_INSECURE: 'true',
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+    }),
+  );
+  const receipts: { path: string; customerId: string; at: number }[] = [];
+  let onReceipt: (() => void) | undefined;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const at = performance.now();
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { data: { customer: { id: string } } };
+      receipts.push({ path: req.url ?? '', customerId: body.data.customer.id, at });
+      res.writeHead(204).end();
+      onReceipt?.();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  try {
+    await latency(ctx, port, receipts, (f) => (onReceipt = f));
+    receipts.length = 0;
+    await writeCost(ctx, port, receipts);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+};
+
+async function gql<T>(ctx: BenchContext, query: string, variables: Record<string, unknown>): Promise<T> {
+  const res = await fetch(`${ctx.gateway.url}/graphql`, {
+    method: 'POST',
+    headers: ctx.headers,
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data?: T; errors?: unknown };
+  if (!body.data) throw new Error(`GraphQL: ${JSON.stringify(body)}`);
+  return body.data;
+}
+
+async function createEndpoint(ctx: BenchContext, url: string, events: string[]): Promise<string> {
+  const r = await gql<{ createWebhookEndpoint: { __typename: string; endpoint?: { id: string } } }>(ctx, CREATE, {
+    input: { url, events },
+  });
+  if (!r.createWebhookEndpoint.endpoint) throw new Error(`createWebhookEndpoint: ${JSON.stringify(r)}`);
+  return r.createWebhookEndpoint.endpoint.id;
+}
+
+async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+async function latency(
+  ctx: BenchContext,
+  port: number,
+  receipts: { path: string; customerId: string; at: number }[],
+  arm: (f: () => void) => void,
+) {
+  const customers: string[] = [];
+  await pool(
+    Array.from({ length: CHANGES }, (_, i) => i),
+    16,
+    async () => {
+      const res = await fetch(`${ctx.gateway.url}/api/v1/customers`, {
+        method: 'POST',
+        headers: ctx.headers,
+        body: JSON.stringify(upsertBody(uniqueTag('wh'))),
+      });
+      const body = (await res.json()) as { id?: string };
+      if (!body.id) throw new Error(`upsert: ${res.status} ${JSON.stringify(body)}`);
+      customers.push(body.id);
+    },
+  );
+  const endpoints = await Promise.all(
+    Array.from({ length: ENDPOINTS }, (_, i) => createEndpoint(ctx, `http://127.0.0.1:${port}/e${i}`, ['CUSTOMER_KYC_STATUS_CHANGED'])),
+  );
+  const expected = CHANGES * ENDPOINTS;
+  const all = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`only ${receipts.length} of ${expected} webhooks within ${DELIVERY_TIMEOUT_MS} ms`)),
+      DELIVERY_TIMEOUT_MS,
+    );
+    arm(() => {
+      if (receipts.length < expected) return;
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  const sentAt = new Map<string, number>();
+  const ackedAt = new Map<string, number>();
+  const t0 = performance.now();
+  await pool(customers, WRITERS, async (id) => {
+    sentAt.set(id, performance.now());
+    const r = await gql<{ transitionKyc: { __typename: string } }>(ctx, TRANSITION, { id });
+    if (r.transitionKyc.__typename !== 'TransitionKycSuccess') throw new Error(`transitionKyc: ${JSON.stringify(r)}`);
+    ackedAt.set(id, performance.now());
+  });
+  const writeSeconds = (performance.now() - t0) / 1000;
+  await all;
+  const latencies = receipts.map((r) => r.at - sentAt.get(r.customerId)!).sort((a, b) => a - b);
+  const p50 = percentile(latencies, 50);
+  const p99 = percentile(latencies, 99);
+  // From the mutation's answer (the commit is before it): a lower bound of the same latency.
+  const fromAck = receipts.map((r) => Math.max(0, r.at - ackedAt.get(r.customerId)!)).sort((a, b) => a - b);
+  record({
+    scenario: 'webhooks',
+    subject: `commit-to-receipt, ${CHANGES} changes × ${ENDPOINTS} endpoints`,
+    figure: `p99 ${ms(p99)}`,
+    target: 'p99 < 1 s',
+    met: p99 < 1000,
+    note: `from the mutation's request; p50 ${ms(p50)}, max ${ms(latencies.at(-1) ?? 0)}; from its answer p50 ${ms(percentile(fromAck, 50))}, p99 ${ms(percentile(fromAck, 99))}; ${num(expected)} webhooks, changes at ${num(CHANGES / writeSeconds)}/s from ${WRITERS} clients`,
+  });
+  await Promise.all(endpoints.map((id) => gql(ctx, DELETE, { id })));
+}
+
+async function writeCost(ctx: BenchContext, port: number, receipts: unknown[]) {
+  const load = () =>
+    httpLoad({
+      url: `${ctx.gateway.url}/api/v1/customers`,
+      method: 'POST',
+      headers: ctx.headers,
+      next: () => ({ body: JSON.stringify(upsertBody(uniqueTag('whw'))) }),
+    });
+  const before = await load();
+  const endpoint = await createEndpoint(ctx, `http://127.0.0.1:${port}/created`, ['CUSTOMER_CREATED']);
+  const withEndpoint = await load();
+  await gql(ctx, DELETE, { id: endpoint });
+  const after = await load();
+  const without = bracket(before, after);
+  const ratio = withEndpoint.rps / without.rps;
+  record({
+    scenario: 'webhooks',
+    subject: 'REST upserts with no endpoint (sender idle)',
+    figure: rate(without.rps),
+    note: `mean of before and after, p50 ${ms(without.p50)}, p99 ${ms(without.p99)}, errors ${without.errors}`,
+  });
+  record({
+    scenario: 'webhooks',
+    subject: 'REST upserts with one endpoint receiving every creation',
+    figure: rate(withEndpoint.rps),
+    baseline: rate(without.rps),
+    ratio,
+    target: 'cost < 10 % (≥ 0.9×)',
+    met: ratio >= 0.9,
+    note: `p50 ${ms(withEndpoint.p50)}, p99 ${ms(withEndpoint.p99)}, errors ${withEndpoint.errors}, ${num(receipts.length)} webhooks received during the runs`,
+  });
+}

@@ -1,0 +1,418 @@
+// The delivery queue in SQL: the fan-out (customer events → deliveries, exactly once across
+// instances), the claim of an endpoint's next delivery (one sender per endpoint at a time),
+// the recording of an attempt, and the re-queueing of the replay tool. Each is one statement.
+import type { PrismaClient } from '../db/client.js';
+import { Prisma } from '../generated/prisma/client.js';
+import type { AmlStatus, CustomerEventKind, KycStatus, WebhookDeliveryStatus } from '../generated/prisma/enums.js';
+import type { PublicCustomer } from '../customers/dto.js';
+import { RETRY_WINDOW_MS } from './backoff.js';
+import { webhookTypeTable, type SourceEvent, type WebhookEventType } from './event-types.js';
+
+/** NOTIFY channel that wakes every instance's sender when deliveries were queued. */
+export const DELIVERIES_CHANNEL = 'webhook_deliveries';
+
+/** `webhookTypesOf` as a table the statements join: (kind, status reached) → type, in sending order. */
+const TYPE_TABLE = Prisma.sql`(VALUES ${Prisma.join(
+  webhookTypeTable().map((r) => Prisma.sql`(${r.kind}::text, ${r.to}::text, ${r.type}::text, ${r.ord}::int)`),
+)}) AS m(kind, status_to, type, ord)`;
+
+const visible = (txid: Prisma.Sql, snapshot: Prisma.Sql) => Prisma.sql`pg_visible_in_snapshot(${txid}::text::xid8, ${snapshot})`;
+
+export interface FanOutResult {
+  /** False when another instance held the cursor (it covers these events, or its next round will). */
+  locked: boolean;
+  events: number;
+  queued: number;
+}
+
+/**
+ * Turns the customer events committed since the shared cursor into deliveries, in ONE
+ * statement, which is its own transaction: lock the cursor row (SKIP LOCKED: if another
+ * instance holds it, do nothing), read the events visible in the statement's snapshot and not
+ * in the cursor's (PgQ's technique, as in events/bus.ts: safe against out-of-order commits),
+ * insert one delivery per (event, type, endpoint of the organisation subscribed to the type),
+ * advance the cursor to the statement's snapshot, and NOTIFY the senders. A crash at any
+ * point rolls all of it back; two instances can never both turn one event into deliveries.
+ *
+ * The cursor only moves when there were events: FOR UPDATE may hand this statement a cursor
+ * row committed after its own snapshot was taken (EvalPlanQual), and then no event is in
+ * (cursor, snapshot] and the cursor must stay where the other instance put it.
+ */
+export async function fanOut(prisma: PrismaClient, now: Date): Promise<FanOutResult> {
+  const deadline = new Date(now.getTime() + RETRY_WINDOW_MS);
+  const rows = await prisma.$queryRaw<{ locked: number; events: number; queued: number }[]>`
+    WITH cur AS (SELECT snapshot::pg_snapshot AS snap FROM webhook_cursor WHERE id = 1 FOR UPDATE SKIP LOCKED),
+    s AS (SELECT pg_current_snapshot() AS snap),
+    ev AS (
+      SELECT e.id, e.org_id, e.kind::text AS kind, coalesce(e.kyc_to::text, e.aml_to::text) AS status_to, e.occurred_at
+      FROM cur CROSS JOIN s JOIN customer_events e
+        ON e.txid >= pg_snapshot_xmin(cur.snap)::text::bigint
+       AND ${visible(Prisma.sql`e.txid`, Prisma.sql`s.snap`)}
+       AND NOT ${visible(Prisma.sql`e.txid`, Prisma.sql`cur.snap`)}
+    ),
+    ins AS (
+      INSERT INTO webhook_deliveries (org_id, endpoint_id, customer_event_id, event_type, next_attempt_at, deadline_at, created_at)
+      SELECT ev.org_id, ep.id, ev.id, m.type, ${now}::timestamptz, ${deadline}::timestamptz, ${now}::timestamptz
+      FROM ev
+      JOIN ${TYPE_TABLE} ON m.kind = ev.kind AND m.status_to IS NOT DISTINCT FROM ev.status_to
+      JOIN webhook_endpoints ep
+        ON ep.org_id = ev.org_id AND ep.enabled AND m.type = ANY(ep.events) AND ep.created_at <= ev.occurred_at
+      ORDER BY ev.id, m.ord, ep.id
+      ON CONFLICT (endpoint_id, customer_event_id, event_type) DO NOTHING
+      RETURNING 1
+    ),
+    adv AS (UPDATE webhook_cursor c SET snapshot = s.snap::text FROM s WHERE c.id = 1 AND EXISTS (SELECT 1 FROM ev) RETURNING 1),
+    woke AS (SELECT pg_notify(${DELIVERIES_CHANNEL}, '') FROM (SELECT 1 FROM ins LIMIT 1) AS any_queued)
+    SELECT (SELECT count(*) FROM cur)::int AS locked, (SELECT count(*) FROM ev)::int AS events,
+           (SELECT count(*) FROM ins)::int AS queued, (SELECT count(*) FROM adv)::int + (SELECT count(*) FROM woke)::int AS done`;
+  const r = rows[0];
+  return { locked: (r?.locked ?? 0) > 0, events: r?.events ?? 0, queued: r?.queued ?? 0 };
+}
+
+/** One delivery of a batch: everything one attempt needs. */
+export interface BatchItem {
+  deliveryId: bigint;
+  type: WebhookEventType;
+  /** Attempts recorded before this one. */
+  attempts: number;
+  deadline: Date;
+  /** Null when the event is no longer in the log (purged by EVENT_RETENTION_DAYS). */
+  event: SourceEvent | null;
+}
+
+/** An endpoint leased to this instance, with its next due deliveries in queue (commit) order. */
+export interface Batch {
+  orgId: string;
+  endpointId: string;
+  url: string;
+  /** Consecutive failed attempts of the endpoint so far (its breaker). */
+  endpointFailures: number;
+  /** Stored secrets of the endpoint that sign now, with their row ids. */
+  secrets: { id: string; secret: string }[];
+  leaseUntil: Date;
+  items: BatchItem[];
+}
+
+interface ItemRow {
+  id: bigint;
+  org_id: string;
+  endpoint_id: string;
+  url: string;
+  failure_count: number;
+  event_type: string;
+  attempts: number;
+  deadline_at: Date;
+  e_id: bigint | null;
+  kind: string | null;
+  kyc_from: string | null;
+  kyc_to: string | null;
+  aml_from: string | null;
+  aml_to: string | null;
+  snapshot: PublicCustomer | string | null;
+  occurred_at: Date | null;
+  secrets: { id: string; secret: string }[] | string | null;
+}
+
+const json = <T>(v: T | string): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v);
+
+/** Groups item rows (ordered by endpoint, then delivery id) into batches. */
+function toBatches(rows: ItemRow[], leaseUntil: Date): Batch[] {
+  const batches = new Map<string, Batch>();
+  for (const r of rows) {
+    let batch = batches.get(r.endpoint_id);
+    if (!batch) {
+      batch = {
+        orgId: r.org_id,
+        endpointId: r.endpoint_id,
+        url: r.url,
+        endpointFailures: Number(r.failure_count),
+        secrets: r.secrets === null ? [] : json(r.secrets),
+        leaseUntil,
+        items: [],
+      };
+      batches.set(r.endpoint_id, batch);
+    }
+    batch.items.push({
+      deliveryId: BigInt(r.id),
+      type: r.event_type as WebhookEventType,
+      attempts: Number(r.attempts),
+      deadline: new Date(r.deadline_at),
+      event:
+        r.e_id === null || r.snapshot === null || r.occurred_at === null
+          ? null
+          : {
+              id: BigInt(r.e_id),
+              kind: r.kind as CustomerEventKind,
+              kycFrom: r.kyc_from as KycStatus | null,
+              kycTo: r.kyc_to as KycStatus | null,
+              amlFrom: r.aml_from as AmlStatus | null,
+              amlTo: r.aml_to as AmlStatus | null,
+              occurredAt: new Date(r.occurred_at),
+              snapshot: json(r.snapshot),
+            },
+    });
+  }
+  return [...batches.values()];
+}
+
+/** Selects the items of CTE `batch` (id, endpoint_id) with their leased endpoint (CTE `leased`) and events. */
+const batchSelect = (now: Date) => Prisma.sql`
+  SELECT d.id, d.org_id::text AS org_id, d.endpoint_id::text AS endpoint_id, leased.url, leased.failure_count,
+         d.event_type, d.attempts, d.deadline_at,
+         e.id AS e_id, e.kind::text AS kind, e.kyc_from::text AS kyc_from, e.kyc_to::text AS kyc_to,
+         e.aml_from::text AS aml_from, e.aml_to::text AS aml_to, e.snapshot, e.occurred_at,
+         (SELECT json_agg(json_build_object('id', ws.id::text, 'secret', ws.secret) ORDER BY ws.expires_at DESC NULLS FIRST)
+          FROM webhook_secrets ws
+          WHERE ws.endpoint_id = d.endpoint_id AND (ws.expires_at IS NULL OR ws.expires_at > ${now}::timestamptz)) AS secrets
+  FROM batch JOIN webhook_deliveries d ON d.id = batch.id JOIN leased ON leased.id = d.endpoint_id
+  LEFT JOIN customer_events e ON e.id = d.customer_event_id AND e.org_id = d.org_id
+  ORDER BY d.endpoint_id, d.id`;
+
+/** The due deliveries of an endpoint, oldest first (a LATERAL body: `ep.id` is the endpoint). */
+const dueOf = (endpoint: Prisma.Sql, now: Date, size: number) => Prisma.sql`
+  SELECT d.id FROM webhook_deliveries d
+  WHERE d.endpoint_id = ${endpoint} AND d.status = 'PENDING' AND d.next_attempt_at <= ${now}::timestamptz
+  ORDER BY d.id LIMIT ${size}`;
+
+/**
+ * Leases up to `limit` endpoints that have due deliveries, with up to `size` of each endpoint's
+ * oldest due deliveries (one statement). The endpoint row is the unit of work: locked with FOR
+ * UPDATE SKIP LOCKED, so concurrent instances take different endpoints and never wait on each
+ * other, and leased until `leaseUntil`, so one instance at a time sends to an endpoint (commit
+ * order while it is healthy). A crashed instance's lease simply runs out; its deliveries,
+ * still PENDING, go to whoever takes the endpoint next. Endpoints whose lease ended longest ago
+ * come first (round robin when more are due than there are free slots). A paused endpoint (its
+ * breaker, after failures) is skipped until its pause ends.
+ */
+export async function claimBatches(
+  prisma: PrismaClient,
+  me: string,
+  now: Date,
+  leaseUntil: Date,
+  limit: number,
+  size: number,
+): Promise<Batch[]> {
+  const rows = await prisma.$queryRaw<ItemRow[]>`
+    WITH ep AS (
+      SELECT e.id FROM webhook_endpoints e
+      WHERE e.enabled
+        AND (e.lease_owner IS NULL OR e.lease_until IS NULL OR e.lease_until <= ${now}::timestamptz)
+        AND (e.paused_until IS NULL OR e.paused_until <= ${now}::timestamptz)
+        AND EXISTS (SELECT 1 FROM webhook_deliveries d
+                    WHERE d.endpoint_id = e.id AND d.status = 'PENDING' AND d.next_attempt_at <= ${now}::timestamptz)
+      ORDER BY e.lease_until NULLS FIRST, e.id
+      LIMIT ${limit}
+      FOR UPDATE OF e SKIP LOCKED
+    ),
+    batch AS (SELECT due.id, ep.id AS endpoint_id FROM ep CROSS JOIN LATERAL (${dueOf(Prisma.sql`ep.id`, now, size)}) due),
+    leased AS (
+      UPDATE webhook_endpoints e SET lease_owner = ${me}, lease_until = ${leaseUntil}::timestamptz
+      FROM (SELECT DISTINCT endpoint_id FROM batch) b WHERE e.id = b.endpoint_id
+      RETURNING e.id, e.url, e.failure_count
+    )
+    ${batchSelect(now)}`;
+  return toBatches(rows, leaseUntil);
+}
+
+/** The result of one attempt of a batch item. */
+export interface Sent {
+  deliveryId: bigint;
+  startedAt: Date;
+  statusCode: number;
+}
+
+/** A failed attempt: the batch stopped there. `retryAt` null: out of time (FAILED). */
+export interface Failed extends Omit<Sent, 'statusCode'> {
+  statusCode: number | null;
+  error: string;
+  retryAt: Date | null;
+  pauseUntil: Date;
+}
+
+/**
+ * Records what a batch did, in one statement: the successes (always: they happened), the
+ * failure that stopped it if any (only while this instance still holds the lease: one that
+ * lost it to a takeover leaves the retry to the new holder), the endpoint's breaker, and,
+ * when `next` is given and nothing failed, the next batch of the endpoint under a renewed
+ * lease (so a busy endpoint costs one statement per batch, not per delivery). Deliveries of
+ * the batch that were not attempted simply stay PENDING. Attempts are counted here: an attempt
+ * cut short by a crash is not recorded.
+ */
+export async function recordBatch(
+  prisma: PrismaClient,
+  me: string,
+  batch: Batch,
+  sent: readonly Sent[],
+  failed: Failed | null,
+  now: Date,
+  next: { leaseUntil: Date; size: number } | null,
+): Promise<Batch | null> {
+  const ids = sent.map((r) => r.deliveryId.toString());
+  const chain = next !== null && failed === null;
+  const rows = await prisma.$queryRaw<ItemRow[]>`
+    -- Data-modifying CTEs run to completion even when the main query does not read them.
+    WITH ok AS (
+      UPDATE webhook_deliveries d SET status = 'DELIVERED', delivered_at = ${now}::timestamptz, last_status_code = r.code,
+        last_error = NULL, attempts = d.attempts + 1, last_attempt_at = r.started
+      FROM unnest(${ids}::bigint[], ${sent.map((r) => r.statusCode)}::int[], ${sent.map((r) => r.startedAt)}::timestamptz[]) AS r(id, code, started)
+      WHERE d.id = r.id AND d.status = 'PENDING'),
+    batch AS (
+      SELECT due.id, due.endpoint_id FROM (
+        SELECT d.id, d.endpoint_id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled
+        WHERE ${chain}::boolean AND d.endpoint_id = ${batch.endpointId}::uuid AND d.status = 'PENDING'
+          AND d.next_attempt_at <= ${now}::timestamptz AND d.id <> ALL(${ids}::bigint[])
+        ORDER BY d.id LIMIT ${next?.size ?? 0}) due),
+    leased AS (
+      UPDATE webhook_endpoints e SET
+        -- The breaker: a failure counts and pauses, a success resets, nothing sent changes nothing.
+        failure_count = CASE WHEN ${failed !== null}::boolean THEN e.failure_count + 1 WHEN ${sent.length > 0}::boolean THEN 0 ELSE e.failure_count END,
+        paused_until = CASE WHEN ${failed !== null}::boolean THEN ${failed?.pauseUntil ?? null}::timestamptz
+                            WHEN ${sent.length > 0}::boolean THEN NULL ELSE e.paused_until END,
+        lease_owner = CASE WHEN EXISTS (SELECT 1 FROM batch) THEN ${me} END,
+        lease_until = CASE WHEN EXISTS (SELECT 1 FROM batch) THEN ${next?.leaseUntil ?? now}::timestamptz ELSE ${now}::timestamptz END
+      WHERE e.id = ${batch.endpointId}::uuid AND e.lease_owner = ${me}
+      RETURNING e.id, e.url, e.failure_count),
+    bad AS (
+      UPDATE webhook_deliveries d
+      SET status = ${failed?.retryAt === null ? 'FAILED' : 'PENDING'}::text::"WebhookDeliveryStatus",
+          next_attempt_at = coalesce(${failed?.retryAt ?? null}::timestamptz, d.next_attempt_at),
+          last_status_code = ${failed?.statusCode ?? null}::int, last_error = ${failed?.error.slice(0, 500) ?? null},
+          attempts = d.attempts + 1, last_attempt_at = ${failed?.startedAt ?? null}::timestamptz
+      FROM leased WHERE d.id = ${failed?.deliveryId ?? null}::bigint AND d.status = 'PENDING')
+    ${batchSelect(now)}`;
+  return next ? (toBatches(rows, next.leaseUntil)[0] ?? null) : null;
+}
+
+/** When the oldest delivery still waiting (PENDING) was queued, across all endpoints; null when none waits. */
+export async function oldestPendingAt(prisma: PrismaClient): Promise<Date | null> {
+  const rows = await prisma.$queryRaw<{ at: Date | null }[]>`
+    SELECT min(x.created_at) AS at FROM webhook_endpoints e CROSS JOIN LATERAL (
+      SELECT d.created_at FROM webhook_deliveries d WHERE d.endpoint_id = e.id AND d.status = 'PENDING' ORDER BY d.id LIMIT 1) x`;
+  const at = rows[0]?.at;
+  return at ? new Date(at) : null;
+}
+
+/** A delivery row as the management API reads it (Prisma field names). */
+export interface DeliveryColumns {
+  id: bigint;
+  endpointId: string;
+  customerEventId: bigint;
+  eventType: string;
+  status: WebhookDeliveryStatus;
+  attempts: number;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  lastAttemptAt: Date | null;
+  nextAttemptAt: Date;
+  deliveredAt: Date | null;
+  createdAt: Date;
+}
+
+const DELIVERY_RETURNING = Prisma.raw(
+  `id, endpoint_id::text AS "endpointId", customer_event_id AS "customerEventId", event_type AS "eventType", status::text AS status,
+   attempts, last_status_code AS "lastStatusCode", last_error AS "lastError", last_attempt_at AS "lastAttemptAt",
+   next_attempt_at AS "nextAttemptAt", delivered_at AS "deliveredAt", created_at AS "createdAt"`,
+);
+
+/** Re-queues deliveries (replay tool): new ones are inserted, finished ones reset; pending ones are left alone. */
+function requeueValues(now: Date) {
+  return {
+    next: Prisma.sql`${now}::timestamptz`,
+    deadline: Prisma.sql`${new Date(now.getTime() + RETRY_WINDOW_MS)}::timestamptz`,
+  };
+}
+
+const ON_CONFLICT_REQUEUE = Prisma.sql`
+  ON CONFLICT (endpoint_id, customer_event_id, event_type) DO UPDATE
+    SET status = 'PENDING', attempts = 0, next_attempt_at = EXCLUDED.next_attempt_at, deadline_at = EXCLUDED.deadline_at,
+        delivered_at = NULL
+    WHERE webhook_deliveries.status <> 'PENDING'`;
+
+/**
+ * Queues one webhook event for an endpoint again (redelivery), if the customer event exists in
+ * the organisation and produces that type; returns the delivery id, or null when there is no
+ * such event. A delivery still pending is left as it is (it is already going to be sent).
+ */
+export async function requeueEvent(
+  prisma: PrismaClient,
+  orgId: string,
+  endpointId: string,
+  customerEventId: bigint,
+  type: WebhookEventType,
+  now: Date,
+): Promise<DeliveryColumns | null> {
+  const v = requeueValues(now);
+  const rows = await prisma.$queryRaw<DeliveryColumns[]>`
+    WITH ins AS (
+      INSERT INTO webhook_deliveries (org_id, endpoint_id, customer_event_id, event_type, next_attempt_at, deadline_at, created_at)
+      SELECT e.org_id, ${endpointId}::uuid, e.id, m.type, ${v.next}, ${v.deadline}, ${now}::timestamptz
+      FROM customer_events e JOIN ${TYPE_TABLE}
+        ON m.kind = e.kind::text AND m.status_to IS NOT DISTINCT FROM coalesce(e.kyc_to::text, e.aml_to::text)
+      WHERE e.id = ${customerEventId}::bigint AND e.org_id = ${orgId}::uuid AND m.type = ${type}
+      ${ON_CONFLICT_REQUEUE}
+      RETURNING ${DELIVERY_RETURNING}),
+    woke AS (SELECT pg_notify(${DELIVERIES_CHANNEL}, '') FROM (SELECT 1 FROM ins LIMIT 1) AS any_queued)
+    SELECT r.* FROM (
+      SELECT * FROM ins
+      UNION ALL
+      -- Still pending (left alone): as it is.
+      SELECT ${DELIVERY_RETURNING} FROM webhook_deliveries
+      WHERE endpoint_id = ${endpointId}::uuid AND customer_event_id = ${customerEventId}::bigint AND event_type = ${type}
+        AND org_id = ${orgId}::uuid AND NOT EXISTS (SELECT 1 FROM ins)
+    ) r CROSS JOIN (SELECT count(*) FROM woke) AS notified`;
+  return rows[0] ?? null;
+}
+
+/**
+ * Queues again every event of the organisation since `since` (at most `limit` customer events,
+ * oldest first) whose types the endpoint receives. Returns how many webhook events were
+ * queued and the time of the last customer event covered (to continue from when limited).
+ */
+export async function requeueSince(
+  prisma: PrismaClient,
+  orgId: string,
+  endpointId: string,
+  since: Date,
+  limit: number,
+  now: Date,
+): Promise<{ queued: number; events: number; lastOccurredAt: Date | null }> {
+  const v = requeueValues(now);
+  const rows = await prisma.$queryRaw<{ queued: number; events: number; last: Date | null }[]>`
+    WITH ev AS (
+      SELECT e.id, e.org_id, e.kind::text AS kind, coalesce(e.kyc_to::text, e.aml_to::text) AS status_to, e.occurred_at
+      FROM customer_events e
+      WHERE e.org_id = ${orgId}::uuid AND e.occurred_at >= ${since}::timestamptz
+      ORDER BY e.occurred_at, e.id LIMIT ${limit}),
+    ins AS (
+      INSERT INTO webhook_deliveries (org_id, endpoint_id, customer_event_id, event_type, next_attempt_at, deadline_at, created_at)
+      SELECT ev.org_id, ep.id, ev.id, m.type, ${v.next}, ${v.deadline}, ${now}::timestamptz
+      FROM ev JOIN ${TYPE_TABLE} ON m.kind = ev.kind AND m.status_to IS NOT DISTINCT FROM ev.status_to
+      JOIN webhook_endpoints ep ON ep.id = ${endpointId}::uuid AND ep.org_id = ev.org_id AND m.type = ANY(ep.events)
+      ORDER BY ev.occurred_at, ev.id, m.ord
+      ${ON_CONFLICT_REQUEUE}
+      RETURNING 1),
+    woke AS (SELECT pg_notify(${DELIVERIES_CHANNEL}, '') FROM (SELECT 1 FROM ins LIMIT 1) AS any_queued)
+    SELECT (SELECT count(*) FROM ins)::int AS queued, (SELECT count(*) FROM ev)::int AS events,
+           (SELECT max(occurred_at) FROM ev) AS last, (SELECT count(*) FROM woke)::int AS woke`;
+  const r = rows[0];
+  return { queued: r?.queued ?? 0, events: r?.events ?? 0, lastOccurredAt: r?.last ? new Date(r.last) : null };
+}
+
+/** Finished deliveries (DELIVERED, FAILED) stay in the delivery log this long, then are purged. */
+export const DELIVERY_LOG_DAYS = 30;
+const PURGE_BATCH = 5000;
+
+/**
+ * Deletes finished deliveries queued before `cutoff`, in bounded batches; returns how many.
+ * Walks the primary key from the oldest id (ids grow with time), so no index on dates is needed.
+ */
+export async function purgeFinishedDeliveries(prisma: PrismaClient, cutoff: Date): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const n = await prisma.$executeRaw`
+      DELETE FROM webhook_deliveries WHERE id IN (
+        SELECT id FROM webhook_deliveries WHERE status <> 'PENDING' AND created_at < ${cutoff}::timestamptz ORDER BY id LIMIT ${PURGE_BATCH})`;
+    total += n;
+    if (n < PURGE_BATCH) return total;
+  }
+}

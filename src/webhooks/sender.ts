@@ -1,0 +1,320 @@
+// The webhook sender of one gateway instance: the second consumer of the customer event log,
+// next to the subscription bus (docs/events.md, "The webhook sender").
+//
+// - Fan-out: woken by the same NOTIFY as the bus (or a fallback poll), it runs queue.fanOut,
+//   which turns the events committed since a cursor shared by every instance into deliveries,
+//   in the statement that advances the cursor. The log is the source of truth: a rolled-back
+//   change has no event, hence no webhook; a committed one has an event, hence deliveries
+//   (even if this process dies right after the commit: the next fan-out of any instance
+//   finds it).
+// - Delivery: up to `concurrency` endpoints at a time, each leased to this instance with a
+//   batch of its oldest due deliveries (queue.claimBatches), sent one at a time in queue
+//   (commit) order and recorded together with the claim of the endpoint's next batch
+//   (queue.recordBatch), so a busy endpoint costs one statement per batch. A failure pauses the endpoint for its backoff (a dead endpoint costs one attempt per
+//   backoff period, not one per queued event) and schedules the delivery's retry, until its
+//   24 hours are over. A slow endpoint holds one slot for at most the timeout; other endpoints
+//   use the others.
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Database } from '../db/client.js';
+import { EVENTS_CHANNEL } from '../events/outbox.js';
+import type { Logger } from '../lib/log.js';
+import { nextAttempt, retryDelay } from './backoff.js';
+import { buildPayload } from './event-types.js';
+import {
+  claimBatches,
+  DELIVERIES_CHANNEL,
+  fanOut,
+  oldestPendingAt,
+  recordBatch,
+  type Batch,
+  type BatchItem,
+  type Failed,
+  type Sent,
+} from './queue.js';
+import { SecretUnavailableError, type SecretBox } from './secret-box.js';
+import { signatureHeaders } from './signing.js';
+import type { AttemptOutcome, AttemptOutcomeKind, WebhookTransport } from './transport.js';
+
+/** Outcomes of attempts as the monitor reports them (`skipped`: nothing could be sent, e.g. no readable secret). */
+export type AttemptMonitorOutcome = AttemptOutcomeKind | 'skipped';
+
+/** What `monitor` emits, for metrics (webhook attempts by outcome) and tests. */
+export interface SenderMonitorEvents {
+  /** An attempt ended. */
+  attempt: [outcome: AttemptMonitorOutcome, endpointId: string, durationMs: number];
+  /** Deliveries queued by this instance's fan-out. */
+  queued: [count: number];
+  /** A delivery ran out of retries (or of event). */
+  failed: [endpointId: string];
+  /** The results of `attempts` attempts to an endpoint were stored (tests wait on it). */
+  recorded: [endpointId: string, attempts: number];
+}
+
+export interface SenderOptions {
+  /** Endpoints sent to at the same time by this instance. */
+  concurrency: number;
+  /** A 2xx within this is success (SPEC: 10 s). */
+  timeoutMs: number;
+  /** Fallback poll: lost notifications, and retries coming due. */
+  pollMs?: number;
+  /** Batches sent to one endpoint in a row before its slot goes back to the pool (fairness). */
+  chainLimit?: number;
+  /** Deliveries leased with an endpoint at a time (sent one by one, recorded together). */
+  batchSize?: number;
+  now: () => Date;
+  random?: () => number;
+  log: Logger;
+}
+
+const DEFAULT_POLL_MS = 1000;
+const DEFAULT_CHAIN_LIMIT = 10;
+const DEFAULT_BATCH_SIZE = 20;
+/** A lease outlives an attempt by this margin, so that only a dead instance loses one. */
+const LEASE_MARGIN_MS = 20_000;
+/** No attempt starts unless it can end (timeout) this long before the lease does. */
+const LEASE_SAFETY_MS = 5_000;
+
+export class WebhookSender {
+  readonly monitor = new EventEmitter<SenderMonitorEvents>();
+  /** Identifies this instance's leases (never a secret). */
+  readonly instanceId = `${hostname().slice(0, 32)}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  private readonly active = new Set<Promise<void>>();
+  private fanOutChain: Promise<void> = Promise.resolve();
+  private fanOutQueued: Promise<void> | null = null;
+  private pumping: Promise<void> | null = null;
+  private pumpAgain = false;
+  private poll: NodeJS.Timeout | undefined;
+  private unlisten: (() => Promise<void>)[] = [];
+  private listening = false;
+  private closed = false;
+
+  constructor(
+    private readonly db: Database,
+    private readonly box: SecretBox,
+    private readonly transport: WebhookTransport,
+    private readonly options: SenderOptions,
+  ) {}
+
+  private get leaseMs(): number {
+    return this.options.timeoutMs + LEASE_MARGIN_MS;
+  }
+
+  /**
+   * Starts polling and listening, and catches up at once (deliveries left by a previous run).
+   * Never fails: while the database is unreachable the poll keeps retrying, LISTEN included.
+   */
+  start(): void {
+    this.poll = setInterval(() => void this.wake(), this.options.pollMs ?? DEFAULT_POLL_MS);
+    this.poll.unref();
+    void this.wake();
+  }
+
+  private async listen(): Promise<void> {
+    if (this.listening || this.closed) return;
+    this.listening = true;
+    try {
+      // A change only needs a fan-out; the fan-out's own NOTIFY (when it queued something)
+      // wakes the claim of every instance, this one included.
+      this.unlisten.push(await this.db.listen(EVENTS_CHANNEL, () => void this.fanOutNow()));
+      this.unlisten.push(await this.db.listen(DELIVERIES_CHANNEL, () => void this.pump()));
+    } catch (error) {
+      this.listening = false;
+      for (const u of this.unlisten.splice(0)) await u().catch(() => {});
+      this.options.log.warn('webhook sender cannot listen yet', { error: errorText(error) });
+    }
+  }
+
+  /**
+   * Runs a fan-out, then a claim round (the poll: lost notifications, retries coming due);
+   * resolves when both are done (not the attempts they start).
+   */
+  async wake(): Promise<void> {
+    await this.listen();
+    await this.fanOutNow();
+    await this.pump();
+  }
+
+  /** Fan-outs never overlap on one instance, and wake-ups that arrive during one share the next. */
+  private fanOutNow(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    if (this.fanOutQueued) return this.fanOutQueued;
+    const run = this.fanOutChain.then(async () => {
+      this.fanOutQueued = null;
+      if (this.closed) return;
+      try {
+        const r = await fanOut(this.db.prisma, this.options.now());
+        if (r.queued > 0) this.monitor.emit('queued', r.queued);
+      } catch (error) {
+        // The cursor did not move: the next wake-up (at the latest the poll) retries.
+        this.options.log.warn('webhook fan-out failed', { error: errorText(error) });
+      }
+    });
+    this.fanOutQueued = run;
+    this.fanOutChain = run;
+    return run;
+  }
+
+  /** Claims jobs for the free slots; a call during a claim makes that claim run once more. */
+  pump(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return this.pumping;
+    }
+    this.pumping = (async () => {
+      try {
+        do {
+          this.pumpAgain = false;
+          const free = this.options.concurrency - this.active.size;
+          if (free <= 0) break;
+          const now = this.options.now();
+          let batches: Batch[];
+          try {
+            const leaseUntil = new Date(now.getTime() + this.leaseMs);
+            batches = await claimBatches(this.db.prisma, this.instanceId, now, leaseUntil, free, this.batchSize);
+          } catch (error) {
+            this.options.log.warn('webhook claim failed', { error: errorText(error) });
+            break;
+          }
+          for (const batch of batches) this.run(batch);
+        } while (this.pumpAgain && !this.closed);
+      } finally {
+        this.pumping = null;
+      }
+    })();
+    return this.pumping;
+  }
+
+  private get batchSize(): number {
+    return this.options.batchSize ?? DEFAULT_BATCH_SIZE;
+  }
+
+  /** One slot: sends a batch, then the endpoint's next batches while it answers 2xx. */
+  private run(first: Batch): void {
+    const slot = (async () => {
+      try {
+        await this.chain(first);
+      } catch (error) {
+        // Not recorded: the lease runs out and the deliveries are attempted again (at least once).
+        this.options.log.error('webhook slot failed', { endpointId: first.endpointId, error: errorText(error) });
+      }
+    })();
+    this.active.add(slot);
+    void slot.finally(() => {
+      this.active.delete(slot);
+      if (!this.closed) void this.pump();
+    });
+  }
+
+  /** Sends `first`, then the endpoint's next due batches under the renewed lease while they succeed. */
+  private async chain(first: Batch): Promise<void> {
+    let batch: Batch | null = first;
+    let rounds = 0;
+    while (batch) {
+      const current: Batch = batch;
+      const { sent, failed } = await this.send(current);
+      rounds += 1;
+      const now = this.options.now();
+      const more = failed === null && !this.closed && rounds < (this.options.chainLimit ?? DEFAULT_CHAIN_LIMIT);
+      const next = more ? { leaseUntil: new Date(now.getTime() + this.leaseMs), size: this.batchSize } : null;
+      batch = await recordBatch(this.db.prisma, this.instanceId, current, sent, failed, now, next);
+      this.monitor.emit('recorded', current.endpointId, sent.length + (failed ? 1 : 0));
+    }
+  }
+
+  /** Sends a batch's items in order until one fails (the rest wait for the endpoint's backoff). */
+  private async send(batch: Batch): Promise<{ sent: Sent[]; failed: Failed | null }> {
+    const sent: Sent[] = [];
+    let secrets: string[] | Error;
+    try {
+      secrets = batch.secrets.map((s) => this.box.open(s.secret, s.id));
+      if (secrets.length === 0) throw new SecretUnavailableError('the endpoint has no signing secret');
+    } catch (error) {
+      if (!(error instanceof SecretUnavailableError)) throw error;
+      this.options.log.error('webhook not signed: secret unavailable', { endpointId: batch.endpointId, error: error.message });
+      secrets = error;
+    }
+    for (const item of batch.items) {
+      // Never start an attempt that could outlive the lease; the rest stays queued.
+      const startedAt = this.options.now();
+      if (startedAt.getTime() + this.options.timeoutMs > batch.leaseUntil.getTime() - LEASE_SAFETY_MS) break;
+      if (this.closed && sent.length > 0) break;
+      const t0 = performance.now();
+      const outcome = await this.attempt(batch, item, secrets, startedAt);
+      this.monitor.emit('attempt', outcome.kind, batch.endpointId, performance.now() - t0);
+      if (outcome.kind === 'delivered') {
+        sent.push({ deliveryId: item.deliveryId, startedAt, statusCode: outcome.status });
+        continue;
+      }
+      return { sent, failed: this.failure(batch, item, outcome, startedAt) };
+    }
+    return { sent, failed: null };
+  }
+
+  /** Builds, signs and sends one attempt. */
+  private async attempt(
+    batch: Batch,
+    item: BatchItem,
+    secrets: string[] | Error,
+    now: Date,
+  ): Promise<AttemptOutcome | { kind: 'skipped'; error: string; final: boolean }> {
+    if (!item.event) return { kind: 'skipped', error: 'the event is no longer in the event log (EVENT_RETENTION_DAYS)', final: true };
+    if (secrets instanceof Error) return { kind: 'skipped', error: `not sent: ${secrets.message}`, final: false };
+    const payload = buildPayload(item.event, item.type);
+    const body = JSON.stringify(payload);
+    const headers = signatureHeaders(secrets, payload.id, Math.floor(now.getTime() / 1000), body);
+    return this.transport.attempt({ url: batch.url, body, headers, timeoutMs: this.options.timeoutMs });
+  }
+
+  /** A failed attempt: its retry (backoff with jitter, until the deadline) and the endpoint's pause. */
+  private failure(
+    batch: Batch,
+    item: BatchItem,
+    outcome: Exclude<AttemptOutcome, { kind: 'delivered' }> | { kind: 'skipped'; error: string; final: boolean },
+    startedAt: Date,
+  ): Failed {
+    const end = this.options.now();
+    const failures = Math.max(item.attempts + 1, batch.endpointFailures + 1);
+    const delay = retryDelay(failures, this.options.random);
+    const retryAt = outcome.kind === 'skipped' && outcome.final ? null : nextAttempt(delay, end, item.deadline);
+    if (retryAt === null) this.monitor.emit('failed', batch.endpointId);
+    this.options.log.info('webhook attempt failed', {
+      endpointId: batch.endpointId,
+      deliveryId: item.deliveryId.toString(),
+      attempt: item.attempts + 1,
+      outcome: outcome.kind,
+      retryAt: retryAt?.toISOString() ?? null,
+    });
+    return {
+      deliveryId: item.deliveryId,
+      startedAt,
+      statusCode: outcome.kind === 'http_error' ? outcome.status : null,
+      error: outcome.error,
+      retryAt,
+      // The endpoint rests as long as the delivery (no longer: the last retry is at the deadline).
+      pauseUntil: retryAt ?? new Date(end.getTime() + delay),
+    };
+  }
+
+  /** When the oldest waiting delivery was queued (for the metric of that name); null when none waits. */
+  oldestPendingAt(): Promise<Date | null> {
+    return oldestPendingAt(this.db.prisma);
+  }
+
+  /** Stops listening and polling and lets the attempts in flight finish (bounded by the timeout). */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.poll) clearInterval(this.poll);
+    for (const u of this.unlisten.splice(0)) await u().catch(() => {});
+    await this.pumping;
+    await Promise.allSettled([...this.active]);
+    await this.fanOutChain;
+    this.transport.close();
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -307,7 +307,7 @@ export interface components {
            * @example customers:write
            * @enum {string}
            */
-          required_scope?: 'customers:write' | 'customers:read' | 'aml:read' | 'compliance:write';
+          required_scope?: 'customers:write' | 'customers:read' | 'aml:read' | 'compliance:write' | 'webhooks:manage';
           /**
            * @description rate_limited: the window, in seconds.
            * @example 60

@@ -6,6 +6,8 @@ import { isDatabaseUnavailable } from '../db/errors.js';
 import { InvalidCursorError } from '../lib/cursor.js';
 import type { Services } from '../services.js';
 import { buildContext, GraphQLErrorCode, type GatewayContext } from './context.js';
+import { endSubscriptionsOnDrain } from './drain.js';
+import { operationLimitPlugins } from './limits.js';
 import { buildSchema } from './schema/index.js';
 
 /** What the HTTP server hands to Yoga for each request. */
@@ -41,11 +43,17 @@ export function maskError(services: Services, error: unknown, requestId?: string
  * Tag check rather than instanceof: a test runner or a bundler may load two copies of
  * `graphql`, and an error of the other copy must still count as ours.
  */
-function isGraphQLError(error: unknown): error is GraphQLError {
+export function isGraphQLError(error: unknown): error is GraphQLError {
   return Object.prototype.toString.call(error) === '[object GraphQLError]';
 }
 
-export function createGatewayYoga(services: Services): GatewayYoga {
+export interface GatewayYogaOptions {
+  /** Aborted when the graceful shutdown starts: subscription streams then end. */
+  drain?: AbortSignal;
+}
+
+/** The GraphQL application of one instance, with its document limits and shutdown behaviour. */
+export function createGatewayYoga(services: Services, options: GatewayYogaOptions = {}): GatewayYoga {
   return createYoga<ServerContext, GatewayContext>({
     schema: buildSchema(),
     graphqlEndpoint: '/graphql',
@@ -54,5 +62,7 @@ export function createGatewayYoga(services: Services): GatewayYoga {
     graphiql: { title: 'customer-gateway', subscriptionsProtocol: 'WS' },
     context: ({ request, requestId }) => buildContext(services, request.headers.get('authorization'), requestId),
     maskedErrors: { maskError: (error) => maskError(services, error) },
+    maxRequestBodySize: services.config.graphqlLimits.maxBodyBytes,
+    plugins: [...operationLimitPlugins(services.config.graphqlLimits), ...(options.drain ? [endSubscriptionsOnDrain(options.drain)] : [])],
   });
 }

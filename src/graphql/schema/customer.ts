@@ -14,7 +14,7 @@ import {
   type CustomerFilter as DomainFilter,
 } from '../../customers/queries.js';
 import { AddedVia, AmlStatus, CustomerType, KycStatus } from '../../generated/prisma/enums.js';
-import { builder } from '../builder.js';
+import { builder, CONNECTION_EDGES_COST } from '../builder.js';
 import { GraphQLErrorCode } from '../context.js';
 
 export const KycStatusEnum = builder.enumType(KycStatus, { name: 'KycStatus', description: 'KYC (identity verification) status.' });
@@ -136,6 +136,7 @@ const CustomerConnection = builder.objectRef<CustomerConnectionShape>('CustomerC
   fields: (t) => ({
     edges: t.field({
       type: [CustomerEdge],
+      complexity: CONNECTION_EDGES_COST,
       resolve: ({ page }) => page.rows.map((node) => ({ node, cursor: cursorOf(node, page.order) })),
     }),
     pageInfo: t.field({

@@ -12,7 +12,7 @@ import {
   type HistoryPage,
 } from '../../events/history.js';
 import { CustomerEventKind } from '../../generated/prisma/enums.js';
-import { builder } from '../builder.js';
+import { builder, CONNECTION_EDGES_COST } from '../builder.js';
 import { GraphQLErrorCode } from '../context.js';
 import { AmlStatusEnum, CustomerObject, KycStatusEnum, PageInfo } from './customer.js';
 import { CustomerNotFoundError, InvalidTransitionError, ValidationError } from './errors.js';
@@ -59,7 +59,7 @@ const CustomerEventEdge = builder.objectRef<HistoryEvent>('CustomerEventEdge').i
 const CustomerEventConnection = builder.objectRef<HistoryPage>('CustomerEventConnection').implement({
   description: "A page of a customer's events, newest first.",
   fields: (t) => ({
-    edges: t.field({ type: [CustomerEventEdge], resolve: (p) => p.events }),
+    edges: t.field({ type: [CustomerEventEdge], complexity: CONNECTION_EDGES_COST, resolve: (p) => p.events }),
     pageInfo: t.field({
       type: PageInfo,
       resolve: (p) => {

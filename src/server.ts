@@ -19,7 +19,7 @@ import { restPublicRoutes, restRoutes } from './rest/routes.js';
 import { RestError } from './rest/errors.js';
 import { createRestHandler, REST_PREFIX, send } from './rest/router.js';
 import { clientErrorListener, rawResponse } from './http/client-errors.js';
-import { ConnectionTracker } from './http/connections.js';
+import { ConnectionTracker, DRAIN_IDLE_GRACE_MS } from './http/connections.js';
 import { LIVENESS_PATHS, READINESS_PATH, readiness, type ReadinessCheck } from './http/health.js';
 import { ErrorCode } from './lib/error-codes.js';
 import type { Services } from './services.js';
@@ -42,9 +42,9 @@ export interface CloseOptions {
   /** How long connections may take to finish before they are cut (default 5 s). */
   timeoutMs?: number;
   /**
-   * The SIGTERM path: idle keep-alive connections are not closed at once (a request may be on
-   * its way on one: the client would see a reset), they end with their keep-alive timeout or
-   * with the `Connection: close` of their next answer. Default false: closed at once (tests).
+   * The SIGTERM path: an idle keep-alive connection is closed only after it stayed idle for
+   * DRAIN_IDLE_GRACE_MS (a request may be on its way on it; the client would see a reset).
+   * Default false: idle connections are closed at once (tests).
    */
   graceful?: boolean;
 }
@@ -277,12 +277,11 @@ export async function startServer(services: Services, options: ServerOptions = {
     },
     close({ timeoutMs = DEFAULT_CLOSE_TIMEOUT_MS, graceful = false } = {}) {
       closing ??= (async () => {
-        tracker.startDrain();
+        tracker.startDrain(graceful ? DRAIN_IDLE_GRACE_MS : 0);
         // Stop accepting. http.Server#close would also destroy every idle keep-alive
         // connection at once, racing a request already on its way on one; net.Server#close
-        // only stops listening, and idle connections end as described in CloseOptions.
+        // only stops listening, and the tracker closes idle connections after their grace.
         NetServer.prototype.close.call(server, () => {});
-        if (!graceful) server.closeIdleConnections();
         // WebSocket clients first (1001, so they resume elsewhere), then the SSE streams.
         const wsClosed = Promise.resolve(wsServer.dispose()).catch(() => {});
         drain.abort();

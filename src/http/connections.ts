@@ -13,8 +13,12 @@
 //   the rest of the body on the wire. Node discards it only if nobody started reading; here
 //   it is always read and discarded, up to DRAIN_MAX_BYTES, so the keep-alive connection stays
 //   usable for the next request; a body larger than that closes the connection instead.
-// - Drain: every response that has not started yet carries `Connection: close`, and the
-//   caller learns when the last socket is gone.
+// - Drain: every response that has not started yet carries `Connection: close`. An idle
+//   keep-alive connection is not closed at once: a request may already be on its way on it
+//   (the client would see a reset, and lose it). It is closed once it has stayed idle for
+//   the idle grace since the drain began or since its last answer; a request arriving before
+//   that is answered, with `Connection: close`. Bytes read on it since its last answer (the
+//   start of a next request) keep it open. The caller learns when the last socket is gone.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -23,6 +27,8 @@ import type { Duplex } from 'node:stream';
 export const SILENT_SOCKET_MIN_AGE_MS = 1000;
 /** How much of an unread request body is discarded to keep its connection usable. */
 export const DRAIN_MAX_BYTES = 1024 * 1024;
+/** During a graceful drain, how long an idle connection is kept for a request already on its way. */
+export const DRAIN_IDLE_GRACE_MS = 1000;
 
 export class ConnectionTracker {
   /** Sockets without a complete request yet, oldest first (a Map keeps insertion order). */
@@ -30,7 +36,11 @@ export class ConnectionTracker {
   private readonly sockets = new Set<Socket>();
   /** Responses not finished yet, by socket. */
   private readonly inFlight = new Map<Duplex, Set<ServerResponse>>();
+  /** Keep-alive sockets between requests: since when, and their byte count then. */
+  private readonly idle = new Map<Socket, { since: number; bytesRead: number }>();
   private drainingSince: number | null = null;
+  private idleGraceMs = 0;
+  private idleCloser: NodeJS.Timeout | undefined;
   private readonly emptyWaiters: (() => void)[] = [];
 
   constructor(
@@ -57,6 +67,7 @@ export class ConnectionTracker {
   request(req: IncomingMessage, res: ServerResponse): void {
     const socket = req.socket;
     this.silent.delete(socket);
+    this.idle.delete(socket);
     // A body too big to discard afterwards: say at once that the connection will not be reused.
     if (this.draining || declaredLength(req) > DRAIN_MAX_BYTES) res.setHeader('Connection', 'close');
     let responses = this.inFlight.get(socket);
@@ -67,7 +78,9 @@ export class ConnectionTracker {
     });
     res.once('close', () => {
       responses.delete(res);
-      if (responses.size === 0) this.inFlight.delete(socket);
+      if (responses.size > 0) return;
+      this.inFlight.delete(socket);
+      if (!socket.destroyed) this.idle.set(socket, { since: this.now(), bytesRead: socket.bytesRead });
     });
   }
 
@@ -77,13 +90,20 @@ export class ConnectionTracker {
     return false;
   }
 
-  /** Starts the drain: responses not begun yet close their connection. */
-  startDrain(): void {
+  /**
+   * Starts the drain: responses not begun yet close their connection, and idle connections
+   * are closed after `idleGraceMs` (0: at once, and as soon as any becomes idle).
+   */
+  startDrain(idleGraceMs: number): void {
     if (this.draining) return;
     this.drainingSince = this.now();
+    this.idleGraceMs = idleGraceMs;
     for (const responses of this.inFlight.values()) {
       for (const res of responses) if (!res.headersSent) res.setHeader('Connection', 'close');
     }
+    this.closeIdle();
+    this.idleCloser = setInterval(() => this.closeIdle(), Math.max(10, idleGraceMs / 4));
+    this.idleCloser.unref();
   }
 
   /** Resolves once no socket is open. */
@@ -103,10 +123,26 @@ export class ConnectionTracker {
     socket.once('close', () => {
       this.sockets.delete(socket);
       this.silent.delete(socket);
+      this.idle.delete(socket);
       this.inFlight.delete(socket);
-      if (this.sockets.size === 0) for (const resolve of this.emptyWaiters.splice(0)) resolve();
+      if (this.sockets.size > 0) return;
+      clearInterval(this.idleCloser);
+      for (const resolve of this.emptyWaiters.splice(0)) resolve();
     });
     this.evictSilent();
+  }
+
+  /** During the drain: closes connections idle (and silent ones still without a byte) past the grace. */
+  private closeIdle(): void {
+    if (this.drainingSince === null) return;
+    const cutoff = this.now() - this.idleGraceMs;
+    const expired = (since: number) => Math.max(since, this.drainingSince ?? since) <= cutoff;
+    for (const [socket, { since, bytesRead }] of this.idle) {
+      if (expired(since) && socket.bytesRead === bytesRead) socket.destroy();
+    }
+    for (const [socket, since] of this.silent) {
+      if (expired(since) && socket.bytesRead === 0) socket.destroy();
+    }
   }
 
   private evictSilent(): void {

@@ -136,7 +136,10 @@ export async function startServer(services: Services, options: ServerOptions = {
       res.setHeader('X-Request-Id', requestId);
       const path = (req.url ?? '/').split('?')[0] ?? '/';
       if (path === '/graphql' || path.startsWith('/graphql/')) {
-        void serveGraphQL(req, res, requestId);
+        serveGraphQL(req, res, requestId).catch((error: unknown) => {
+          services.log.error('unexpected error', { requestId, error: String(error instanceof Error ? error.stack : error) });
+          res.destroy();
+        });
         return;
       }
       if (path === REST_PREFIX || path.startsWith(`${REST_PREFIX}/`)) {

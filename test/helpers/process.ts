@@ -1,7 +1,7 @@
 // Runs the project's own entry points (CLI, server) as child processes, like a user would:
-// TypeScript sources through tsx, and the gateway the way production starts it (`npm start`,
-// or the compiled `node dist/main.js`).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+// TypeScript sources through tsx, and the gateway the way production starts it (`npm start`:
+// the compiled dist/main.js, built first when stale).
+import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -80,18 +80,6 @@ export function startProcess(
 /** Starts a TypeScript entry point through tsx. */
 export function startTs(script: string, env: Record<string, string>, ready: RegExp): Promise<Started> {
   return startProcess(process.execPath, [...TSX, script], { env, ready });
-}
-
-/** Builds dist/ when it is missing or older than the sources (under the build lock). */
-export function ensureBuilt(): void {
-  const result = spawnSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { cwd: ROOT, encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`the build failed:\n${result.stdout}${result.stderr}`);
-}
-
-/** The compiled gateway, `node dist/main.js` (built first when stale): what `npm start` runs. */
-export function startCompiled(env: Record<string, string>, ready: RegExp): Promise<Started> {
-  ensureBuilt();
-  return startProcess(process.execPath, ['dist/main.js'], { env, ready });
 }
 
 /** `npm start` in `cwd` (the project by default), exactly as an operator runs it. */

@@ -69,13 +69,16 @@ beforeAll(async () => {
   reader = await ctx.org();
 });
 
-/** Statements the database received while `run` ran (background purges and bus polls aside). */
-async function statementsDuring<T>(run: () => Promise<T>): Promise<{ result: T; sql: string[] }> {
+/** Background work that may land in any window: purges, bus polls. */
+const BACKGROUND = /^\s*DELETE\b|pg_current_snapshot/i;
+
+/** Statements the database received while `run` ran, less those matching `ignore`. */
+async function statementsDuring<T>(run: () => Promise<T>, ignore = BACKGROUND): Promise<{ result: T; sql: string[] }> {
   const sql: string[] = [];
   const stop = ctx.db.onQuery((s) => sql.push(s));
   try {
     const result = await run();
-    return { result, sql: sql.filter((s) => !/^\s*DELETE\b|pg_current_snapshot/i.test(s)) };
+    return { result, sql: sql.filter((s) => !ignore.test(s)) };
   } finally {
     stop();
   }
@@ -96,22 +99,26 @@ async function post(key: string | null, query: string, variables?: Record<string
 }
 
 /**
- * Sends the same request three times (each must be refused alike) and reports the fastest
- * wall time and the CPU time of all three. The machine is shared with other test runs, so
- * the fastest try is the gateway's own time; CPU time (client and gateway share this
- * process) is immune to that noise: an attack that ran would cost seconds of it.
+ * Sends the same request once to warm up, then three times more (each must be refused alike),
+ * and reports the fastest wall time and the least CPU time of the three. The machine is shared
+ * with other test runs and this process runs the gateway's background work too, so the
+ * fastest try is the gateway's own time; CPU time (client and gateway share this process) is
+ * also immune to the other runs' load. An attack that ran would cost seconds of both.
  */
 async function timed<T>(run: () => Promise<T>, check: (result: T) => void): Promise<{ fastestMs: number; cpuMs: number }> {
+  check(await run());
   let fastestMs = Infinity;
-  const cpu = process.cpuUsage();
+  let cpuMs = Infinity;
   for (let i = 0; i < 3; i++) {
+    const cpu = process.cpuUsage();
     const started = performance.now();
     const result = await run();
     fastestMs = Math.min(fastestMs, performance.now() - started);
+    const used = process.cpuUsage(cpu);
+    cpuMs = Math.min(cpuMs, (used.user + used.system) / 1000);
     check(result);
   }
-  const used = process.cpuUsage(cpu);
-  return { fastestMs, cpuMs: (used.user + used.system) / 1000 };
+  return { fastestMs, cpuMs };
 }
 
 describe(`GraphQL cost limits over HTTP (${dbKind})`, () => {
@@ -251,11 +258,16 @@ describe(`GraphQL cost limits over graphql-ws and SSE (${dbKind})`, () => {
     await first.ended.promise;
     expect(first.results[0]?.data.viewer.scopes.length).toBeGreaterThan(0);
     for (const attack of ATTACKS) {
-      const { result: rec, sql } = await statementsDuring(async () => {
-        const r = clients.subscribe(client, attack.variables ?? {}, attack.query);
-        await r.ended.promise;
-        return r;
-      });
+      // An open connection re-checks its key every 500 ms (revocation bites within a second):
+      // that lookup may land here, and is not the operation's.
+      const { result: rec, sql } = await statementsDuring(
+        async () => {
+          const r = clients.subscribe(client, attack.variables ?? {}, attack.query);
+          await r.ended.promise;
+          return r;
+        },
+        new RegExp(`${BACKGROUND.source}|"api_keys"|"organizations"`, 'i'),
+      );
       const { error } = await rec.ended.promise;
       expect(error, attack.limit).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: attack.code }) })]);
       expect(sql, attack.limit).toEqual([]);

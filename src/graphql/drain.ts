@@ -4,7 +4,7 @@
 // graphql-ws connections are closed with 1001 by server.ts before the streams end, so their
 // clients see "going away", not a completed subscription.
 import { GraphQLError } from 'graphql';
-import { isAsyncIterable, Repeater, type Plugin } from 'graphql-yoga';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { GraphQLErrorCode } from './context.js';
 
 /** Ends every subscription stream when `drain` aborts; refuses new subscriptions after it. */
@@ -27,9 +27,40 @@ export function endSubscriptionsOnDrain(drain: AbortSignal): Plugin {
       }
       return {
         onSubscribeResult({ result, setResult }) {
-          if (isAsyncIterable(result)) setResult(Repeater.race([result, drained]));
+          if (isAsyncIterable(result)) setResult(endWhen(result, drained));
         },
       };
+    },
+  };
+}
+
+/**
+ * `source`, ending when `ended` resolves. Its return() reaches the source at once, even while
+ * a next() is pending (a subscriber closing its socket must unsubscribe from the bus now; a
+ * Repeater.race, tried first, waits for that next() and kept the subscriber).
+ */
+function endWhen<T>(source: AsyncIterable<T>, ended: Promise<void>): AsyncIterableIterator<T> {
+  const it = source[Symbol.asyncIterator]();
+  const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
+  const endedResult = ended.then(() => done);
+  let finished = false;
+  const finish = async (): Promise<IteratorReturnResult<undefined>> => {
+    if (!finished) {
+      finished = true;
+      await it.return?.();
+    }
+    return done;
+  };
+  return {
+    async next() {
+      if (finished) return done;
+      const result = await Promise.race([it.next(), endedResult]);
+      if (result.done) await finish();
+      return result;
+    },
+    return: finish,
+    [Symbol.asyncIterator]() {
+      return this;
     },
   };
 }

@@ -30,6 +30,7 @@ export const DRAIN_MAX_BYTES = 1024 * 1024;
 /** During a graceful drain, how long an idle connection is kept for a request already on its way. */
 export const DRAIN_IDLE_GRACE_MS = 1000;
 
+/** The bookkeeping of one HTTP server's sockets (see the file top). */
 export class ConnectionTracker {
   /** Sockets without a complete request yet, oldest first (a Map keeps insertion order). */
   private readonly silent = new Map<Socket, number>();

@@ -37,6 +37,41 @@ export interface Config {
   webhookTimeoutMs: number;
   /** Endpoints this instance sends to at once; 0 turns the webhook sender off on this instance. */
   webhookConcurrency: number;
+  /** GraphQL cost limits, checked before execution (SPEC section 9; defaults argued in the README). */
+  graphqlLimits: GraphQLLimits;
+  /** HTTP and WebSocket connection limits (SPEC section 9). */
+  http: HttpLimits;
+  /** On SIGTERM: how long the drain may take before busy connections are cut and the process exits. */
+  shutdownTimeoutMs: number;
+}
+
+export interface GraphQLLimits {
+  maxDepth: number;
+  maxAliases: number;
+  maxTokens: number;
+  maxDirectives: number;
+  maxVariables: number;
+  /** Bytes of the document text. */
+  maxDocumentBytes: number;
+  /** Computed cost; a list field's sub-selection counts `first` times. */
+  maxCost: number;
+  /** Bytes of an HTTP request body to /graphql (document + variables). */
+  maxBodyBytes: number;
+}
+
+export interface HttpLimits {
+  /** Time to receive a request's headers, counted from its first byte (or from the connection for a new socket). */
+  headersTimeoutMs: number;
+  /** Time to receive a whole request, body included. */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this long. */
+  keepAliveTimeoutMs: number;
+  /** Connections that have not sent a request yet; past this count the oldest is closed. */
+  maxSilentSockets: number;
+  /** Largest WebSocket message (ws maxPayload); a bigger one closes the socket with 1009. */
+  wsMaxMessageBytes: number;
+  /** Operations (subscriptions) in progress on one graphql-ws connection. */
+  wsMaxSubscriptions: number;
 }
 
 export class ConfigError extends Error {
@@ -115,9 +150,32 @@ export function loadConfig(env: Env = process.env): Config {
     webhookSecretKey: env.WEBHOOK_SECRET_KEY === '' ? undefined : env.WEBHOOK_SECRET_KEY,
     webhookTimeoutMs: intVar(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 1, 10_000, problems),
     webhookConcurrency: intVar(env, 'WEBHOOK_CONCURRENCY', 16, 0, 1000, problems),
+    graphqlLimits: {
+      maxDepth: intVar(env, 'GRAPHQL_MAX_DEPTH', 10, 1, 1000, problems),
+      maxAliases: intVar(env, 'GRAPHQL_MAX_ALIASES', 15, 0, 10_000, problems),
+      maxTokens: intVar(env, 'GRAPHQL_MAX_TOKENS', 1000, 10, 1_000_000, problems),
+      maxDirectives: intVar(env, 'GRAPHQL_MAX_DIRECTIVES', 20, 0, 10_000, problems),
+      maxVariables: intVar(env, 'GRAPHQL_MAX_VARIABLES', 50, 0, 10_000, problems),
+      maxDocumentBytes: intVar(env, 'GRAPHQL_MAX_DOCUMENT_BYTES', 16 * 1024, 256, 16 * 1024 * 1024, problems),
+      maxCost: intVar(env, 'GRAPHQL_MAX_COST', 10_000, 1, 100_000_000, problems),
+      maxBodyBytes: intVar(env, 'GRAPHQL_MAX_BODY_BYTES', 64 * 1024, 1024, 64 * 1024 * 1024, problems),
+    },
+    http: {
+      headersTimeoutMs: intVar(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000, problems),
+      requestTimeoutMs: intVar(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000, problems),
+      keepAliveTimeoutMs: intVar(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 5_000, 100, 600_000, problems),
+      maxSilentSockets: intVar(env, 'HTTP_MAX_SILENT_SOCKETS', 256, 1, 1_000_000, problems),
+      wsMaxMessageBytes: intVar(env, 'WS_MAX_MESSAGE_BYTES', 64 * 1024, 1024, 64 * 1024 * 1024, problems),
+      wsMaxSubscriptions: intVar(env, 'WS_MAX_SUBSCRIPTIONS', 100, 1, 100_000, problems),
+    },
+    shutdownTimeoutMs: intVar(env, 'SHUTDOWN_TIMEOUT_MS', 25_000, 1_000, 600_000, problems),
   };
   if (config.webhookSecretKey !== undefined && config.webhookSecretKey.length < SECRET_KEY_MIN_LENGTH) {
     problems.push(`WEBHOOK_SECRET_KEY must be at least ${SECRET_KEY_MIN_LENGTH} characters (e.g. openssl rand -base64 32)`);
+  }
+  // Node measures the request timeout over the headers too, so it must be the larger one.
+  if (config.http.requestTimeoutMs < config.http.headersTimeoutMs) {
+    problems.push('HTTP_REQUEST_TIMEOUT_MS must not be smaller than HTTP_HEADERS_TIMEOUT_MS');
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -1,5 +1,8 @@
 // Process entry: configuration, database, migrations, demo key on a fresh embedded database,
-// server, and a clean shutdown on SIGTERM/SIGINT (stop accepting, drain, close the pool).
+// server, and a graceful shutdown on SIGTERM/SIGINT (SPEC section 9): readiness fails, the
+// listener stops accepting, accepted requests are answered in full, then the services and the
+// pool close and the process exits 0, all within SHUTDOWN_TIMEOUT_MS. Run compiled by
+// `npm start` (scripts/start.mjs), so the signal reaches this process directly.
 import { createApiKey } from './auth/api-keys.js';
 import { ALL_SCOPES } from './auth/scopes.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -51,14 +54,32 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    services.log.info('shutting down', { signal });
-    await server.close();
-    await services.close();
-    await db.close();
+    const { shutdownTimeoutMs } = config;
+    // Whatever hangs, the process is gone within the timeout.
+    setTimeout(() => {
+      services.log.error('shutdown did not finish within SHUTDOWN_TIMEOUT_MS; exiting', { shutdownTimeoutMs });
+      process.exit(1);
+    }, shutdownTimeoutMs).unref();
+    services.log.info('shutting down: draining connections', { signal, shutdownTimeoutMs });
+    try {
+      // Connections get the timeout minus a reserve for closing the services and the pool.
+      await server.close({ graceful: true, timeoutMs: shutdownTimeoutMs - closeReserveMs(shutdownTimeoutMs) });
+      await services.close();
+      await db.close();
+    } catch (error) {
+      services.log.error('shutdown failed', { error: String(error instanceof Error ? error.stack : error) });
+      process.exit(1);
+    }
+    services.log.info('shut down');
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** Time kept, out of SHUTDOWN_TIMEOUT_MS, to close the services and the database pool after the drain. */
+function closeReserveMs(shutdownTimeoutMs: number): number {
+  return Math.min(2000, Math.floor(shutdownTimeoutMs / 5));
 }
 
 main().catch((error) => {

@@ -1,12 +1,12 @@
 // The command-line key tool and the process entry, run as child processes like a user would.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashKey } from '../src/auth/api-keys.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { createTestDatabase, dbKind, onPostgres, type TestDatabase } from './helpers/db.js';
-import { runTs, startTs } from './helpers/process.js';
+import { ROOT, runTs, startNpm } from './helpers/process.js';
 import { Clients } from './helpers/subscriptions.js';
 
 // Child processes start a Node runtime and open a database each: generous timeouts, since a
@@ -86,11 +86,12 @@ describe(`cli keys (${dbKind})`, { timeout: SPAWN_TIMEOUT }, () => {
 });
 
 describe.runIf(!onPostgres)('npm start on a fresh embedded database', { timeout: SPAWN_TIMEOUT }, () => {
+  // `npm start` runs the compiled gateway (building dist/ first when stale), and SIGTERM sent
+  // to npm reaches it: npm forwards it, and no shell stands in between.
   it('migrates, prints a demo key that answers viewer, and exits 0 on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cg-start-'));
     try {
-      const proc = await startTs(
-        'src/main.ts',
+      const proc = await startNpm(
         { DATABASE_URL: '', DATA_DIR: join(dir, 'data'), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
         /listening on http:\/\/localhost:(\d+)[\s\S]*?(ic_live_[A-Za-z0-9_-]+)/,
       );
@@ -152,8 +153,7 @@ describe.runIf(!onPostgres)('npm start on a fresh embedded database', { timeout:
       expect(proc.output()).not.toContain('Error');
 
       // The embedded database is kept between runs: no new demo key, the first one still works.
-      const again = await startTs(
-        'src/main.ts',
+      const again = await startNpm(
         { DATABASE_URL: '', DATA_DIR: join(dir, 'data'), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
         /listening on http:\/\/localhost:(\d+)/,
       );
@@ -170,6 +170,47 @@ describe.runIf(!onPostgres)('npm start on a fresh embedded database', { timeout:
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.runIf(!onPostgres)('npm start on a fresh clone (no dist/)', { timeout: SPAWN_TIMEOUT }, () => {
+  it('builds dist/, serves from it with no shell between npm and node, and exits 0 on SIGTERM', async () => {
+    // A copy of what a clone holds (node_modules linked, as after npm install), without dist/.
+    const clone = mkdtempSync(join(tmpdir(), 'cg-clone-'));
+    try {
+      for (const entry of ['src', 'scripts', 'prisma', 'package.json', 'tsconfig.json', 'tsconfig.build.json']) {
+        cpSync(join(ROOT, entry), join(clone, entry), { recursive: true });
+      }
+      symlinkSync(join(ROOT, 'node_modules'), join(clone, 'node_modules'), 'dir');
+      expect(existsSync(join(clone, 'dist'))).toBe(false);
+
+      const proc = await startNpm(
+        { DATABASE_URL: '', DATA_DIR: join(clone, '.data'), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+        /listening on http:\/\/localhost:(\d+)[\s\S]*?(ic_live_[A-Za-z0-9_-]+)/,
+        clone,
+      );
+      try {
+        expect(proc.output()).toContain('Building dist/ (dist/ is missing)');
+        expect(existsSync(join(clone, 'dist', 'main.js'))).toBe(true);
+        const [, port, key] = proc.match;
+        const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+          body: JSON.stringify({ query: '{ viewer { organization { name } } }' }),
+        });
+        expect(await res.json()).toEqual({ data: { viewer: { organization: { name: 'demo' } } } });
+        // npm's child is node itself (`exec` replaced the shell), so npm's forwarded SIGTERM reaches the gateway.
+        const children = readFileSync(`/proc/${proc.child.pid}/task/${proc.child.pid}/children`, 'utf8').trim().split(/\s+/);
+        expect(children).toHaveLength(1);
+        expect(readFileSync(`/proc/${children[0]}/cmdline`, 'utf8').split('\0')).toEqual(['node', 'scripts/start.mjs', '']);
+      } finally {
+        proc.child.kill('SIGTERM');
+        expect(await proc.exited).toBe(0);
+      }
+      expect(proc.output()).toMatch(/"msg":"shut down"/);
+    } finally {
+      rmSync(clone, { recursive: true, force: true });
     }
   });
 });

@@ -1,11 +1,12 @@
 // Schema builder configuration only: plugins, scalars, context and auth scopes, empty root
 // types. Domain types live in one file per domain under ./schema.
 import SchemaBuilder from '@pothos/core';
+import ComplexityPlugin, { type FieldComplexityValue } from '@pothos/plugin-complexity';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
-import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
+import { getNullableType, GraphQLError, GraphQLScalarType, isListType, Kind, type GraphQLOutputType } from 'graphql';
 import { Scope } from '../auth/scopes.js';
 import type PrismaTypes from '../generated/pothos-prisma-types.js';
 import { getDatamodel } from '../generated/pothos-prisma-types.js';
@@ -25,8 +26,14 @@ export const builder = new SchemaBuilder<{
     ID: { Input: string; Output: string };
   };
 }>({
-  plugins: [ScopeAuthPlugin, ErrorsPlugin, PrismaPlugin, RelayPlugin],
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, PrismaPlugin, RelayPlugin, ComplexityPlugin],
   defaultFieldNullability: false,
+  complexity: {
+    fieldComplexity: (args, _ctx, field) => fieldCost(args, field.type),
+    // The limit is enforced before execution, at validation (graphql/limits.ts), so that a
+    // rejected document never reaches the context (key check, rate limit) or a resolver.
+    disabled: true,
+  },
   scopeAuth: {
     authorizeOnSubscribe: true,
     authScopes: (ctx) => {
@@ -63,6 +70,23 @@ export const builder = new SchemaBuilder<{
     nodesQueryOptions: false,
   },
 });
+
+/** Cost of a list whose size the page argument does not say: assumed to hold this many items. */
+const UNPAGED_LIST_MULTIPLIER = 10;
+
+/**
+ * A field costs 1, plus its sub-selection multiplied by how many times it runs: `first` for a
+ * paged field (every connection: the rows it may read), 10 for any other list, else 1.
+ * Connection `edges` say `multiplier: 1` themselves (CONNECTION_EDGES_COST), as their
+ * connection already counted `first`.
+ */
+function fieldCost(args: Record<string, unknown>, type: GraphQLOutputType): FieldComplexityValue {
+  if (typeof args.first === 'number') return { field: 1, multiplier: Math.max(args.first, 0) };
+  return isListType(getNullableType(type)) ? { field: 1, multiplier: UNPAGED_LIST_MULTIPLIER } : 1;
+}
+
+/** Complexity of a connection's `edges`: its connection field already multiplied by `first`. */
+export const CONNECTION_EDGES_COST = { field: 1, multiplier: 1 } as const;
 
 // Keep PrismaClient referenced for the plugin's type inference.
 export type { PrismaClient };

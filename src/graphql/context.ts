@@ -21,6 +21,18 @@ export const GraphQLErrorCode = {
   SubscriberTooSlow: 'SUBSCRIBER_TOO_SLOW',
   /** A subscription cursor older than the event retention. */
   CursorExpired: 'CURSOR_EXPIRED',
+  /** Document limits (SPEC section 9, graphql/limits.ts): each names the limit that rejected it. */
+  MaxDepthExceeded: 'MAX_DEPTH_EXCEEDED',
+  MaxAliasesExceeded: 'MAX_ALIASES_EXCEEDED',
+  MaxTokensExceeded: 'MAX_TOKENS_EXCEEDED',
+  MaxDirectivesExceeded: 'MAX_DIRECTIVES_EXCEEDED',
+  MaxVariablesExceeded: 'MAX_VARIABLES_EXCEEDED',
+  DocumentTooLarge: 'DOCUMENT_TOO_LARGE',
+  MaxCostExceeded: 'MAX_COST_EXCEEDED',
+  /** The HTTP body is over GRAPHQL_MAX_BODY_BYTES (the code Yoga's own body limit uses). */
+  RequestTooLarge: 'REQUEST_ENTITY_TOO_LARGE',
+  /** Too many operations in progress on one graphql-ws connection. */
+  MaxSubscriptionsExceeded: 'MAX_SUBSCRIPTIONS_EXCEEDED',
 } as const;
 
 export interface GatewayContext {

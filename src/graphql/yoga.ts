@@ -6,6 +6,8 @@ import { isDatabaseUnavailable, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../db/er
 import { InvalidCursorError } from '../lib/cursor.js';
 import type { Services } from '../services.js';
 import { buildContext, GraphQLErrorCode, type GatewayContext } from './context.js';
+import { endSubscriptionsOnDrain } from './drain.js';
+import { operationLimitPlugins } from './limits.js';
 import { buildSchema } from './schema/index.js';
 
 /** What the HTTP server hands to Yoga for each request. */
@@ -51,7 +53,7 @@ export function maskError(services: Services, error: unknown, requestId?: string
  * Tag check rather than instanceof: a test runner or a bundler may load two copies of
  * `graphql`, and an error of the other copy must still count as ours.
  */
-function isGraphQLError(error: unknown): error is GraphQLError {
+export function isGraphQLError(error: unknown): error is GraphQLError {
   return Object.prototype.toString.call(error) === '[object GraphQLError]';
 }
 
@@ -137,7 +139,13 @@ export function useErrorCodes(): Plugin {
   };
 }
 
-export function createGatewayYoga(services: Services): GatewayYoga {
+export interface GatewayYogaOptions {
+  /** Aborted when the graceful shutdown starts: subscription streams then end. */
+  drain?: AbortSignal;
+}
+
+/** The GraphQL application of one instance, with its document limits and shutdown behaviour. */
+export function createGatewayYoga(services: Services, options: GatewayYogaOptions = {}): GatewayYoga {
   return createYoga<ServerContext, GatewayContext>({
     schema: buildSchema(),
     graphqlEndpoint: '/graphql',
@@ -147,6 +155,11 @@ export function createGatewayYoga(services: Services): GatewayYoga {
     context: ({ request, requestId }) => buildContext(services, request.headers.get('authorization'), requestId),
     maskedErrors: { maskError: (error) => maskError(services, error) },
     multipart: false,
-    plugins: [useErrorCodes()],
+    maxRequestBodySize: services.config.graphqlLimits.maxBodyBytes,
+    plugins: [
+      useErrorCodes(),
+      ...operationLimitPlugins(services.config.graphqlLimits),
+      ...(options.drain ? [endSubscriptionsOnDrain(options.drain)] : []),
+    ],
   });
 }

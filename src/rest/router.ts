@@ -6,6 +6,7 @@ import type { Scope } from '../auth/scopes.js';
 import { isDatabaseUnavailable, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../db/errors.js';
 import { ErrorCode } from '../lib/error-codes.js';
 import type { Services } from '../services.js';
+import { BodyTooLargeError, ClientGoneError, readBody } from '../http/body.js';
 import { RestError } from './errors.js';
 
 export const REST_PREFIX = '/api/v1';
@@ -66,34 +67,23 @@ export function send(res: ServerResponse, status: number, body: unknown, headers
   res.end(payload);
 }
 
-/** The client went away while sending its body: nothing to answer, nothing to report. */
-class ClientGoneError extends Error {}
-
 async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/json') {
     throw new RestError(ErrorCode.UnsupportedMediaType, 'Send the body as JSON with Content-Type: application/json.');
   }
-  const declared = Number(req.headers['content-length'] ?? 0);
-  const tooLarge = () =>
-    new RestError(ErrorCode.PayloadTooLarge, `The body must not exceed ${MAX_BODY_BYTES} bytes.`, { max_bytes: MAX_BODY_BYTES });
-  if (declared > MAX_BODY_BYTES) throw tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
+  let body: Buffer;
   try {
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) throw tooLarge();
-      chunks.push(chunk);
-    }
+    body = await readBody(req, MAX_BODY_BYTES);
   } catch (error) {
-    // A socket error here is the client's (ECONNRESET on abort), not the database's.
-    if (error instanceof RestError) throw error;
-    throw new ClientGoneError(String((error as Error)?.message ?? error));
+    if (error instanceof BodyTooLargeError) {
+      throw new RestError(ErrorCode.PayloadTooLarge, error.message, { max_bytes: error.maxBytes });
+    }
+    throw error;
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    parsed = JSON.parse(body.toString('utf8'));
   } catch {
     throw new RestError(ErrorCode.InvalidRequest, 'The body is not valid JSON.');
   }

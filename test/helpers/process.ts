@@ -1,4 +1,6 @@
-// Runs the project's own entry points (CLI, server) as child processes, like a user would.
+// Runs the project's own entry points (CLI, server) as child processes, like a user would:
+// TypeScript sources through tsx, and the gateway the way production starts it (`npm start`:
+// the compiled dist/main.js, built first when stale).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -9,6 +11,18 @@ export interface RunResult {
   code: number | null;
   stdout: string;
   stderr: string;
+}
+
+export interface Started {
+  child: ChildProcess;
+  /** Everything printed so far (stdout and stderr). */
+  output: () => string;
+  /** The match of `ready` in the output. */
+  match: RegExpMatchArray;
+  /** Resolves with the exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
+  /** Resolves once the output matches `pattern` (the output so far included). */
+  waitForOutput(pattern: RegExp): Promise<RegExpMatchArray>;
 }
 
 /** Runs a TypeScript entry point to completion. */
@@ -24,24 +38,51 @@ export function runTs(script: string, args: string[], env: Record<string, string
   });
 }
 
-/** Starts a long-running entry point and resolves once its output matches `ready`. */
-export function startTs(
-  script: string,
-  env: Record<string, string>,
-  ready: RegExp,
-): Promise<{ child: ChildProcess; output: () => string; match: RegExpMatchArray; exited: Promise<number | null> }> {
+/** Starts a long-running command and resolves once its output matches `ready`. */
+export function startProcess(
+  command: string,
+  args: string[],
+  options: { env: Record<string, string>; ready: RegExp; cwd?: string },
+): Promise<Started> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...TSX, script], { cwd: ROOT, env: { ...process.env, ...env } });
+    const child = spawn(command, args, { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env } });
     let out = '';
+    const watchers: { pattern: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
     const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    let started = false;
+    const waitForOutput = (pattern: RegExp): Promise<RegExpMatchArray> => {
+      const match = out.match(pattern);
+      if (match) return Promise.resolve(match);
+      return new Promise((r) => watchers.push({ pattern, resolve: r }));
+    };
     const onData = (d: Buffer) => {
       out += d;
-      const match = out.match(ready);
-      if (match) resolve({ child, output: () => out, match, exited });
+      for (const w of [...watchers]) {
+        const match = out.match(w.pattern);
+        if (match) {
+          watchers.splice(watchers.indexOf(w), 1);
+          w.resolve(match);
+        }
+      }
+      const match = started ? null : out.match(options.ready);
+      if (match) {
+        started = true;
+        resolve({ child, output: () => out, match, exited, waitForOutput });
+      }
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     child.on('error', reject);
     void exited.then((code) => reject(new Error(`exited with ${code} before ready:\n${out}`)));
   });
+}
+
+/** Starts a TypeScript entry point through tsx. */
+export function startTs(script: string, env: Record<string, string>, ready: RegExp): Promise<Started> {
+  return startProcess(process.execPath, [...TSX, script], { env, ready });
+}
+
+/** `npm start` in `cwd` (the project by default), exactly as an operator runs it. */
+export function startNpm(env: Record<string, string>, ready: RegExp, cwd = ROOT): Promise<Started> {
+  return startProcess('npm', ['start'], { env, ready, cwd });
 }

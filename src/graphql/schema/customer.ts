@@ -24,7 +24,7 @@ import {
   type CustomerFilter as DomainFilter,
 } from '../../customers/queries.js';
 import { AddedVia, AmlStatus, CustomerType, KycStatus } from '../../generated/prisma/enums.js';
-import { builder } from '../builder.js';
+import { builder, CONNECTION_EDGES_COST } from '../builder.js';
 import { GraphQLErrorCode } from '../context.js';
 import { assertFilterArgs, customerRefArg } from './arguments.js';
 
@@ -256,6 +256,7 @@ const CustomerConnection = builder.objectRef<CustomerConnectionShape>('CustomerC
     edges: t.field({
       type: [CustomerEdge],
       description: 'The customers of this page, in the requested order.',
+      complexity: CONNECTION_EDGES_COST,
       resolve: ({ page }) => page.rows.map((node) => ({ node, cursor: cursorOf(node, page.order) })),
     }),
     pageInfo: t.field({

@@ -14,7 +14,7 @@ import {
 import { AML_FLAG_DOCS } from '../../customers/descriptions.js';
 import { ActorKind, keyActor, type Actor } from '../../events/actor.js';
 import { AmlStatus, CustomerEventKind, KycStatus } from '../../generated/prisma/enums.js';
-import { builder } from '../builder.js';
+import { builder, CONNECTION_EDGES_COST } from '../builder.js';
 import { GraphQLErrorCode, principalOf } from '../context.js';
 import { AmlStatusEnum, CustomerObject, idArgDescription, KycStatusEnum, PageInfo, pageInfoOf } from './customer.js';
 import { CustomerNotFoundError, InvalidTransitionError, ValidationError } from './errors.js';
@@ -120,7 +120,12 @@ type HistoryConnectionShape = HistoryPage & { continues: boolean };
 const CustomerEventConnection = builder.objectRef<HistoryConnectionShape>('CustomerEventConnection').implement({
   description: "A page of a customer's events, newest first (Relay connection, forward-only).",
   fields: (t) => ({
-    edges: t.field({ type: [CustomerEventEdge], description: 'The events of this page, newest first.', resolve: (p) => p.events }),
+    edges: t.field({
+      type: [CustomerEventEdge],
+      description: 'The events of this page, newest first.',
+      complexity: CONNECTION_EDGES_COST,
+      resolve: (p) => p.events,
+    }),
     pageInfo: t.field({
       type: PageInfo,
       description: 'Where this page sits in the history, and the cursor of the next (older) one.',

@@ -96,7 +96,9 @@ function judge(req: FuzzRequest, ans: Answer): { problems: string[]; allowed: Al
   for (const leak of LEAKS) if (leak.test(ans.text)) problems.push(`body leaks ${leak}`);
   const json = parseJson(ans.text);
 
-  if (req.surface === 'rest') {
+  // Node's own parser refusals (a request line over its header limit, …) come before routing:
+  // the gateway's clientError handler answers them in the REST envelope, whatever the surface.
+  if (req.surface === 'rest' || ans.status === 431) {
     const ok = ans.status >= 200 && ans.status < 300;
     if (req.method === 'HEAD') return { problems, allowed: 'nothing' };
     if (!ok) {

@@ -3,7 +3,9 @@
 // (so that requests get past the first check and reach the deeper ones) with the classes of
 // bad input issue 9 found: NUL, lone surrogates, keys named like Object.prototype members,
 // huge numbers, very long strings, wrong types, forged cursors, dates PostgreSQL cannot store.
-// Documents stay small (depth ≤ 20, ≤ 10 KB): GraphQL cost limits are tested elsewhere.
+// Among them, documents that attack the GraphQL limits (deep, aliased, directive- or
+// variable-heavy, huge) and bodies and paths past the HTTP limits: each limit has its own test
+// (graphql-limits, http-hardening); here they only have to be answered in the envelope.
 import fc from 'fast-check';
 import { encodeCursor } from '../../src/lib/cursor.js';
 
@@ -627,10 +629,34 @@ const graphqlOperation = (world: FuzzWorld): fc.Arbitrary<Operation> =>
     })),
   );
 
+/** Documents past the GraphQL limits (SPEC section 9): answered 400 (or 413) with a code naming the limit. */
+const abusiveOperation = (world: FuzzWorld): fc.Arbitrary<Operation> =>
+  fc
+    .oneof(
+      // Nesting, up to the depth that once overflowed the parser's stack.
+      fc.integer({ min: 5, max: 3_000 }).map((n) => `${'{ a '.repeat(n)}${'}'.repeat(n)}`),
+      fc.integer({ min: 5, max: 60 }).map((n) => `{ customers(first: 100) { edges { node { ${'aml { flags { pep } } '.repeat(n)} } } } }`),
+      // Aliases of a list field: each one more statement, if executed.
+      fc
+        .integer({ min: 10, max: 2_000 })
+        .map((n) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: customers(first: 100) { totalCount }`).join(' ')} }`),
+      fc.integer({ min: 10, max: 5_000 }).map((n) => `{ viewer ${'@include(if: true) '.repeat(n)}{ scopes } }`),
+      fc
+        .integer({ min: 10, max: 1_000 })
+        .map((n) => `query Q(${Array.from({ length: n }, (_, i) => `$v${i}: Int`).join(', ')}) { viewer { scopes } }`),
+      // Cost: lists inside lists, multiplied by their `first`.
+      fc
+        .tuple(fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 100 }))
+        .map(([a, b]) => `{ customers(first: ${a}) { edges { node { statusHistory(first: ${b}) { edges { node { kind } } } } } } }`),
+      // Size: a long comment or string, up to past the body limit.
+      fc.integer({ min: 1_000, max: 200_000 }).map((n) => `# ${'x'.repeat(n)}\n{ viewer { scopes } }`),
+    )
+    .map((query) => ({ query, variables: {}, key: world.writerKey }));
+
 const graphqlRequest = (world: FuzzWorld): fc.Arbitrary<FuzzRequest> =>
   fc
     .record({
-      op: graphqlOperation(world),
+      op: fc.oneof({ weight: 12, arbitrary: graphqlOperation(world) }, { weight: 1, arbitrary: abusiveOperation(world) }),
       transport: fc.oneof(
         { weight: 8, arbitrary: fc.constant('post' as const) },
         { weight: 2, arbitrary: fc.constant('get' as const) },
@@ -668,12 +694,32 @@ const graphqlRequest = (world: FuzzWorld): fc.Arbitrary<FuzzRequest> =>
     });
 
 /**
- * The request line and headers stay well under Node's 16 KiB header limit: past it Node's own
- * parser answers 431 before the gateway sees the request (the HTTP hardening's concern, not
- * the input classes tested here).
+ * Requests past the HTTP limits: a request line over Node's 16 KiB header limit (431 from the
+ * parser, answered by the gateway's clientError handler) and REST bodies over 64 KiB (413).
  */
-const MAX_PATH_LENGTH = 12_000;
+const oversizedRequest = (world: FuzzWorld): fc.Arbitrary<FuzzRequest> =>
+  fc.oneof(
+    fc.integer({ min: 16_000, max: 40_000 }).map((n) => ({
+      surface: 'rest' as const,
+      method: 'GET',
+      path: `/api/v1/customers/${'x'.repeat(n)}`,
+      headers: { authorization: `Bearer ${world.readerKey}` },
+      idempotencyKey: false,
+    })),
+    fc.integer({ min: 64 * 1024 - 64, max: 200_000 }).map((n) => ({
+      surface: 'rest' as const,
+      method: 'POST',
+      path: '/api/v1/customers',
+      headers: { authorization: `Bearer ${world.writerKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ fullName: 'x'.repeat(n), email: 'big@example.com' }),
+      idempotencyKey: false,
+    })),
+  );
 
 /** Every generated request, REST and GraphQL alike. */
 export const fuzzRequest = (world: FuzzWorld): fc.Arbitrary<FuzzRequest> =>
-  fc.oneof(restRequest(world), graphqlRequest(world)).filter((r) => r.path.length <= MAX_PATH_LENGTH);
+  fc.oneof(
+    { weight: 20, arbitrary: restRequest(world) },
+    { weight: 20, arbitrary: graphqlRequest(world) },
+    { weight: 1, arbitrary: oversizedRequest(world) },
+  );

@@ -1,8 +1,8 @@
 // The pure parts of customer writes: the match-rule decision table, input validation and its
 // JSON Schema, and the canonical form idempotency compares. No database, no server.
 import { describe, expect, it } from 'vitest';
-import type { Customer } from '../src/customers/dto.js';
-import { normaliseEmail } from '../src/customers/dto.js';
+import type { Customer } from '../src/customers/row.js';
+import { normaliseEmail } from '../src/customers/row.js';
 import { decidePatch, decideUpsert, FROZEN_MESSAGE, isNoop, type Decision } from '../src/customers/rules.js';
 import { customerInputJsonSchema, validatePatchInput, validateUpsertInput, type UpsertInput } from '../src/customers/validation.js';
 import { canonicalJson, requestHash, validateIdempotencyKey } from '../src/idempotency/store.js';

@@ -20,7 +20,8 @@ import { isAlpha3Country } from '../lib/countries.js';
 import type { FieldError } from '../lib/error-codes.js';
 import { isUuid } from '../lib/ids.js';
 import { checkStorableText, textLength } from '../lib/text.js';
-import type { AmlFlags, Customer } from './dto.js';
+import type { AmlFlags } from '../projection/customer.js';
+import type { Customer } from './row.js';
 import { checkCustomerRef } from './queries.js';
 
 /** Allowed KYC moves: from → the statuses it may go to. VERIFIED and NOT_REQUIRED are final. */

@@ -8,7 +8,7 @@ import type { FieldError } from '../lib/error-codes.js';
 import { isUuid } from '../lib/ids.js';
 import { checkStorableText, textLength } from '../lib/text.js';
 import { parseTimestamp } from '../lib/time.js';
-import type { Customer } from './dto.js';
+import type { Customer } from './row.js';
 import { EXTERNAL_ID_MAX_LENGTH } from './validation.js';
 
 export const LIST_MAX = 100;

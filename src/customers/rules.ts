@@ -2,8 +2,7 @@
 // candidate records found by external id and by email, say what to do. No database here; the
 // transactional code in upsert.ts finds (and locks) the candidates and applies the decision.
 import type { FieldError } from '../lib/error-codes.js';
-import type { Customer } from './dto.js';
-import { normaliseEmail } from './dto.js';
+import { normaliseEmail, type Customer } from './row.js';
 import type { PatchInput, RiskInput, UpsertInput } from './validation.js';
 
 export const UpsertOutcome = { Created: 'CREATED', Updated: 'UPDATED', Adopted: 'ADOPTED' } as const;

@@ -52,7 +52,8 @@ import {
 } from '../idempotency/store.js';
 import type { FieldError } from '../lib/error-codes.js';
 import type { Services } from '../services.js';
-import { normaliseEmail, toPublicCustomer, type Customer, type PublicCustomer } from './dto.js';
+import { toPublicCustomer, type PublicCustomer } from '../projection/customer.js';
+import { normaliseEmail, type Customer } from './row.js';
 import { checkCustomerRef, findCustomerWhere } from './queries.js';
 import { decidePatch, decideUpsert, isNoop, UpsertOutcome, type Decision } from './rules.js';
 import { validatePatchInput, validateUpsertInput, type PatchInput, type UpsertInput } from './validation.js';

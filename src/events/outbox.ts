@@ -3,7 +3,8 @@
 import type { Tx } from '../db/client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { CustomerEventKind, KycStatus, AmlStatus } from '../generated/prisma/enums.js';
-import { toPublicCustomer, type Customer } from '../customers/dto.js';
+import type { Customer } from '../generated/prisma/client.js';
+import { toPublicCustomer } from '../projection/customer.js';
 import type { Actor } from './actor.js';
 
 /** The NOTIFY channel that wakes every instance's event bus. */

@@ -4,7 +4,7 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { Database } from '../../src/db/client.js';
 import { transitionKyc, recordAmlScreening } from '../../src/customers/lifecycle.js';
-import type { Customer } from '../../src/customers/dto.js';
+import type { Customer } from '../../src/customers/row.js';
 import { SYSTEM_ACTOR } from '../../src/events/actor.js';
 import { deferred, type Deferred } from './deferred.js';
 

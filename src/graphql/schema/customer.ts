@@ -12,7 +12,7 @@ import {
   IDENTITY_FIELD_DOCS,
   KYC_STATUS_DOCS,
 } from '../../customers/descriptions.js';
-import { amlOf, identityOf, type PublicAml, type PublicIdentity } from '../../customers/dto.js';
+import { amlOf, identityOf, type PublicAml, type PublicIdentity } from '../../projection/customer.js';
 import {
   LIST_DEFAULT,
   LIST_MAX,

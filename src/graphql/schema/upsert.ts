@@ -3,7 +3,8 @@
 // renders its results as GraphQL payloads. The payload is what an idempotency key stores, so a
 // replay rebuilds the very same payload (the customer from its public snapshot).
 import { Scope } from '../../auth/scopes.js';
-import { customerFromSnapshot, type Customer, type PublicCustomer } from '../../customers/dto.js';
+import { customerFromSnapshot, type Customer } from '../../customers/row.js';
+import type { PublicCustomer } from '../../projection/customer.js';
 import {
   updateCustomer,
   upsertCustomer,

@@ -146,11 +146,11 @@ describe('decideUpsert: the match-rule table of SPEC section 4', () => {
     const v = customer({ kycStatus: 'VERIFIED', fullName: 'Vera', email: 'Vera@Example.com', externalId: 'crm-v' });
     const cands = { byExternalId: v, byEmail: null };
     expect(decideUpsert({ externalId: 'crm-v', fullName: 'Other', email: 'Vera@Example.com' }, { ...cands, byEmail: v })).toEqual({
-      kind: 'invalid',
+      kind: 'frozen',
       fieldErrors: [{ field: 'fullName', message: FROZEN_MESSAGE }],
     });
     expect(decideUpsert({ externalId: 'crm-v', fullName: 'Vera', email: 'other@example.com' }, cands)).toMatchObject({
-      kind: 'invalid',
+      kind: 'frozen',
       fieldErrors: [{ field: 'email' }],
     });
     const same = decideUpsert({ externalId: 'crm-v', fullName: 'Vera', email: 'vera@example.COM', phone: '1' }, { ...cands, byEmail: v });

@@ -3,7 +3,7 @@
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { Database } from '../../src/db/client.js';
-import { transitionKyc, recordAmlScreening } from '../../src/customers/lifecycle.js';
+import { transitionKyc, recordAmlScreening, type LifecycleResult } from '../../src/customers/lifecycle.js';
 import type { Customer } from '../../src/customers/row.js';
 import { SYSTEM_ACTOR } from '../../src/events/actor.js';
 import { deferred, type Deferred } from './deferred.js';
@@ -184,9 +184,9 @@ export async function moveAml(
   return expectOk(await recordAmlScreening(db.prisma, orgId, id, { status }, new Date(), SYSTEM_ACTOR));
 }
 
-function expectOk<T extends { ok: boolean }>(r: T): T extends { ok: true; customer: infer C } ? C : never {
-  if (!r.ok) throw new Error(`lifecycle move rejected: ${JSON.stringify((r as any).rejection)}`);
-  return (r as any).customer;
+function expectOk(r: LifecycleResult): Customer {
+  if (r.kind !== 'moved') throw new Error(`lifecycle move rejected: ${JSON.stringify(r)}`);
+  return r.customer;
 }
 
 /** Resolves once the instance's bus has at least `n` subscribers registered. */

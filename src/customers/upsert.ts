@@ -43,15 +43,7 @@ import type { PrismaClient, Tx } from '../db/client.js';
 import { classifyDatabaseError, DatabaseErrorKind } from '../db/errors.js';
 import type { Actor } from '../events/actor.js';
 import { appendCustomerEvent } from '../events/outbox.js';
-import {
-  claimKey,
-  keyedRequest,
-  storeResponse,
-  validateIdempotencyKey,
-  type ClaimedKey,
-  type KeyedRequest,
-  type StoredResponse,
-} from '../idempotency/store.js';
+import { checkKey, claimKey, storeResponse, type ClaimedKey, type KeyCheck, type StoredResponse } from '../idempotency/store.js';
 import { MS_PER_SECOND } from '../lib/duration.js';
 import type { FieldError } from '../lib/error-codes.js';
 import type { Logger } from '../lib/log.js';
@@ -137,12 +129,12 @@ const TRANSACTION_MS = 15 * MS_PER_SECOND;
 /** Upserts a customer by the match rules of SPEC section 4, idempotently when a key is given. */
 export async function upsertCustomer<Body>(deps: CustomerWriteDeps, req: WriteRequest<Body>): Promise<WriteResponse<Body>> {
   const checked = validateUpsertInput(req.input);
-  const keyError = req.idempotency ? validateIdempotencyKey(req.idempotency.key) : null;
-  if (!checked.ok || keyError) return invalid(checked.ok ? [] : checked.fieldErrors, keyError);
+  const key = checkKey(req.orgId, req.idempotency, req.input);
+  if (!checked.ok || key.kind === 'invalid') return invalid(checked.ok ? [] : checked.fieldErrors, key);
   const input = checked.value;
   const emailKey = normaliseEmail(input.email);
   const externalIds = input.externalId !== undefined ? [input.externalId] : [];
-  return runWrite(deps, 'upsert', req, req.input, {
+  return runWrite(deps, 'upsert', req, key, {
     naturalKeys: [`email:${emailKey}`, ...externalIds.map((id) => `ext:${id}`)],
     candidates: { emailKeys: [emailKey], externalIds },
     decide: (customers) =>
@@ -157,9 +149,10 @@ export async function upsertCustomer<Body>(deps: CustomerWriteDeps, req: WriteRe
 export async function updateCustomer<Body>(deps: CustomerWriteDeps, req: UpdateRequest<Body>): Promise<WriteResponse<Body>> {
   const ref = checkCustomerRef(req.id);
   const checked = validatePatchInput(req.input);
-  const keyError = req.idempotency ? validateIdempotencyKey(req.idempotency.key) : null;
-  if (ref.kind === 'invalid' || !checked.ok || keyError) {
-    return invalid([...(ref.kind === 'invalid' ? [ref.fieldError] : []), ...(checked.ok ? [] : checked.fieldErrors)], keyError);
+  // The id is part of the compared request: GraphQL's operation name does not contain it.
+  const key = checkKey(req.orgId, req.idempotency, { id: req.id, input: req.input });
+  if (ref.kind === 'invalid' || !checked.ok || key.kind === 'invalid') {
+    return invalid([...(ref.kind === 'invalid' ? [ref.fieldError] : []), ...(checked.ok ? [] : checked.fieldErrors)], key);
   }
   // An id longer than any id or external id names no customer: not found, without a statement
   // (and without storing it under the key, which would not fit the operation column either).
@@ -170,26 +163,19 @@ export async function updateCustomer<Body>(deps: CustomerWriteDeps, req: UpdateR
   const input = checked.value;
   const emailKey = input.email !== undefined ? normaliseEmail(input.email) : undefined;
   const emailKeys = emailKey !== undefined ? [emailKey] : [];
-  // The id is part of the compared request: GraphQL's operation name does not contain it.
-  return runWrite(
-    deps,
-    'update',
-    req,
-    { id: req.id, input: req.input },
-    {
-      naturalKeys: emailKeys.map((key) => `email:${key}`),
-      candidates: { ...matchRef(ref.ref), emailKeys },
-      decide: (customers) => {
-        const target = pickRef(customers, ref.ref);
-        if (!target) return { kind: 'not_found' };
-        return decidePatch(target, input, emailKey !== undefined ? (customers.find((c) => c.emailKey === emailKey) ?? null) : null);
-      },
+  return runWrite(deps, 'update', req, key, {
+    naturalKeys: emailKeys.map((key) => `email:${key}`),
+    candidates: { ...matchRef(ref.ref), emailKeys },
+    decide: (customers) => {
+      const target = pickRef(customers, ref.ref);
+      if (!target) return { kind: 'not_found' };
+      return decidePatch(target, input, emailKey !== undefined ? (customers.find((c) => c.emailKey === emailKey) ?? null) : null);
     },
-  );
+  });
 }
 
-function invalid(fieldErrors: FieldError[], keyError: FieldError | null): WriteResponse<never> {
-  return { kind: 'invalid', fieldErrors: keyError ? [...fieldErrors, keyError] : fieldErrors };
+function invalid(fieldErrors: FieldError[], key: KeyCheck): WriteResponse<never> {
+  return { kind: 'invalid', fieldErrors: key.kind === 'invalid' ? [...fieldErrors, key.fieldError] : fieldErrors };
 }
 
 /** What a write does once its key is claimed: which natural keys it serialises on, which customers it reads, how it decides. */
@@ -210,11 +196,11 @@ async function runWrite<Body>(
   deps: CustomerWriteDeps,
   operation: 'upsert' | 'update',
   req: WriteRequest<Body>,
-  request: unknown,
+  key: KeyCheck,
   plan: WritePlan,
 ): Promise<WriteResponse<Body>> {
   const { config } = deps;
-  const keyed: KeyedRequest | undefined = req.idempotency && keyedRequest(req.orgId, req.idempotency, request);
+  const keyed = key.kind === 'keyed' ? key.request : undefined;
   const policy = { ttlHours: config.idempotencyTtlHours, waitMs: config.idempotencyWaitMs };
   const answer = (response: WriteResponse<Body>) => {
     deps.writeMonitor?.answered(operation, response.kind);
@@ -225,23 +211,23 @@ async function runWrite<Body>(
       const response = await deps.db.prisma.$transaction(
         async (tx): Promise<WriteResponse<Body>> => {
           const now = deps.now();
-          let key: ClaimedKey | undefined;
+          let claimed: ClaimedKey | undefined;
           if (keyed) {
             const claim = await claimKey<Body>(tx, keyed, now, policy);
             if (claim.kind === 'replay') return { kind: 'replayed', response: claim.response };
             if (claim.kind === 'conflict') return { kind: 'idempotency_conflict' };
-            key = claim.key;
+            claimed = claim.key;
           }
           await lockNaturalKeys(tx, req.orgId, plan.naturalKeys);
           const decided = plan.decide(await lockCustomers(tx, req.orgId, plan.candidates));
           const { result, write } = apply(decided, req.orgId, now);
           const response = req.render(result);
-          const stored = key?.store(response);
+          const stored = claimed?.store(response);
           if (write) {
             const event = { kind: write.outcome, customer: write.row.after, actor: req.actor };
             await appendCustomerEvent(tx, event, stored ? [write.row.statement, stored] : [write.row.statement]);
-          } else if (key) {
-            await storeResponse(tx, key, response);
+          } else if (claimed) {
+            await storeResponse(tx, claimed, response);
           }
           await deps.testHooks.insideWriteTransaction?.(tx);
           return { kind: 'ran', result, response };

@@ -43,5 +43,6 @@ function eventRow(event: NewCustomerEvent): WriteStatement {
  * delivers only if and when the transaction commits.
  */
 export async function appendCustomerEvent(tx: Tx, event: NewCustomerEvent, writes: readonly WriteStatement[] = []): Promise<void> {
-  await sendTogether(tx, [...writes, eventRow(event)], Prisma.sql`SELECT pg_notify(${EVENTS_CHANNEL}, ${event.customer.orgId})`);
+  const row = eventRow(event);
+  await sendTogether(tx, [...writes, row], Prisma.sql`SELECT pg_notify(${EVENTS_CHANNEL}, ${event.customer.orgId})`);
 }

@@ -75,9 +75,18 @@ export function requestHash(request: unknown): string {
   return createHash('sha256').update(canonicalJson(request)).digest('hex');
 }
 
-/** The keyed form of a request: its scope in the organisation, and the hash of `request` (what a replay must match). */
-export function keyedRequest(orgId: string, idempotency: { operation: string; key: string }, request: unknown): KeyedRequest {
-  return { scope: { orgId, ...idempotency }, hash: requestHash(request) };
+/** A request's key, checked: none sent, a bad one (nothing may run), or the keyed request. */
+export type KeyCheck = { kind: 'none' } | { kind: 'invalid'; fieldError: FieldError } | { kind: 'keyed'; request: KeyedRequest };
+
+/**
+ * Checks the key a request carries (if any) and makes its keyed form: its scope in the
+ * organisation, and the hash of `request` (what a replay must match).
+ */
+export function checkKey(orgId: string, idempotency: { operation: string; key: string } | undefined, request: unknown): KeyCheck {
+  if (!idempotency) return { kind: 'none' };
+  const fieldError = validateIdempotencyKey(idempotency.key);
+  if (fieldError) return { kind: 'invalid', fieldError };
+  return { kind: 'keyed', request: { scope: { orgId, ...idempotency }, hash: requestHash(request) } };
 }
 
 /** A key claimed by the caller's transaction; the only way to store a response under it. */

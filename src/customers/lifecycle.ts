@@ -43,7 +43,7 @@ export const AML_TRANSITIONS: Readonly<Record<AmlStatus, readonly AmlStatus[]>> 
   RESOLVED: [AmlStatus.IN_PROGRESS],
 };
 
-export const LEGAL_NAME_MAX = 255;
+const LEGAL_NAME_MAX = 255;
 
 export interface VerifiedIdentityInput {
   legalName: string;
@@ -82,12 +82,12 @@ export type StatusChanges = Partial<
 export type Plan = { ok: true; changes: StatusChanges } | { ok: false; rejection: Rejection };
 
 /** True when the KYC machine allows from → to. */
-export function canMoveKyc(from: KycStatus, to: KycStatus): boolean {
+function canMoveKyc(from: KycStatus, to: KycStatus): boolean {
   return KYC_TRANSITIONS[from].includes(to);
 }
 
 /** True when the AML machine allows from → to (KYC precondition not included). */
-export function canMoveAml(from: AmlStatus, to: AmlStatus): boolean {
+function canMoveAml(from: AmlStatus, to: AmlStatus): boolean {
   return AML_TRANSITIONS[from].includes(to);
 }
 
@@ -227,7 +227,7 @@ export function applyKycTransition(
 }
 
 /** Records an AML step inside the caller's transaction: lock, validate, update, append the AML event. */
-export function applyAmlScreening(
+function applyAmlScreening(
   tx: Tx,
   orgId: string,
   idOrExternalId: string,

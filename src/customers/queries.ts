@@ -31,7 +31,7 @@ export interface CustomerOrder {
   field: OrderField;
   direction: OrderDirection;
 }
-export const DEFAULT_ORDER: CustomerOrder = { field: 'CREATED_AT', direction: 'ASC' };
+const DEFAULT_ORDER: CustomerOrder = { field: 'CREATED_AT', direction: 'ASC' };
 
 /** Position of a row in a keyset walk: the order it was issued for, the sort value and the id tie-breaker. */
 interface Position {
@@ -57,7 +57,7 @@ export function cursorOf(row: Customer, order: CustomerOrder): string {
 }
 
 /** Longest reference that can name a customer: an external id (a UUID has 36 characters). */
-export const CUSTOMER_REF_MAX_LENGTH = EXTERNAL_ID_MAX_LENGTH;
+const CUSTOMER_REF_MAX_LENGTH = EXTERNAL_ID_MAX_LENGTH;
 
 /** What a client's customer reference (UUID or external id, from a path or an argument) can be. */
 export type CustomerRef =
@@ -111,7 +111,7 @@ function escapeLike(s: string): string {
 }
 
 /** The Prisma filter of a CustomerFilter, always scoped to the organisation. */
-export function customerWhere(orgId: string, filter: CustomerFilter = {}): Prisma.CustomerWhereInput {
+function customerWhere(orgId: string, filter: CustomerFilter = {}): Prisma.CustomerWhereInput {
   const where: Prisma.CustomerWhereInput = { orgId };
   const and: Prisma.CustomerWhereInput[] = [];
   if (filter.kycStatus?.length) where.kycStatus = { in: filter.kycStatus };

@@ -119,7 +119,7 @@ const RACE_PRISMA_CODES = new Set<string>([PrismaCode.UniqueConstraint, PrismaCo
 const TRANSACTION_START_TIMEOUT = 'Unable to start a transaction in the given time';
 
 /** Driver-adapter error kinds (@prisma/driver-adapter-utils MappedError `kind`). */
-export const AdapterErrorKind = {
+const AdapterErrorKind = {
   DatabaseNotReachable: 'DatabaseNotReachable',
   ConnectionClosed: 'ConnectionClosed',
   SocketTimeout: 'SocketTimeout',
@@ -138,7 +138,7 @@ const UNAVAILABLE_ADAPTER_KINDS = new Set<string>([
 const RACE_ADAPTER_KINDS = new Set<string>([AdapterErrorKind.UniqueConstraintViolation, AdapterErrorKind.TransactionWriteConflict]);
 
 /** Node's codes of socket and DNS errors on the way to the server (every one means "unreachable now"). */
-export const NodeErrorCode = {
+const NodeErrorCode = {
   ConnectionRefused: 'ECONNREFUSED',
   ConnectionReset: 'ECONNRESET',
   TimedOut: 'ETIMEDOUT',

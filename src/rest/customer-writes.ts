@@ -11,8 +11,8 @@ import { RestError, validationFailed, type ErrorBody } from './errors.js';
 import { renderCustomer, type RestCustomer } from './render.js';
 import type { RestRequest, RestResponse, Route } from './router.js';
 
-export const IDEMPOTENCY_HEADER = 'idempotency-key';
-export const REPLAYED_HEADER = 'Idempotent-Replayed';
+const IDEMPOTENCY_HEADER = 'idempotency-key';
+const REPLAYED_HEADER = 'Idempotent-Replayed';
 
 /** The REST rendering of a write that ran (stored under the idempotency key). */
 function render(result: WriteResult): StoredResponse<RestCustomer | ErrorBody> {

@@ -30,7 +30,7 @@ import {
 } from './errors.js';
 
 /** The GraphQL operations of idempotency scopes: the mutation field names (SPEC section 4). */
-export const GraphQLWriteOperation = { Upsert: 'upsertCustomer', Update: 'updateCustomer' } as const;
+const GraphQLWriteOperation = { Upsert: 'upsertCustomer', Update: 'updateCustomer' } as const;
 
 class UpsertCustomerSuccess {
   constructor(

@@ -143,14 +143,14 @@ const WebhookEndpointObject = builder.objectRef<Endpoint>('WebhookEndpoint').imp
   }),
 });
 
-export class WebhookEndpointNotFoundError extends ApiError {
+class WebhookEndpointNotFoundError extends ApiError {
   readonly code = ErrorCode.NotFound;
   constructor(message = 'No such webhook endpoint in your organisation.') {
     super(message);
   }
 }
 
-export class WebhookEventNotFoundError extends ApiError {
+class WebhookEventNotFoundError extends ApiError {
   readonly code = ErrorCode.NotFound;
   constructor(
     message = 'No such webhook event for this endpoint (unknown id, a type it does not receive, or no longer in the event log).',

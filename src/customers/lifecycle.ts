@@ -20,8 +20,8 @@ import { isAlpha3Country } from '../lib/countries.js';
 import type { FieldError } from '../lib/error-codes.js';
 import { checkStorableText, textLength } from '../lib/text.js';
 import type { AmlFlags } from '../projection/customer.js';
-import { checkCustomerRef } from './queries.js';
-import { lockCustomers, matchRef, pickRef, updateCustomer, type Customer } from './row.js';
+import { checkCustomerRef, matchRef, pickRef } from './queries.js';
+import { lockCustomers, updateCustomer, type Customer } from './row.js';
 
 /** Allowed KYC moves: from → the statuses it may go to. VERIFIED and NOT_REQUIRED are final. */
 export const KYC_TRANSITIONS: Readonly<Record<KycStatus, readonly KycStatus[]>> = {

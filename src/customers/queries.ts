@@ -8,7 +8,7 @@ import type { FieldError } from '../lib/error-codes.js';
 import { isUuid } from '../lib/ids.js';
 import { checkStorableText, textLength } from '../lib/text.js';
 import { parseTimestamp } from '../lib/time.js';
-import type { Customer } from './row.js';
+import type { Customer, CustomerMatch } from './row.js';
 import { EXTERNAL_ID_MAX_LENGTH } from './validation.js';
 
 export const LIST_MAX = 100;
@@ -99,6 +99,17 @@ export function findCustomerWhere(orgId: string, idOrExternalId: string): Prisma
   return isUuid(idOrExternalId)
     ? { orgId, OR: [{ id: idOrExternalId.toLowerCase() }, { externalId: idOrExternalId }] }
     : { orgId, externalId: idOrExternalId };
+}
+
+/** A reference as the customers a write locks (customers/row.ts lockCustomers): the id and the external id it may be. */
+export function matchRef(ref: string): CustomerMatch {
+  return isUuid(ref) ? { ids: [ref.toLowerCase()], externalIds: [ref] } : { externalIds: [ref] };
+}
+
+/** The customer a reference names among those locked: the one whose id matches wins over an external id. */
+export function pickRef(customers: readonly Customer[], ref: string): Customer | null {
+  const id = ref.toLowerCase();
+  return customers.find((c) => c.id === id) ?? customers.find((c) => c.externalId === ref) ?? null;
 }
 
 /** One customer of the organisation, or null. `select`/`include` lets GraphQL narrow the columns. */

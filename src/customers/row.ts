@@ -9,7 +9,6 @@ import type { Tx } from '../db/client.js';
 import { WriteStatement } from '../db/write-statements.js';
 import { Prisma, type Customer } from '../generated/prisma/client.js';
 import { AddedVia, AmlStatus, KycStatus } from '../generated/prisma/enums.js';
-import { isUuid } from '../lib/ids.js';
 import type { PublicCustomer } from '../projection/customer.js';
 
 export type { Customer };
@@ -71,17 +70,6 @@ export interface CustomerMatch {
   ids?: readonly string[];
   externalIds?: readonly string[];
   emailKeys?: readonly string[];
-}
-
-/** A client's reference (UUID or external id, told apart by shape) as a match. */
-export function matchRef(ref: string): CustomerMatch {
-  return isUuid(ref) ? { ids: [ref.toLowerCase()], externalIds: [ref] } : { externalIds: [ref] };
-}
-
-/** The customer a reference names among those read: the one whose id matches wins over an external id. */
-export function pickRef(customers: readonly Customer[], ref: string): Customer | null {
-  const id = ref.toLowerCase();
-  return customers.find((c) => c.id === id) ?? customers.find((c) => c.externalId === ref) ?? null;
 }
 
 /**

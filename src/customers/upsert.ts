@@ -47,14 +47,12 @@ import { checkKey, claimKey, storeResponse, type ClaimedKey, type KeyCheck, type
 import { MS_PER_SECOND } from '../lib/duration.js';
 import type { FieldError } from '../lib/error-codes.js';
 import type { Logger } from '../lib/log.js';
-import { checkCustomerRef } from './queries.js';
+import { checkCustomerRef, matchRef, pickRef } from './queries.js';
 import {
   INITIAL_STATUS,
   insertCustomer,
   lockCustomers,
-  matchRef,
   normaliseEmail,
-  pickRef,
   updateCustomer as updateRow,
   type Customer,
   type CustomerMatch,

@@ -41,9 +41,10 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../config.js';
 import type { PrismaClient, Tx } from '../db/client.js';
 import { classifyDatabaseError, DatabaseErrorKind } from '../db/errors.js';
+import { sendTogether } from '../db/write-statements.js';
 import type { Actor } from '../events/actor.js';
 import { appendCustomerEvent } from '../events/outbox.js';
-import { checkKey, claimKey, storeResponse, type ClaimedKey, type KeyCheck, type StoredResponse } from '../idempotency/store.js';
+import { checkKey, claimKey, type ClaimedKey, type KeyCheck, type StoredResponse } from '../idempotency/store.js';
 import { MS_PER_SECOND } from '../lib/duration.js';
 import type { FieldError } from '../lib/error-codes.js';
 import type { Logger } from '../lib/log.js';
@@ -120,8 +121,9 @@ export interface CustomerWriteDeps {
 
 /** Attempts of one write when the database reports a retryable race (unique violation, deadlock, serialization). */
 const MAX_ATTEMPTS = 5;
-/** Beyond the bounded wait on a key: what a transaction may spend waiting for a pooled connection, and in all. */
+/** Beyond the bounded wait on a key: how long a write may wait for a pooled connection (Prisma's maxWait)… */
 const CONNECTION_WAIT_MS = 10 * MS_PER_SECOND;
+/** …and how long its transaction may last (Prisma's timeout). */
 const TRANSACTION_MS = 15 * MS_PER_SECOND;
 
 /** Upserts a customer by the match rules of SPEC section 4, idempotently when a key is given. */
@@ -220,12 +222,12 @@ async function runWrite<Body>(
           const decided = plan.decide(await lockCustomers(tx, req.orgId, plan.candidates));
           const { result, write } = apply(decided, req.orgId, now);
           const response = req.render(result);
-          const stored = claimed?.store(response);
+          const stored = claimed ? [claimed.store(response)] : [];
           if (write) {
             const event = { kind: write.outcome, customer: write.row.after, actor: req.actor };
-            await appendCustomerEvent(tx, event, stored ? [write.row.statement, stored] : [write.row.statement]);
-          } else if (claimed) {
-            await storeResponse(tx, claimed, response);
+            await appendCustomerEvent(tx, event, [write.row.statement, ...stored]);
+          } else if (stored.length > 0) {
+            await sendTogether(tx, stored);
           }
           await deps.testHooks.insideWriteTransaction?.(tx);
           return { kind: 'ran', result, response };

@@ -4,7 +4,7 @@
 // back (crash, lost connection, 5xx) nothing of it remains, so a key can never be left stuck.
 import { createHash } from 'node:crypto';
 import type { PrismaClient, Tx } from '../db/client.js';
-import { sendTogether, WriteStatement } from '../db/write-statements.js';
+import { WriteStatement } from '../db/write-statements.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { MS_PER_HOUR, MS_PER_MINUTE } from '../lib/duration.js';
 import type { FieldError } from '../lib/error-codes.js';
@@ -171,11 +171,6 @@ export async function claimKey<Body>(tx: Tx, request: KeyedRequest, now: Date, p
  */
 function storedBody<Body>(text: string): Body {
   return JSON.parse(text) as Body;
-}
-
-/** Stores a response alone (a write that changed nothing: no event to travel with). */
-export async function storeResponse(tx: Tx, key: ClaimedKey, response: StoredResponse): Promise<void> {
-  await sendTogether(tx, [key.store(response)]);
 }
 
 /** Deletes keys whose 24 hours (configurable) are over; returns how many. */

@@ -179,6 +179,23 @@ describe(`what is stored (${dbKind})`, () => {
     });
   });
 
+  it('the write monitor hears every answer by kind: runs, replays, conflicts, invalid input', async () => {
+    const { orgId } = await org();
+    const heard: string[] = [];
+    const deps = {
+      ...ctx.gw.services,
+      writeMonitor: { answered: (op: string, kind: string) => heard.push(`${op} ${kind}`), retried: () => {} },
+    };
+    const render = (result: WriteResult) => ({ status: 200, body: result.kind });
+    const call = (input: unknown, key?: string) =>
+      upsertCustomer(deps, { orgId, actor: SYSTEM_ACTOR, input, idempotency: key ? { operation: 'test', key } : undefined, render });
+    await call({ fullName: 'Mon', email: 'mon@example.com' }, 'k-mon');
+    await call({ fullName: 'Mon', email: 'mon@example.com' }, 'k-mon');
+    await call({ fullName: 'Other', email: 'mon@example.com' }, 'k-mon');
+    await call({ fullName: '' });
+    expect(heard).toEqual(['upsert ran', 'upsert replayed', 'upsert idempotency_conflict', 'upsert invalid']);
+  });
+
   it('a server failure inside the transaction stores nothing and leaves no trace; the retry runs', async () => {
     const { key, orgId } = await org();
     const input = { externalId: 'crm-5xx', fullName: 'Boom', email: 'boom@example.com' };

@@ -128,6 +128,20 @@ const TRANSACTION_MS = 15 * MS_PER_SECOND;
 
 /** Upserts a customer by the match rules of SPEC section 4, idempotently when a key is given. */
 export async function upsertCustomer<Body>(deps: CustomerWriteDeps, req: WriteRequest<Body>): Promise<WriteResponse<Body>> {
+  return reported(deps, 'upsert', await upsert(deps, req));
+}
+
+/** Partially updates a customer (fullName, email, phone, risk), idempotently when a key is given. */
+export async function updateCustomer<Body>(deps: CustomerWriteDeps, req: UpdateRequest<Body>): Promise<WriteResponse<Body>> {
+  return reported(deps, 'update', await update(deps, req));
+}
+
+function reported<Body>(deps: CustomerWriteDeps, operation: 'upsert' | 'update', response: WriteResponse<Body>): WriteResponse<Body> {
+  deps.writeMonitor?.answered(operation, response.kind);
+  return response;
+}
+
+async function upsert<Body>(deps: CustomerWriteDeps, req: WriteRequest<Body>): Promise<WriteResponse<Body>> {
   const checked = validateUpsertInput(req.input);
   const key = checkKey(req.orgId, req.idempotency, req.input);
   if (!checked.ok || key.kind === 'invalid') return invalid(checked.ok ? [] : checked.fieldErrors, key);
@@ -145,8 +159,7 @@ export async function upsertCustomer<Body>(deps: CustomerWriteDeps, req: WriteRe
   });
 }
 
-/** Partially updates a customer (fullName, email, phone, risk), idempotently when a key is given. */
-export async function updateCustomer<Body>(deps: CustomerWriteDeps, req: UpdateRequest<Body>): Promise<WriteResponse<Body>> {
+async function update<Body>(deps: CustomerWriteDeps, req: UpdateRequest<Body>): Promise<WriteResponse<Body>> {
   const ref = checkCustomerRef(req.id);
   const checked = validatePatchInput(req.input);
   // The id is part of the compared request: GraphQL's operation name does not contain it.
@@ -202,13 +215,9 @@ async function runWrite<Body>(
   const { config } = deps;
   const keyed = key.kind === 'keyed' ? key.request : undefined;
   const policy = { ttlHours: config.idempotencyTtlHours, waitMs: config.idempotencyWaitMs };
-  const answer = (response: WriteResponse<Body>) => {
-    deps.writeMonitor?.answered(operation, response.kind);
-    return response;
-  };
   for (let attempt = 1; ; attempt++) {
     try {
-      const response = await deps.db.prisma.$transaction(
+      return await deps.db.prisma.$transaction(
         async (tx): Promise<WriteResponse<Body>> => {
           const now = deps.now();
           let claimed: ClaimedKey | undefined;
@@ -235,11 +244,10 @@ async function runWrite<Body>(
         // Waiting for a pooled connection and for a key held by a duplicate are both bounded.
         { maxWait: config.idempotencyWaitMs + CONNECTION_WAIT_MS, timeout: config.idempotencyWaitMs + TRANSACTION_MS },
       );
-      return answer(response);
     } catch (error) {
       const failure = classifyDatabaseError(error);
       // Only the key's claim bounds a lock wait; a lock timeout means a duplicate still holds the key.
-      if (keyed && failure.kind === DatabaseErrorKind.LockTimeout) return answer({ kind: 'idempotency_in_progress' });
+      if (keyed && failure.kind === DatabaseErrorKind.LockTimeout) return { kind: 'idempotency_in_progress' };
       // A lost connection is not retried here: its transaction may have committed (08007), so
       // the caller gets 503 and retries with its idempotency key, which makes that safe.
       if (attempt < MAX_ATTEMPTS && failure.kind === DatabaseErrorKind.RetryableRace) {

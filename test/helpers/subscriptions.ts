@@ -117,7 +117,8 @@ export class Clients {
         });
         const decoder = new TextDecoder();
         let buffer = '';
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        if (!res.body) throw new Error(`SSE request answered ${res.status} without a body`);
+        for await (const chunk of res.body) {
           buffer += decoder.decode(chunk, { stream: true });
           let at: number;
           while ((at = buffer.indexOf('\n\n')) >= 0) {

@@ -25,7 +25,7 @@ import {
 } from '../../customers/queries.js';
 import { AddedVia, AmlStatus, CustomerType, KycStatus } from '../../generated/prisma/enums.js';
 import { builder } from '../builder.js';
-import { GraphQLErrorCode } from '../context.js';
+import { GraphQLErrorCode, principalOf } from '../context.js';
 import { assertFilterArgs, customerRefArg } from './arguments.js';
 
 /** Per-value descriptions of an enum, in the form Pothos takes them (`values: { X: { description } }`). */
@@ -316,7 +316,7 @@ builder.queryFields((t) => ({
       const id = customerRefArg(args.id);
       return id === null
         ? null
-        : ctx.services.db.prisma.customer.findFirst({ ...query, where: findCustomerWhere(ctx.principal!.orgId, id) });
+        : ctx.services.db.prisma.customer.findFirst({ ...query, where: findCustomerWhere(principalOf(ctx).orgId, id) });
     },
   }),
 
@@ -349,7 +349,7 @@ builder.queryFields((t) => ({
         throw new GraphQLError(`first must be between 0 and ${LIST_MAX}`, { extensions: { code: GraphQLErrorCode.BadUserInput } });
       }
       const { prisma } = ctx.services.db;
-      const orgId = ctx.principal!.orgId;
+      const orgId = principalOf(ctx).orgId;
       const filter = toDomainFilter(args.filter);
       const page = await listCustomers(prisma, orgId, {
         filter,
@@ -372,7 +372,7 @@ builder.queryFields((t) => ({
       const id = customerRefArg(args.id);
       if (id === null) return null;
       const row = await ctx.services.db.prisma.customer.findFirst({
-        where: findCustomerWhere(ctx.principal!.orgId, id),
+        where: findCustomerWhere(principalOf(ctx).orgId, id),
         select: {
           amlStatus: true,
           amlScreenedAt: true,
@@ -403,7 +403,7 @@ builder.queryFields((t) => ({
     resolve: (_root, args, ctx) =>
       customerStats(
         ctx.services.db.prisma,
-        ctx.principal!.orgId,
+        principalOf(ctx).orgId,
         toDomainFilter(args.filter),
         Object.values(KycStatus),
         Object.values(AmlStatus),

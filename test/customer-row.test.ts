@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CUSTOMER_COLUMNS, INITIAL_STATUS, insertCustomer, lockCustomers, updateCustomer, type Customer } from '../src/customers/row.js';
-import { sendTogether } from '../src/db/write-statements.js';
+import { sendTogether, WriteStatement } from '../src/db/write-statements.js';
 import { Prisma } from '../src/generated/prisma/client.js';
 import { dbKind } from './helpers/db.js';
 import { useGateway } from './helpers/fixture.js';
@@ -112,5 +112,11 @@ describe(`the customer column list (${dbKind})`, () => {
     expect(changed.after.updatedAt).toEqual(new Date(now.getTime() + 1));
     await ctx.db.prisma.$transaction((tx) => sendTogether(tx, [changed.statement]));
     expect(await ctx.db.prisma.customer.findUniqueOrThrow({ where: { id: row.id } })).toEqual(changed.after);
+  });
+
+  it('a write statement is one INSERT, UPDATE or DELETE: PostgreSQL takes data-modifying CTEs at the top level only', () => {
+    expect(() => WriteStatement.of(Prisma.sql`WITH x AS (DELETE FROM customers) SELECT 1`)).toThrow(/one INSERT, UPDATE or DELETE/);
+    expect(() => WriteStatement.of(Prisma.sql`SELECT 1`)).toThrow(/one INSERT, UPDATE or DELETE/);
+    expect(WriteStatement.of(Prisma.sql`  update customers SET phone = NULL WHERE false`)).toBeInstanceOf(WriteStatement);
   });
 });

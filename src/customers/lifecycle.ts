@@ -206,6 +206,7 @@ async function applyMove(
   await appendCustomerEvent(tx, { ...event(before, after), actor }, [statement]);
   return { kind: 'moved', customer: after };
 }
+
 /** Moves KYC inside the caller's transaction: lock, validate, update, append the KYC event. */
 export function applyKycTransition(
   tx: Tx,

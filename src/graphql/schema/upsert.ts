@@ -138,26 +138,26 @@ type Payload =
 /** HTTP status stored with GraphQL payloads: GraphQL answers 200 whatever the result. */
 const GRAPHQL_STATUS = 200;
 
-/** The stored payload of a result (rendered inside the write transaction, only kept when a key was sent). */
-function payloadOf(success: 'UpsertCustomerSuccess' | 'UpdateCustomerSuccess') {
-  return (result: WriteResult): StoredResponse<Payload> => {
-    const body: Payload = ((): Payload => {
-      switch (result.kind) {
-        case 'success': {
-          const customer = toPublicCustomer(result.customer);
-          return success === 'UpsertCustomerSuccess' ? { type: success, outcome: result.outcome, customer } : { type: success, customer };
-        }
-        case 'conflict':
-          return { type: 'CustomerConflictError', field: result.field };
-        case 'frozen':
-          return { type: 'ValidationError', message: new ValidationError(result.fieldErrors).message, fieldErrors: result.fieldErrors };
-        case 'not_found':
-          return { type: 'CustomerNotFoundError' };
-      }
-    })();
-    return { status: GRAPHQL_STATUS, body };
-  };
+/** The payload a result stores under its key. */
+function payloadOf(success: 'UpsertCustomerSuccess' | 'UpdateCustomerSuccess', result: WriteResult): Payload {
+  switch (result.kind) {
+    case 'success': {
+      const customer = toPublicCustomer(result.customer);
+      return success === 'UpsertCustomerSuccess' ? { type: success, outcome: result.outcome, customer } : { type: success, customer };
+    }
+    case 'conflict':
+      return { type: 'CustomerConflictError', field: result.field };
+    case 'frozen':
+      return { type: 'ValidationError', message: new ValidationError(result.fieldErrors).message, fieldErrors: result.fieldErrors };
+    case 'not_found':
+      return { type: 'CustomerNotFoundError' };
+  }
 }
+
+/** The domain's `render` for a mutation (called inside the write transaction; what a key stores). */
+const store =
+  (success: 'UpsertCustomerSuccess' | 'UpdateCustomerSuccess') =>
+  (result: WriteResult): StoredResponse<Payload> => ({ status: GRAPHQL_STATUS, body: payloadOf(success, result) });
 
 /** A successful write, for its success type; `replayed` when it came from a key. */
 interface Succeeded {
@@ -249,7 +249,7 @@ builder.mutationFields((t) => ({
         actor: keyActor(principal),
         input: args.input,
         idempotency: key === undefined ? undefined : { operation: GraphQLWriteOperation.Upsert, key },
-        render: payloadOf('UpsertCustomerSuccess'),
+        render: store('UpsertCustomerSuccess'),
       });
       const { outcome, customer, replayed } = answer(r, orgId);
       return new UpsertCustomerSuccess(outcome, customer, replayed);
@@ -285,7 +285,7 @@ builder.mutationFields((t) => ({
         id: args.id,
         input: args.input,
         idempotency: key === undefined ? undefined : { operation: GraphQLWriteOperation.Update, key },
-        render: payloadOf('UpdateCustomerSuccess'),
+        render: store('UpdateCustomerSuccess'),
       });
       const { customer, replayed } = answer(r, orgId);
       return new UpdateCustomerSuccess(customer, replayed);

@@ -63,13 +63,12 @@ describe(`idempotency keys (${dbKind})`, () => {
       });
     const first = await call({ fullName: 'Ord', email: 'ord@example.com', risk: { isNewCustomer: true, handlesCashOrCrypto: false } });
     const second = await call({ risk: { handlesCashOrCrypto: false, isNewCustomer: true }, email: 'ord@example.com', fullName: 'Ord' });
-    expect(first).toMatchObject({ kind: 'done', replayed: false, response: { status: 201 } });
-    expect(second).toMatchObject({ kind: 'done', replayed: true });
-    if (first.kind !== 'done' || second.kind !== 'done') throw new Error('unreachable');
+    expect(first).toMatchObject({ kind: 'ran', response: { status: 201 } });
+    expect(second).toMatchObject({ kind: 'replayed' });
+    if (first.kind !== 'ran' || second.kind !== 'replayed') throw new Error('unreachable');
     // The REST route gets status and body back byte for byte, key order included.
     expect(second.response.status).toBe(201);
     expect(JSON.stringify(second.response.body)).toBe(JSON.stringify(first.response.body));
-    expect(second.result).toBeUndefined();
     expect(await eventsOf(ctx.db, orgId)).toHaveLength(1);
     // Through GraphQL too (variables in another order).
     const { key } = await ctx.org([Scope.CustomersWrite], { prefix: 'idem' });
@@ -178,6 +177,23 @@ describe(`what is stored (${dbKind})`, () => {
       outcome: 'CREATED',
       replayed: false,
     });
+  });
+
+  it('the write monitor hears every answer by kind: runs, replays, conflicts, invalid input', async () => {
+    const { orgId } = await org();
+    const heard: string[] = [];
+    const deps = {
+      ...ctx.gw.services,
+      writeMonitor: { answered: (op: string, kind: string) => heard.push(`${op} ${kind}`), retried: () => {} },
+    };
+    const render = (result: WriteResult) => ({ status: 200, body: result.kind });
+    const call = (input: unknown, key?: string) =>
+      upsertCustomer(deps, { orgId, actor: SYSTEM_ACTOR, input, idempotency: key ? { operation: 'test', key } : undefined, render });
+    await call({ fullName: 'Mon', email: 'mon@example.com' }, 'k-mon');
+    await call({ fullName: 'Mon', email: 'mon@example.com' }, 'k-mon');
+    await call({ fullName: 'Other', email: 'mon@example.com' }, 'k-mon');
+    await call({ fullName: '' });
+    expect(heard).toEqual(['upsert ran', 'upsert replayed', 'upsert idempotency_conflict', 'upsert invalid']);
   });
 
   it('a server failure inside the transaction stores nothing and leaves no trace; the retry runs', async () => {

@@ -58,11 +58,11 @@ describe('KYC state machine (pure)', () => {
     const from = { kycStatus: 'IN_PROGRESS' as const, kycStartedAt: now };
     expect(planKycTransition(from, 'VERIFIED', null, now)).toMatchObject({
       ok: false,
-      rejection: { kind: 'validation', fieldErrors: [{ field: 'identity' }] },
+      rejection: { kind: 'invalid', fieldErrors: [{ field: 'identity' }] },
     });
     const bad = planKycTransition(from, 'VERIFIED', { legalName: ' ', country: 'XYZ' }, now);
-    expect(bad).toMatchObject({ ok: false, rejection: { kind: 'validation' } });
-    expect(!bad.ok && bad.rejection.kind === 'validation' && bad.rejection.fieldErrors.map((f) => f.field)).toEqual([
+    expect(bad).toMatchObject({ ok: false, rejection: { kind: 'invalid' } });
+    expect(!bad.ok && bad.rejection.kind === 'invalid' && bad.rejection.fieldErrors.map((f) => f.field)).toEqual([
       'identity.legalName',
       'identity.country',
     ]);
@@ -74,7 +74,7 @@ describe('KYC state machine (pure)', () => {
     });
     expect(planKycTransition({ kycStatus: 'PENDING', kycStartedAt: now }, 'IN_PROGRESS', identity, now)).toMatchObject({
       ok: false,
-      rejection: { kind: 'validation' },
+      rejection: { kind: 'invalid' },
     });
   });
 });

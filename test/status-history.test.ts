@@ -8,7 +8,7 @@ import { issueKey, startGateway, uniqueOrg, type TestGateway } from './helpers/g
 import { createCustomer, moveKyc } from './helpers/subscriptions.js';
 import { appendCustomerEvent } from '../src/events/outbox.js';
 import { SYSTEM_ACTOR } from '../src/events/actor.js';
-import type { Customer } from '../src/customers/dto.js';
+import type { Customer } from '../src/customers/row.js';
 
 describe(`statusHistory (${dbKind})`, () => {
   let t: TestDatabase;

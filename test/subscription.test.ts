@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Scope } from '../src/auth/scopes.js';
 import { applyKycTransition } from '../src/customers/lifecycle.js';
 import { SYSTEM_ACTOR } from '../src/events/actor.js';
-import type { Customer } from '../src/customers/dto.js';
+import type { Customer } from '../src/customers/row.js';
 import { decodeEventCursor, encodeEventCursor } from '../src/events/snapshot.js';
 import { createTestDatabase, dbKind, type TestDatabase } from './helpers/db.js';
 import { issueKey, startGateway, uniqueOrg, type TestGateway } from './helpers/gateway.js';

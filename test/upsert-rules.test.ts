@@ -1,8 +1,8 @@
 // The pure parts of customer writes: the match-rule decision table, input validation and its
 // JSON Schema, and the canonical form idempotency compares. No database, no server.
 import { describe, expect, it } from 'vitest';
-import type { Customer } from '../src/customers/dto.js';
-import { normaliseEmail } from '../src/customers/dto.js';
+import type { Customer } from '../src/customers/row.js';
+import { normaliseEmail } from '../src/customers/row.js';
 import { decidePatch, decideUpsert, FROZEN_MESSAGE, isNoop, type Decision } from '../src/customers/rules.js';
 import { customerInputJsonSchema, validatePatchInput, validateUpsertInput, type UpsertInput } from '../src/customers/validation.js';
 import { canonicalJson, requestHash, validateIdempotencyKey } from '../src/idempotency/store.js';
@@ -146,11 +146,11 @@ describe('decideUpsert: the match-rule table of SPEC section 4', () => {
     const v = customer({ kycStatus: 'VERIFIED', fullName: 'Vera', email: 'Vera@Example.com', externalId: 'crm-v' });
     const cands = { byExternalId: v, byEmail: null };
     expect(decideUpsert({ externalId: 'crm-v', fullName: 'Other', email: 'Vera@Example.com' }, { ...cands, byEmail: v })).toEqual({
-      kind: 'invalid',
+      kind: 'frozen',
       fieldErrors: [{ field: 'fullName', message: FROZEN_MESSAGE }],
     });
     expect(decideUpsert({ externalId: 'crm-v', fullName: 'Vera', email: 'other@example.com' }, cands)).toMatchObject({
-      kind: 'invalid',
+      kind: 'frozen',
       fieldErrors: [{ field: 'email' }],
     });
     const same = decideUpsert({ externalId: 'crm-v', fullName: 'Vera', email: 'vera@example.COM', phone: '1' }, { ...cands, byEmail: v });

@@ -4,7 +4,7 @@
 // does not compile until it is described. Field names are left out of the text because the two
 // surfaces spell them differently (camelCase / snake_case).
 import type { AddedVia, AmlStatus, CustomerType, KycStatus } from '../generated/prisma/enums.js';
-import type { AmlFlags, PublicAml, PublicCustomer, PublicIdentity } from './dto.js';
+import type { AmlFlags, PublicAml, PublicCustomer, PublicIdentity } from '../projection/customer.js';
 
 /** The public fields of a customer. */
 export const CUSTOMER_FIELD_DOCS: Readonly<Record<keyof PublicCustomer, string>> = {

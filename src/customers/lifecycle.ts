@@ -18,10 +18,10 @@ import { appendCustomerEvent, type NewCustomerEvent } from '../events/outbox.js'
 import { AmlStatus, KycStatus } from '../generated/prisma/enums.js';
 import { isAlpha3Country } from '../lib/countries.js';
 import type { FieldError } from '../lib/error-codes.js';
-import { isUuid } from '../lib/ids.js';
 import { checkStorableText, textLength } from '../lib/text.js';
-import type { AmlFlags, Customer } from './dto.js';
-import { checkCustomerRef } from './queries.js';
+import type { AmlFlags } from '../projection/customer.js';
+import { checkCustomerRef, matchRef, pickRef } from './queries.js';
+import { lockCustomers, updateCustomer, type Customer } from './row.js';
 
 /** Allowed KYC moves: from → the statuses it may go to. VERIFIED and NOT_REQUIRED are final. */
 export const KYC_TRANSITIONS: Readonly<Record<KycStatus, readonly KycStatus[]>> = {
@@ -43,7 +43,7 @@ export const AML_TRANSITIONS: Readonly<Record<AmlStatus, readonly AmlStatus[]>> 
   RESOLVED: [AmlStatus.IN_PROGRESS],
 };
 
-export const LEGAL_NAME_MAX = 255;
+const LEGAL_NAME_MAX = 255;
 
 export interface VerifiedIdentityInput {
   legalName: string;
@@ -53,11 +53,15 @@ export interface VerifiedIdentityInput {
 /** Flags of a screening result; a flag left out counts as false. */
 export type AmlFlagsInput = { [K in keyof AmlFlags]?: boolean | null | undefined };
 
+/** Why a move is refused; nothing changes. */
 export type Rejection =
+  /** The state machine does not allow the move. */
   | { kind: 'invalid_transition'; machine: 'KYC' | 'AML'; from: string; to: string; message: string }
-  | { kind: 'validation'; fieldErrors: FieldError[] };
+  /** Bad input: an unstorable reference, an identity or flags the move cannot take. */
+  | { kind: 'invalid'; fieldErrors: FieldError[] };
 
-export type CustomerChanges = Partial<
+/** The status columns a move sets. */
+export type StatusChanges = Partial<
   Pick<
     Customer,
     | 'kycStatus'
@@ -75,15 +79,15 @@ export type CustomerChanges = Partial<
   >
 >;
 
-export type Plan = { ok: true; changes: CustomerChanges } | { ok: false; rejection: Rejection };
+export type Plan = { ok: true; changes: StatusChanges } | { ok: false; rejection: Rejection };
 
 /** True when the KYC machine allows from → to. */
-export function canMoveKyc(from: KycStatus, to: KycStatus): boolean {
+function canMoveKyc(from: KycStatus, to: KycStatus): boolean {
   return KYC_TRANSITIONS[from].includes(to);
 }
 
 /** True when the AML machine allows from → to (KYC precondition not included). */
-export function canMoveAml(from: AmlStatus, to: AmlStatus): boolean {
+function canMoveAml(from: AmlStatus, to: AmlStatus): boolean {
   return AML_TRANSITIONS[from].includes(to);
 }
 
@@ -91,7 +95,7 @@ const invalid = (machine: 'KYC' | 'AML', from: string, to: string, message: stri
   ok: false,
   rejection: { kind: 'invalid_transition', machine, from, to, message },
 });
-const badFields = (fieldErrors: FieldError[]): Plan => ({ ok: false, rejection: { kind: 'validation', fieldErrors } });
+const badFields = (fieldErrors: FieldError[]): Plan => ({ ok: false, rejection: { kind: 'invalid', fieldErrors } });
 
 /** Plans a KYC move of a customer: the column changes, or why it is rejected. Pure. */
 export function planKycTransition(
@@ -105,7 +109,7 @@ export function planKycTransition(
     const why = KYC_TRANSITIONS[from].length === 0 ? `${from} is final` : `allowed: ${KYC_TRANSITIONS[from].join(', ')}`;
     return invalid('KYC', from, to, `KYC cannot move from ${from} to ${to} (${why}).`);
   }
-  const changes: CustomerChanges = { kycStatus: to };
+  const changes: StatusChanges = { kycStatus: to };
   if (from === KycStatus.NOT_STARTED && !current.kycStartedAt) changes.kycStartedAt = now;
   if (to === KycStatus.VERIFIED || to === KycStatus.FAILED) changes.kycCompletedAt = now;
   if (from === KycStatus.FAILED) changes.kycCompletedAt = null;
@@ -145,7 +149,7 @@ export function planAmlTransition(
   if (!canMoveAml(from, to)) {
     return invalid('AML', from, to, `AML cannot move from ${from} to ${to} (allowed: ${AML_TRANSITIONS[from].join(', ')}).`);
   }
-  const changes: CustomerChanges = { amlStatus: to };
+  const changes: StatusChanges = { amlStatus: to };
   const isResult = to === AmlStatus.CLEAR || to === AmlStatus.NEEDS_REVIEW;
   if (!isResult) {
     if (flags) return badFields([{ field: 'flags', message: 'flags are only accepted with a screening result (CLEAR or NEEDS_REVIEW)' }]);
@@ -172,22 +176,14 @@ export function planAmlTransition(
   return { ok: true, changes };
 }
 
-export type LifecycleResult = { ok: true; customer: Customer } | { ok: false; rejection: Rejection | { kind: 'not_found' } };
+/** The outcome of a move: the customer after it, or why nothing changed. */
+export type LifecycleResult = { kind: 'moved'; customer: Customer } | Rejection | { kind: 'not_found' };
 
-/** Locks the customer row (FOR UPDATE) within the organisation; null when not found. */
-async function lockCustomer(tx: Tx, orgId: string, idOrExternalId: string): Promise<Customer | null> {
-  // An id-shaped value may also be an external id; the customer whose id matches wins.
-  const rows = isUuid(idOrExternalId)
-    ? await tx.$queryRaw<{ id: string }[]>`
-        SELECT id::text AS id FROM customers
-        WHERE org_id = ${orgId}::uuid AND (id = ${idOrExternalId.toLowerCase()}::uuid OR external_id = ${idOrExternalId})
-        ORDER BY (id = ${idOrExternalId.toLowerCase()}::uuid) DESC LIMIT 1 FOR UPDATE`
-    : await tx.$queryRaw<{ id: string }[]>`
-        SELECT id::text AS id FROM customers WHERE org_id = ${orgId}::uuid AND external_id = ${idOrExternalId} FOR UPDATE`;
-  const id = rows[0]?.id;
-  return id ? tx.customer.findUnique({ where: { id } }) : null;
-}
-
+/**
+ * Locks the customer a reference names (FOR UPDATE, within the organisation), plans the move
+ * over it, and sends the update with its event: two statements. The move's `updatedAt` is the
+ * clock, at least 1 ms after the previous value (customers/row.ts).
+ */
 async function applyMove(
   tx: Tx,
   orgId: string,
@@ -198,14 +194,17 @@ async function applyMove(
   actor: Actor,
 ): Promise<LifecycleResult> {
   const ref = checkCustomerRef(idOrExternalId);
-  if (ref.kind === 'invalid') return { ok: false, rejection: { kind: 'validation', fieldErrors: [ref.fieldError] } };
-  const before = ref.kind === 'lookup' ? await lockCustomer(tx, orgId, ref.ref) : null;
-  if (!before) return { ok: false, rejection: { kind: 'not_found' } };
+  if (ref.kind === 'invalid') return { kind: 'invalid', fieldErrors: [ref.fieldError] };
+  if (ref.kind === 'none') return { kind: 'not_found' };
+  // An id-shaped value may also be another customer's external id: both are locked, and the
+  // customer whose id matches wins.
+  const before = pickRef(await lockCustomers(tx, orgId, matchRef(ref.ref)), ref.ref);
+  if (!before) return { kind: 'not_found' };
   const planned = plan(before);
-  if (!planned.ok) return { ok: false, rejection: planned.rejection };
-  const after = await tx.customer.update({ where: { id: before.id }, data: { ...planned.changes, updatedAt: now } });
-  await appendCustomerEvent(tx, { ...event(before, after), actor });
-  return { ok: true, customer: after };
+  if (!planned.ok) return planned.rejection;
+  const { statement, after } = updateCustomer(before, planned.changes, now);
+  await appendCustomerEvent(tx, { ...event(before, after), actor }, [statement]);
+  return { kind: 'moved', customer: after };
 }
 
 /** Moves KYC inside the caller's transaction: lock, validate, update, append the KYC event. */
@@ -229,7 +228,7 @@ export function applyKycTransition(
 }
 
 /** Records an AML step inside the caller's transaction: lock, validate, update, append the AML event. */
-export function applyAmlScreening(
+function applyAmlScreening(
   tx: Tx,
   orgId: string,
   idOrExternalId: string,

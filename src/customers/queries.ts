@@ -8,7 +8,7 @@ import type { FieldError } from '../lib/error-codes.js';
 import { isUuid } from '../lib/ids.js';
 import { checkStorableText, textLength } from '../lib/text.js';
 import { parseTimestamp } from '../lib/time.js';
-import type { Customer } from './dto.js';
+import type { Customer, CustomerMatch } from './row.js';
 import { EXTERNAL_ID_MAX_LENGTH } from './validation.js';
 
 export const LIST_MAX = 100;
@@ -31,7 +31,7 @@ export interface CustomerOrder {
   field: OrderField;
   direction: OrderDirection;
 }
-export const DEFAULT_ORDER: CustomerOrder = { field: 'CREATED_AT', direction: 'ASC' };
+const DEFAULT_ORDER: CustomerOrder = { field: 'CREATED_AT', direction: 'ASC' };
 
 /** Position of a row in a keyset walk: the order it was issued for, the sort value and the id tie-breaker. */
 interface Position {
@@ -57,7 +57,7 @@ export function cursorOf(row: Customer, order: CustomerOrder): string {
 }
 
 /** Longest reference that can name a customer: an external id (a UUID has 36 characters). */
-export const CUSTOMER_REF_MAX_LENGTH = EXTERNAL_ID_MAX_LENGTH;
+const CUSTOMER_REF_MAX_LENGTH = EXTERNAL_ID_MAX_LENGTH;
 
 /** What a client's customer reference (UUID or external id, from a path or an argument) can be. */
 export type CustomerRef =
@@ -101,6 +101,17 @@ export function findCustomerWhere(orgId: string, idOrExternalId: string): Prisma
     : { orgId, externalId: idOrExternalId };
 }
 
+/** A reference as the customers a write locks (customers/row.ts lockCustomers): the id and the external id it may be. */
+export function matchRef(ref: string): CustomerMatch {
+  return isUuid(ref) ? { ids: [ref.toLowerCase()], externalIds: [ref] } : { externalIds: [ref] };
+}
+
+/** The customer a reference names among those locked: the one whose id matches wins over an external id. */
+export function pickRef(customers: readonly Customer[], ref: string): Customer | null {
+  const id = ref.toLowerCase();
+  return customers.find((c) => c.id === id) ?? customers.find((c) => c.externalId === ref) ?? null;
+}
+
 /** One customer of the organisation, or null. `select`/`include` lets GraphQL narrow the columns. */
 export async function findCustomer(prisma: PrismaClient, orgId: string, idOrExternalId: string): Promise<Customer | null> {
   return prisma.customer.findFirst({ where: findCustomerWhere(orgId, idOrExternalId) });
@@ -111,7 +122,7 @@ function escapeLike(s: string): string {
 }
 
 /** The Prisma filter of a CustomerFilter, always scoped to the organisation. */
-export function customerWhere(orgId: string, filter: CustomerFilter = {}): Prisma.CustomerWhereInput {
+function customerWhere(orgId: string, filter: CustomerFilter = {}): Prisma.CustomerWhereInput {
   const where: Prisma.CustomerWhereInput = { orgId };
   const and: Prisma.CustomerWhereInput[] = [];
   if (filter.kycStatus?.length) where.kycStatus = { in: filter.kycStatus };

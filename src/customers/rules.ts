@@ -2,15 +2,14 @@
 // candidate records found by external id and by email, say what to do. No database here; the
 // transactional code in upsert.ts finds (and locks) the candidates and applies the decision.
 import type { FieldError } from '../lib/error-codes.js';
-import type { Customer } from './dto.js';
-import { normaliseEmail } from './dto.js';
+import { CREATED_VIA, normaliseEmail, type Customer } from './row.js';
 import type { PatchInput, RiskInput, UpsertInput } from './validation.js';
 
 export const UpsertOutcome = { Created: 'CREATED', Updated: 'UPDATED', Adopted: 'ADOPTED' } as const;
 export type UpsertOutcome = (typeof UpsertOutcome)[keyof typeof UpsertOutcome];
 
-/** The columns a write may set; a subset of the customer row. */
-export interface CustomerChanges {
+/** The columns an integrator's write may set (its fields, and the email key that follows the email). */
+export interface FieldChanges {
   externalId?: string;
   fullName?: string;
   email?: string;
@@ -31,17 +30,17 @@ export interface NewCustomer {
   riskIsNewCustomer: boolean | null;
   riskIsDesignatedService: boolean | null;
   riskHandlesCashOrCrypto: boolean | null;
-  addedVia: 'INTEGRATION';
+  addedVia: typeof CREATED_VIA;
 }
 
 export type Decision =
   | { kind: 'create'; data: NewCustomer }
   /** `changes` is empty when the input matches the record already: nothing to write. */
-  | { kind: 'update'; outcome: typeof UpsertOutcome.Updated | typeof UpsertOutcome.Adopted; target: Customer; changes: CustomerChanges }
+  | { kind: 'update'; outcome: typeof UpsertOutcome.Updated | typeof UpsertOutcome.Adopted; target: Customer; changes: FieldChanges }
   /** The email belongs to another customer: change nothing. */
   | { kind: 'conflict'; field: 'email' }
-  /** Frozen identity: a VERIFIED customer's name or email would change. */
-  | { kind: 'invalid'; fieldErrors: FieldError[] };
+  /** Frozen identity: a VERIFIED customer's name or email would change; `fieldErrors` names them. */
+  | { kind: 'frozen'; fieldErrors: FieldError[] };
 
 export interface Candidates {
   /** The customer of the organisation with the input's externalId, if any. */
@@ -90,16 +89,18 @@ function newCustomer(input: UpsertInput): NewCustomer {
     riskIsNewCustomer: input.risk?.isNewCustomer ?? null,
     riskIsDesignatedService: input.risk?.isDesignatedService ?? null,
     riskHandlesCashOrCrypto: input.risk?.handlesCashOrCrypto ?? null,
-    // Records created through the gateway; never changed afterwards.
-    addedVia: 'INTEGRATION',
+    addedVia: CREATED_VIA,
   };
 }
 
-const RISK_COLUMNS: Record<keyof RiskInput, keyof CustomerChanges & keyof Customer> = {
+/** The column of each risk answer. */
+const RISK_COLUMNS = {
   isNewCustomer: 'riskIsNewCustomer',
   isDesignatedService: 'riskIsDesignatedService',
   handlesCashOrCrypto: 'riskHandlesCashOrCrypto',
-};
+} as const satisfies Record<keyof RiskInput, keyof FieldChanges & keyof Customer>;
+/** The risk answers (the literal above has exactly RiskInput's keys). */
+const RISK_FIELDS = Object.keys(RISK_COLUMNS) as (keyof RiskInput)[];
 
 /**
  * The changes an input makes to a record: only the fields sent, only where they differ.
@@ -113,7 +114,7 @@ function decideUpdate(
 ): Decision {
   const frozen = target.kycStatus === 'VERIFIED';
   const errors: FieldError[] = [];
-  const changes: CustomerChanges = {};
+  const changes: FieldChanges = {};
   if (adoptExternalId !== undefined) changes.externalId = adoptExternalId;
   if (input.fullName !== undefined && input.fullName !== target.fullName) {
     if (frozen) errors.push({ field: 'fullName', message: FROZEN_MESSAGE });
@@ -126,13 +127,12 @@ function decideUpdate(
     if (key !== target.emailKey && frozen) errors.push({ field: 'email', message: FROZEN_MESSAGE });
     else if (!frozen) Object.assign(changes, { email: input.email, emailKey: key });
   }
-  if (errors.length > 0) return { kind: 'invalid', fieldErrors: errors };
+  if (errors.length > 0) return { kind: 'frozen', fieldErrors: errors };
   if (input.phone !== undefined && input.phone !== target.phone) changes.phone = input.phone;
-  if (input.risk) {
-    for (const [field, column] of Object.entries(RISK_COLUMNS) as [keyof RiskInput, keyof CustomerChanges & keyof Customer][]) {
-      const value = input.risk[field];
-      if (value !== undefined && value !== target[column]) (changes as Record<string, unknown>)[column] = value;
-    }
+  for (const field of RISK_FIELDS) {
+    const column = RISK_COLUMNS[field];
+    const value = input.risk?.[field];
+    if (value !== undefined && value !== target[column]) changes[column] = value;
   }
   return { kind: 'update', outcome, target, changes };
 }

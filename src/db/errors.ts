@@ -118,21 +118,38 @@ const RACE_PRISMA_CODES = new Set<string>([PrismaCode.UniqueConstraint, PrismaCo
 /** The P2028 variant that means "no connection within maxWait"; others (expired, not found) are our bugs. */
 const TRANSACTION_START_TIMEOUT = 'Unable to start a transaction in the given time';
 
-/** Driver-adapter error kinds (@prisma/driver-adapter-utils MappedError). */
-const UNAVAILABLE_ADAPTER_KINDS = new Set<string>(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
-const RACE_ADAPTER_KINDS = new Set<string>(['UniqueConstraintViolation', 'TransactionWriteConflict']);
+/** Driver-adapter error kinds (@prisma/driver-adapter-utils MappedError `kind`). */
+const AdapterErrorKind = {
+  DatabaseNotReachable: 'DatabaseNotReachable',
+  ConnectionClosed: 'ConnectionClosed',
+  SocketTimeout: 'SocketTimeout',
+  TooManyConnections: 'TooManyConnections',
+  UniqueConstraintViolation: 'UniqueConstraintViolation',
+  /** Serialization failure or deadlock (40001, 40P01). */
+  TransactionWriteConflict: 'TransactionWriteConflict',
+} as const;
 
-/** Node socket and DNS errors on the way to the server. */
-const UNAVAILABLE_NODE_CODES = new Set<string>([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
+const UNAVAILABLE_ADAPTER_KINDS = new Set<string>([
+  AdapterErrorKind.DatabaseNotReachable,
+  AdapterErrorKind.ConnectionClosed,
+  AdapterErrorKind.SocketTimeout,
+  AdapterErrorKind.TooManyConnections,
 ]);
+const RACE_ADAPTER_KINDS = new Set<string>([AdapterErrorKind.UniqueConstraintViolation, AdapterErrorKind.TransactionWriteConflict]);
+
+/** Node's codes of socket and DNS errors on the way to the server (every one means "unreachable now"). */
+const NodeErrorCode = {
+  ConnectionRefused: 'ECONNREFUSED',
+  ConnectionReset: 'ECONNRESET',
+  TimedOut: 'ETIMEDOUT',
+  BrokenPipe: 'EPIPE',
+  HostUnreachable: 'EHOSTUNREACH',
+  NetworkUnreachable: 'ENETUNREACH',
+  NameNotFound: 'ENOTFOUND',
+  NameLookupTryAgain: 'EAI_AGAIN',
+} as const;
+
+const UNAVAILABLE_NODE_CODES = new Set<string>(Object.values(NodeErrorCode));
 
 /**
  * Errors that carry no code, only their text; each is a lost or unusable connection.

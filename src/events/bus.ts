@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { Database } from '../db/client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { AmlStatus, KycStatus } from '../generated/prisma/enums.js';
-import type { PublicCustomer } from '../customers/dto.js';
+import type { PublicCustomer } from '../projection/customer.js';
 import type { Logger } from '../lib/log.js';
 import type { Actor } from './actor.js';
 import { ACTOR_SELECT, toHistoryEvent, type EventColumns } from './history.js';

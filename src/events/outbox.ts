@@ -1,12 +1,14 @@
 // The customer event log, written in the same transaction as every customer write (SPEC
-// section 5): the table is the source of truth; NOTIFY only wakes listeners after commit.
+// section 5): the table is the source of truth; NOTIFY only wakes listeners after commit. This is
+// the one writer of the log: every customer write appends its event here, with the write itself.
 import type { Tx } from '../db/client.js';
-import { Prisma } from '../generated/prisma/client.js';
-import type { CustomerEventKind, KycStatus, AmlStatus } from '../generated/prisma/enums.js';
-import { toPublicCustomer, type Customer } from '../customers/dto.js';
+import { sendTogether, WriteStatement } from '../db/write-statements.js';
+import { Prisma, type Customer } from '../generated/prisma/client.js';
+import type { AmlStatus, CustomerEventKind, KycStatus } from '../generated/prisma/enums.js';
+import { toPublicCustomer } from '../projection/customer.js';
 import type { Actor } from './actor.js';
 
-/** The NOTIFY channel that wakes every instance's event bus. */
+/** The NOTIFY channel that wakes every instance's event bus (and webhook sender). */
 export const EVENTS_CHANNEL = 'customer_events';
 
 export interface NewCustomerEvent {
@@ -21,31 +23,26 @@ export interface NewCustomerEvent {
   actor: Actor;
 }
 
-/** The actor columns of an event row, in the order of ACTOR_VALUES. */
-export const ACTOR_COLUMNS = Prisma.raw('actor_kind, actor_key_id, actor_key_label');
-
-/** The values of ACTOR_COLUMNS for an actor (one owner of the actor's row shape). */
-export function actorValues(actor: Actor): Prisma.Sql {
-  return Prisma.sql`${actor.kind}::text::"ActorKind", ${actor.keyId}::uuid, ${actor.keyLabel}::text`;
+/** The event row; `txid` and `occurred_at` come from their column defaults (the writing transaction, its clock). */
+function eventRow(event: NewCustomerEvent): WriteStatement {
+  const { customer, actor } = event;
+  return WriteStatement.of(Prisma.sql`
+    INSERT INTO customer_events (org_id, customer_id, kind, kyc_from, kyc_to, aml_from, aml_to, snapshot,
+      actor_kind, actor_key_id, actor_key_label)
+    VALUES (
+      ${customer.orgId}::uuid, ${customer.id}::uuid, ${event.kind}::text::"CustomerEventKind",
+      ${event.kycFrom ?? null}::text::"KycStatus", ${event.kycTo ?? null}::text::"KycStatus",
+      ${event.amlFrom ?? null}::text::"AmlStatus", ${event.amlTo ?? null}::text::"AmlStatus",
+      ${JSON.stringify(toPublicCustomer(customer))}::jsonb,
+      ${actor.kind}::text::"ActorKind", ${actor.keyId}::uuid, ${actor.keyLabel}::text)`);
 }
 
 /**
- * Appends one event inside the caller's transaction and schedules the wake-up NOTIFY. `alongside`
- * is another data-modifying statement of the same transaction (e.g. storing the idempotent
- * response) sent in the same round trip: data-modifying CTEs always run to completion.
+ * Appends one event inside the caller's transaction, in ONE round trip with `writes` (the change
+ * the event records, a stored idempotent response) and the wake-up NOTIFY, which PostgreSQL
+ * delivers only if and when the transaction commits.
  */
-export async function appendCustomerEvent(tx: Tx, event: NewCustomerEvent, alongside?: Prisma.Sql): Promise<void> {
-  const { customer } = event;
-  // One round trip: the insert and the NOTIFY (delivered by PostgreSQL only if and when the
-  // transaction commits). `txid` and `occurred_at` come from their column defaults.
-  await tx.$executeRaw`
-    WITH e AS (
-      INSERT INTO customer_events (org_id, customer_id, kind, kyc_from, kyc_to, aml_from, aml_to, snapshot, ${ACTOR_COLUMNS})
-      VALUES (
-        ${customer.orgId}::uuid, ${customer.id}::uuid, ${event.kind}::text::"CustomerEventKind",
-        ${event.kycFrom ?? null}::text::"KycStatus", ${event.kycTo ?? null}::text::"KycStatus",
-        ${event.amlFrom ?? null}::text::"AmlStatus", ${event.amlTo ?? null}::text::"AmlStatus",
-        ${JSON.stringify(toPublicCustomer(customer))}::jsonb, ${actorValues(event.actor)})
-      RETURNING org_id)${alongside ? Prisma.sql`, alongside AS (${alongside})` : Prisma.empty}
-    SELECT pg_notify(${EVENTS_CHANNEL}, org_id::text) FROM e`;
+export async function appendCustomerEvent(tx: Tx, event: NewCustomerEvent, writes: readonly WriteStatement[] = []): Promise<void> {
+  const row = eventRow(event);
+  await sendTogether(tx, [...writes, row], Prisma.sql`SELECT pg_notify(${EVENTS_CHANNEL}, ${event.customer.orgId})`);
 }

@@ -2,10 +2,11 @@
 // a status, and when, for years), so it is kept by default; EVENT_RETENTION_DAYS (at least 7,
 // SPEC section 5) turns the purge on.
 import type { PrismaClient } from '../db/client.js';
+import { MS_PER_DAY, MS_PER_HOUR } from '../lib/duration.js';
 
 const PURGE_BATCH = 5000;
 /** Hourly (services.background): the log only needs day precision. */
-export const EVENT_PURGE_INTERVAL_MS = 3_600_000;
+export const EVENT_PURGE_INTERVAL_MS = MS_PER_HOUR;
 
 /** Deletes events that occurred before `cutoff`, in bounded batches; returns how many. */
 export async function purgeEventsBefore(prisma: PrismaClient, cutoff: Date): Promise<number> {
@@ -22,7 +23,7 @@ export async function purgeEventsBefore(prisma: PrismaClient, cutoff: Date): Pro
 
 /** The instant before which events are purged, or null when they are kept (no retention set). */
 export function retentionCutoff(retentionDays: number | null, now: Date): Date | null {
-  return retentionDays === null ? null : new Date(now.getTime() - retentionDays * 86_400_000);
+  return retentionDays === null ? null : new Date(now.getTime() - retentionDays * MS_PER_DAY);
 }
 
 /** Applies the configured retention: purges older events when one is set; returns how many. */

@@ -35,7 +35,7 @@ export function parseSnapshot(text: string): PgSnapshot {
  * pg_visible_in_snapshot. (Only committed transactions' events are ever read, so "visible"
  * here means "had committed when the snapshot was taken".)
  */
-export function isVisible(txid: bigint, s: PgSnapshot): boolean {
+function isVisible(txid: bigint, s: PgSnapshot): boolean {
   if (txid < s.xmin) return true;
   if (txid >= s.xmax) return false;
   return !s.xip.has(txid);

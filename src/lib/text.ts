@@ -24,11 +24,6 @@ export function unstorableTextReason(text: string): string | null {
   return null;
 }
 
-/** True when PostgreSQL stores `text` exactly as sent. */
-export function isStorableText(text: string): boolean {
-  return unstorableTextReason(text) === null;
-}
-
 /** The field error for unstorable text, or null when `text` can be stored. */
 export function checkStorableText(text: string, field: string): FieldError | null {
   const reason = unstorableTextReason(text);

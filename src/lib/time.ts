@@ -12,6 +12,8 @@
 // JavaScript accepts is refused (22008) — and JavaScript writes years past 9999 in an expanded
 // `+YYYYYY` form that PostgreSQL does not read. Four-digit years are all a compliance record needs.
 
+import { MS_PER_MINUTE } from './duration.js';
+
 /** The earliest instant accepted. */
 export const MIN_TIMESTAMP_MS = Date.parse('0001-01-01T00:00:00.000Z');
 /** The latest instant accepted. */
@@ -45,7 +47,7 @@ export function parseTimestamp(text: string): Date | null {
   const d = new Date(0);
   d.setUTCFullYear(year, month - 1, day);
   d.setUTCHours(hour, minute, second, ms);
-  const at = d.getTime() - offsetMinutes * 60_000;
+  const at = d.getTime() - offsetMinutes * MS_PER_MINUTE;
   return isStorableInstant(at) ? new Date(at) : null;
 }
 

@@ -2,25 +2,26 @@
 // domain writes. The rendering below runs inside the write transaction and is what an
 // Idempotency-Key stores, so a replay answers the first status and body byte for byte.
 import { Scope } from '../auth/scopes.js';
+import { updateCustomer, upsertCustomer, UpsertOutcome, type WriteResponse, type WriteResult } from '../customers/upsert.js';
 import { keyActor } from '../events/actor.js';
-import { updateCustomer, upsertCustomer, type WriteResponse, type WriteResult } from '../customers/upsert.js';
 import { validateIdempotencyKey, type StoredResponse } from '../idempotency/store.js';
 import { ErrorCode } from '../lib/error-codes.js';
-import { RestError, validationFailed } from './errors.js';
-import { renderCustomer } from './render.js';
+import { toPublicCustomer } from '../projection/customer.js';
+import { RestError, validationFailed, type ErrorBody } from './errors.js';
+import { renderCustomer, type RestCustomer } from './render.js';
 import type { RestRequest, RestResponse, Route } from './router.js';
 
-export const IDEMPOTENCY_HEADER = 'idempotency-key';
-export const REPLAYED_HEADER = 'Idempotent-Replayed';
+const IDEMPOTENCY_HEADER = 'idempotency-key';
+const REPLAYED_HEADER = 'Idempotent-Replayed';
 
 /** The REST rendering of a write that ran (stored under the idempotency key). */
-function render(result: WriteResult): StoredResponse {
+function render(result: WriteResult): StoredResponse<RestCustomer | ErrorBody> {
   switch (result.kind) {
     case 'success':
-      return { status: result.outcome === 'CREATED' ? 201 : 200, body: renderCustomer(result.customer) };
+      return { status: result.outcome === UpsertOutcome.Created ? 201 : 200, body: renderCustomer(toPublicCustomer(result.customer)) };
     case 'conflict':
       return new RestError(ErrorCode.Conflict, `The ${result.field} belongs to another customer.`, { field: result.field }).stored();
-    case 'validation_failed':
+    case 'frozen':
       return validationFailed(result.fieldErrors).stored();
     case 'not_found':
       return new RestError(ErrorCode.NotFound, 'No such customer.').stored();
@@ -37,7 +38,7 @@ function idempotencyOf(req: RestRequest, operation: string): { operation: string
   return { operation, key };
 }
 
-function respond(out: WriteResponse): RestResponse {
+function respond(out: WriteResponse<RestCustomer | ErrorBody>): RestResponse {
   switch (out.kind) {
     case 'invalid':
       throw validationFailed(out.fieldErrors);
@@ -50,8 +51,10 @@ function respond(out: WriteResponse): RestResponse {
         {},
         { 'Retry-After': '1' },
       );
-    case 'done':
-      return { status: out.response.status, body: out.response.body, headers: out.replayed ? { [REPLAYED_HEADER]: 'true' } : {} };
+    case 'ran':
+      return { status: out.response.status, body: out.response.body };
+    case 'replayed':
+      return { status: out.response.status, body: out.response.body, headers: { [REPLAYED_HEADER]: 'true' } };
   }
 }
 

@@ -1,6 +1,7 @@
 // /api/v1/customers handlers: parse the request, call one domain function, render.
 import { Scope } from '../auth/scopes.js';
-import { amlOf, toPublicCustomer, type Customer } from '../customers/dto.js';
+import type { Customer } from '../customers/row.js';
+import { amlOf, toPublicCustomer } from '../projection/customer.js';
 import {
   checkCustomerRef,
   checkFilterText,

@@ -1,6 +1,7 @@
 // The webhook events of SPEC section 10 and how one customer event becomes them: which types
 // it produces (a pure function, the one owner of that rule), their ids, and their payloads.
-import { renderCustomer, type PublicCustomer, type SnakeCaseCustomer } from '../customers/dto.js';
+import type { PublicCustomer } from '../projection/customer.js';
+import { renderCustomer, type SnakeCaseCustomer } from '../projection/snake-case.js';
 import { AmlStatus, KycStatus, type CustomerEventKind } from '../generated/prisma/enums.js';
 
 /** The event types, by their wire names. */

@@ -4,7 +4,7 @@
 import type { PrismaClient } from '../db/client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { AmlStatus, CustomerEventKind, KycStatus, WebhookDeliveryStatus } from '../generated/prisma/enums.js';
-import type { PublicCustomer } from '../customers/dto.js';
+import type { PublicCustomer } from '../projection/customer.js';
 import { RETRY_WINDOW_MS } from './backoff.js';
 import { webhookTypeTable, type SourceEvent, type WebhookEventType } from './event-types.js';
 

@@ -1,7 +1,7 @@
 // Inserts customers directly (the read-side tests do not depend on the write path).
 import type { Database } from '../../src/db/client.js';
 import type { Customer, Prisma } from '../../src/generated/prisma/client.js';
-import { normaliseEmail } from '../../src/customers/dto.js';
+import { normaliseEmail } from '../../src/customers/row.js';
 
 let n = 0;
 /** Creates a customer in an organisation; fields default to unique, valid values. */

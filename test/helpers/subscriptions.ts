@@ -3,8 +3,8 @@
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { Database } from '../../src/db/client.js';
-import { transitionKyc, recordAmlScreening } from '../../src/customers/lifecycle.js';
-import type { Customer } from '../../src/customers/dto.js';
+import { transitionKyc, recordAmlScreening, type LifecycleResult } from '../../src/customers/lifecycle.js';
+import type { Customer } from '../../src/customers/row.js';
 import { SYSTEM_ACTOR } from '../../src/events/actor.js';
 import { deferred, type Deferred } from './deferred.js';
 
@@ -117,7 +117,8 @@ export class Clients {
         });
         const decoder = new TextDecoder();
         let buffer = '';
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        if (!res.body) throw new Error(`SSE request answered ${res.status} without a body`);
+        for await (const chunk of res.body) {
           buffer += decoder.decode(chunk, { stream: true });
           let at: number;
           while ((at = buffer.indexOf('\n\n')) >= 0) {
@@ -184,9 +185,9 @@ export async function moveAml(
   return expectOk(await recordAmlScreening(db.prisma, orgId, id, { status }, new Date(), SYSTEM_ACTOR));
 }
 
-function expectOk<T extends { ok: boolean }>(r: T): T extends { ok: true; customer: infer C } ? C : never {
-  if (!r.ok) throw new Error(`lifecycle move rejected: ${JSON.stringify((r as any).rejection)}`);
-  return (r as any).customer;
+function expectOk(r: LifecycleResult): Customer {
+  if (r.kind !== 'moved') throw new Error(`lifecycle move rejected: ${JSON.stringify(r)}`);
+  return r.customer;
 }
 
 /** Resolves once the instance's bus has at least `n` subscribers registered. */

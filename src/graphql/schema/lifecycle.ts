@@ -187,13 +187,13 @@ const AmlFlagsInput = builder.inputType('AmlFlagsInput', {
 });
 
 /** Domain result → the customer, or the matching error type (caught by plugin-errors). */
-function unwrap(result: LifecycleResult) {
-  if (result.ok) return result.customer;
-  const r = result.rejection;
+function unwrap(r: LifecycleResult) {
   switch (r.kind) {
+    case 'moved':
+      return r.customer;
     case 'not_found':
       throw new CustomerNotFoundError();
-    case 'validation':
+    case 'invalid':
       throw new ValidationError(r.fieldErrors);
     case 'invalid_transition':
       throw new InvalidTransitionError(r.from, r.to, r.message);

@@ -3,7 +3,7 @@
 // renders the event's snapshot: no database read per subscriber.
 import { GraphQLError } from 'graphql';
 import { Scope } from '../../auth/scopes.js';
-import { customerFromSnapshot } from '../../customers/dto.js';
+import { customerFromSnapshot } from '../../customers/row.js';
 import { CursorExpiredError, STATUS_CHANGE_KINDS, type Delivery, type StatusChange } from '../../events/bus.js';
 import { builder } from '../builder.js';
 import { GraphQLErrorCode, principalOf } from '../context.js';

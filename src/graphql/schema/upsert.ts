@@ -1,9 +1,11 @@
 // Integrator writes: upsertCustomer and updateCustomer (SPEC sections 4 and 7). Thin: the
 // domain (customers/upsert.ts) validates, decides, writes and handles idempotency; this file
-// renders its results as GraphQL payloads. The payload is what an idempotency key stores, so a
-// replay rebuilds the very same payload (the customer from its public snapshot).
+// answers with its result. Expected failures are thrown as the error types of the errors plugin
+// (`errors` on each field), which puts them in the result union. What an idempotency key stores
+// is the payload below; a replay rebuilds the answer from it (the customer from its public
+// snapshot), while a write that ran now answers from its own result, with the row it wrote.
 import { Scope } from '../../auth/scopes.js';
-import { customerFromSnapshot, type Customer, type PublicCustomer } from '../../customers/dto.js';
+import { customerFromSnapshot, type Customer } from '../../customers/row.js';
 import {
   updateCustomer,
   upsertCustomer,
@@ -13,8 +15,9 @@ import {
   type WriteResult,
 } from '../../customers/upsert.js';
 import { CUSTOMER_INPUT_SPEC, type FieldSpec } from '../../customers/validation.js';
-import type { FieldError } from '../../lib/error-codes.js';
 import { keyActor } from '../../events/actor.js';
+import type { FieldError } from '../../lib/error-codes.js';
+import { toPublicCustomer, type PublicCustomer } from '../../projection/customer.js';
 import { builder } from '../builder.js';
 import { principalOf } from '../context.js';
 import { CustomerObject, CustomerTypeEnum, idArgDescription } from './customer.js';
@@ -27,10 +30,7 @@ import {
 } from './errors.js';
 
 /** The GraphQL operations of idempotency scopes: the mutation field names (SPEC section 4). */
-export const GraphQLWriteOperation = { Upsert: 'upsertCustomer', Update: 'updateCustomer' } as const;
-
-/** HTTP status stored with GraphQL payloads: GraphQL answers 200 whatever the result. */
-const GRAPHQL_STATUS = 200;
+const GraphQLWriteOperation = { Upsert: 'upsertCustomer', Update: 'updateCustomer' } as const;
 
 class UpsertCustomerSuccess {
   constructor(
@@ -82,37 +82,6 @@ builder.objectType(UpdateCustomerSuccess, {
   }),
 });
 
-/** GraphQL type name of a result object: each member of the unions is its own class. */
-const RESULT_TYPES = new Map<Function, string>([
-  [UpsertCustomerSuccess, 'UpsertCustomerSuccess'],
-  [UpdateCustomerSuccess, 'UpdateCustomerSuccess'],
-  [ValidationError, 'ValidationError'],
-  [CustomerConflictError, 'CustomerConflictError'],
-  [CustomerNotFoundError, 'CustomerNotFoundError'],
-  [IdempotencyKeyConflictError, 'IdempotencyKeyConflictError'],
-  [IdempotencyKeyInProgressError, 'IdempotencyKeyInProgressError'],
-]);
-const resolveType = (value: object) => RESULT_TYPES.get(value.constructor) ?? null;
-
-const UpsertCustomerResult = builder.errorUnion('UpsertCustomerResult', {
-  description: 'The outcome of upsertCustomer: the customer, or why nothing was changed. Every error type implements Error.',
-  types: [UpsertCustomerSuccess, ValidationError, CustomerConflictError, IdempotencyKeyConflictError, IdempotencyKeyInProgressError],
-  resolveType,
-});
-
-const UpdateCustomerResult = builder.errorUnion('UpdateCustomerResult', {
-  description: 'The outcome of updateCustomer: the customer, or why nothing was changed. Every error type implements Error.',
-  types: [
-    UpdateCustomerSuccess,
-    ValidationError,
-    CustomerConflictError,
-    CustomerNotFoundError,
-    IdempotencyKeyConflictError,
-    IdempotencyKeyInProgressError,
-  ],
-  resolveType,
-});
-
 /** The domain's description of a write field (customers/validation.ts), with the length limits its spec enforces. */
 function describeSpec(spec: FieldSpec | undefined): string {
   if (!spec) return '';
@@ -155,7 +124,10 @@ const UpdateCustomerInput = builder.inputType('UpdateCustomerInput', {
   }),
 });
 
-/** The stored form of a payload: plain JSON, tagged with its GraphQL type. */
+/**
+ * What an idempotency key stores for these mutations: plain JSON, tagged with the GraphQL type.
+ * Keys live for a day across deployments, so this form stays as it is (or gains a version).
+ */
 type Payload =
   | { type: 'UpsertCustomerSuccess'; outcome: UpsertOutcome; customer: PublicCustomer }
   | { type: 'UpdateCustomerSuccess'; customer: PublicCustomer }
@@ -163,56 +135,85 @@ type Payload =
   | { type: 'CustomerConflictError'; field: string }
   | { type: 'CustomerNotFoundError' };
 
-function render(success: 'UpsertCustomerSuccess' | 'UpdateCustomerSuccess') {
-  return (result: WriteResult): StoredResponse => {
-    let body: Payload;
-    switch (result.kind) {
-      case 'success':
-        body =
-          success === 'UpsertCustomerSuccess'
-            ? { type: success, outcome: result.outcome, customer: result.customer }
-            : { type: success, customer: result.customer };
-        break;
-      case 'conflict':
-        body = { type: 'CustomerConflictError', field: result.field };
-        break;
-      case 'validation_failed':
-        body = { type: 'ValidationError', message: new ValidationError(result.fieldErrors).message, fieldErrors: result.fieldErrors };
-        break;
-      case 'not_found':
-        body = { type: 'CustomerNotFoundError' };
-        break;
-    }
-    return { status: GRAPHQL_STATUS, body };
-  };
-}
+/** HTTP status stored with GraphQL payloads: GraphQL answers 200 whatever the result. */
+const GRAPHQL_STATUS = 200;
 
-/** The domain's answer as a GraphQL result object (fresh and replayed alike, from the payload). */
-function toResult(r: WriteResponse, orgId: string) {
-  switch (r.kind) {
-    case 'invalid':
-      return new ValidationError(r.fieldErrors);
-    case 'idempotency_conflict':
-      return new IdempotencyKeyConflictError();
-    case 'idempotency_in_progress':
-      return new IdempotencyKeyInProgressError();
-    case 'done': {
-      const p = r.response.body as Payload;
-      switch (p.type) {
-        case 'UpsertCustomerSuccess':
-          return new UpsertCustomerSuccess(p.outcome, customerFromSnapshot(orgId, p.customer), r.replayed);
-        case 'UpdateCustomerSuccess':
-          return new UpdateCustomerSuccess(customerFromSnapshot(orgId, p.customer), r.replayed);
-        case 'ValidationError':
-          return new ValidationError(p.fieldErrors, p.message);
-        case 'CustomerConflictError':
-          return new CustomerConflictError(p.field);
-        case 'CustomerNotFoundError':
-          return new CustomerNotFoundError();
-      }
+/** The payload a result stores under its key. */
+function payloadOf(success: 'UpsertCustomerSuccess' | 'UpdateCustomerSuccess', result: WriteResult): Payload {
+  switch (result.kind) {
+    case 'success': {
+      const customer = toPublicCustomer(result.customer);
+      return success === 'UpsertCustomerSuccess' ? { type: success, outcome: result.outcome, customer } : { type: success, customer };
     }
+    case 'conflict':
+      return { type: 'CustomerConflictError', field: result.field };
+    case 'frozen':
+      return { type: 'ValidationError', message: new ValidationError(result.fieldErrors).message, fieldErrors: result.fieldErrors };
+    case 'not_found':
+      return { type: 'CustomerNotFoundError' };
   }
 }
+
+/** The domain's `render` for a mutation (called inside the write transaction; what a key stores). */
+const store =
+  (success: 'UpsertCustomerSuccess' | 'UpdateCustomerSuccess') =>
+  (result: WriteResult): StoredResponse<Payload> => ({ status: GRAPHQL_STATUS, body: payloadOf(success, result) });
+
+/** A successful write, for its success type; `replayed` when it came from a key. */
+interface Succeeded {
+  outcome: UpsertOutcome;
+  customer: Customer;
+  replayed: boolean;
+}
+
+/** The domain's answer: the success, or its error thrown for the errors plugin. */
+function answer(r: WriteResponse<Payload>, orgId: string): Succeeded {
+  switch (r.kind) {
+    case 'invalid':
+      throw new ValidationError(r.fieldErrors);
+    case 'idempotency_conflict':
+      throw new IdempotencyKeyConflictError();
+    case 'idempotency_in_progress':
+      throw new IdempotencyKeyInProgressError();
+    case 'ran':
+      return fromResult(r.result);
+    case 'replayed':
+      return fromPayload(r.response.body, orgId);
+  }
+}
+
+/** A write that ran now: answered from its result, with the row it wrote. */
+function fromResult(result: WriteResult): Succeeded {
+  switch (result.kind) {
+    case 'success':
+      return { outcome: result.outcome, customer: result.customer, replayed: false };
+    case 'conflict':
+      throw new CustomerConflictError(result.field);
+    case 'frozen':
+      throw new ValidationError(result.fieldErrors);
+    case 'not_found':
+      throw new CustomerNotFoundError();
+  }
+}
+
+/** A replay: the stored payload, the customer rebuilt from its public snapshot. */
+function fromPayload(p: Payload, orgId: string): Succeeded {
+  switch (p.type) {
+    case 'UpsertCustomerSuccess':
+      return { outcome: p.outcome, customer: customerFromSnapshot(orgId, p.customer), replayed: true };
+    case 'UpdateCustomerSuccess':
+      return { outcome: UpsertOutcome.Updated, customer: customerFromSnapshot(orgId, p.customer), replayed: true };
+    case 'ValidationError':
+      throw new ValidationError(p.fieldErrors, p.message);
+    case 'CustomerConflictError':
+      throw new CustomerConflictError(p.field);
+    case 'CustomerNotFoundError':
+      throw new CustomerNotFoundError();
+  }
+}
+
+/** The expected failures of both writes (plugin-errors puts them in the result union). */
+const WRITE_ERRORS = [ValidationError, CustomerConflictError, IdempotencyKeyConflictError, IdempotencyKeyInProgressError];
 
 const idempotencyKeyArg = {
   required: false,
@@ -222,8 +223,16 @@ const idempotencyKeyArg = {
 
 builder.mutationFields((t) => ({
   upsertCustomer: t.field({
-    type: UpsertCustomerResult,
+    type: UpsertCustomerSuccess,
     nullable: true,
+    errors: {
+      types: WRITE_ERRORS,
+      directResult: true,
+      union: {
+        name: 'UpsertCustomerResult',
+        description: 'The outcome of upsertCustomer: the customer, or why nothing was changed. Every error type implements Error.',
+      },
+    },
     description:
       'Creates or updates a customer of your organisation by the match rules: externalId first, then email (case-insensitive); see UpsertOutcome. An email that belongs to another customer is a CustomerConflictError, and a new full name or email for a VERIFIED customer is a ValidationError; neither changes anything. Retry safely with idempotencyKey. Scope customers:write.',
     authScopes: { [Scope.CustomersWrite]: true },
@@ -240,15 +249,24 @@ builder.mutationFields((t) => ({
         actor: keyActor(principal),
         input: args.input,
         idempotency: key === undefined ? undefined : { operation: GraphQLWriteOperation.Upsert, key },
-        render: render('UpsertCustomerSuccess'),
+        render: store('UpsertCustomerSuccess'),
       });
-      return toResult(r, orgId) as typeof UpsertCustomerResult.$inferType;
+      const { outcome, customer, replayed } = answer(r, orgId);
+      return new UpsertCustomerSuccess(outcome, customer, replayed);
     },
   }),
 
   updateCustomer: t.field({
-    type: UpdateCustomerResult,
+    type: UpdateCustomerSuccess,
     nullable: true,
+    errors: {
+      types: [...WRITE_ERRORS, CustomerNotFoundError],
+      directResult: true,
+      union: {
+        name: 'UpdateCustomerResult',
+        description: 'The outcome of updateCustomer: the customer, or why nothing was changed. Every error type implements Error.',
+      },
+    },
     description:
       'Partially updates a customer (fullName, email, phone, risk); fields left out stay unchanged. An unknown id is a CustomerNotFoundError, an email that belongs to another customer a CustomerConflictError, a new full name or email for a VERIFIED customer a ValidationError; none changes anything. Retry safely with idempotencyKey. Scope customers:write.',
     authScopes: { [Scope.CustomersWrite]: true },
@@ -267,9 +285,10 @@ builder.mutationFields((t) => ({
         id: args.id,
         input: args.input,
         idempotency: key === undefined ? undefined : { operation: GraphQLWriteOperation.Update, key },
-        render: render('UpdateCustomerSuccess'),
+        render: store('UpdateCustomerSuccess'),
       });
-      return toResult(r, orgId) as typeof UpdateCustomerResult.$inferType;
+      const { customer, replayed } = answer(r, orgId);
+      return new UpdateCustomerSuccess(customer, replayed);
     },
   }),
 }));

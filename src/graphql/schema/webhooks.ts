@@ -1,6 +1,7 @@
 // Webhook endpoints (SPEC section 10), scope webhooks:manage: the endpoint and delivery types,
-// Query.webhookEndpoints, and the management mutations with typed error unions. Thin: the
-// domain (webhooks/endpoints.ts) validates, stores and re-queues; this file renders.
+// Query.webhookEndpoints, and the management mutations, whose expected failures the errors
+// plugin puts in each result union (`errors` on each field). Thin: the domain
+// (webhooks/endpoints.ts) validates, stores and re-queues; this file renders.
 import { GraphQLError } from 'graphql';
 import { Scope } from '../../auth/scopes.js';
 import { WebhookDeliveryStatus } from '../../generated/prisma/enums.js';
@@ -142,14 +143,14 @@ const WebhookEndpointObject = builder.objectRef<Endpoint>('WebhookEndpoint').imp
   }),
 });
 
-export class WebhookEndpointNotFoundError extends ApiError {
+class WebhookEndpointNotFoundError extends ApiError {
   readonly code = ErrorCode.NotFound;
   constructor(message = 'No such webhook endpoint in your organisation.') {
     super(message);
   }
 }
 
-export class WebhookEventNotFoundError extends ApiError {
+class WebhookEventNotFoundError extends ApiError {
   readonly code = ErrorCode.NotFound;
   constructor(
     message = 'No such webhook event for this endpoint (unknown id, a type it does not receive, or no longer in the event log).',
@@ -259,59 +260,23 @@ builder.objectType(ReplayWebhookEventsSuccess, {
   }),
 });
 
-const RESULT_TYPES = new Map<Function, string>([
-  [CreateWebhookEndpointSuccess, 'CreateWebhookEndpointSuccess'],
-  [UpdateWebhookEndpointSuccess, 'UpdateWebhookEndpointSuccess'],
-  [RotateWebhookSecretSuccess, 'RotateWebhookSecretSuccess'],
-  [DeleteWebhookEndpointSuccess, 'DeleteWebhookEndpointSuccess'],
-  [RedeliverWebhookEventSuccess, 'RedeliverWebhookEventSuccess'],
-  [ReplayWebhookEventsSuccess, 'ReplayWebhookEventsSuccess'],
-  [ValidationError, 'ValidationError'],
-  [WebhookEndpointNotFoundError, 'WebhookEndpointNotFoundError'],
-  [WebhookEventNotFoundError, 'WebhookEventNotFoundError'],
-]);
-const resolveType = (value: object) => RESULT_TYPES.get(value.constructor) ?? null;
-
-const CreateResult = builder.errorUnion('CreateWebhookEndpointResult', {
-  description: 'The outcome of createWebhookEndpoint: the endpoint and its secret, or why nothing was created.',
-  types: [CreateWebhookEndpointSuccess, ValidationError],
-  resolveType,
-});
-const UpdateResult = builder.errorUnion('UpdateWebhookEndpointResult', {
-  description: 'The outcome of updateWebhookEndpoint: the endpoint as changed, or why nothing was changed.',
-  types: [UpdateWebhookEndpointSuccess, ValidationError, WebhookEndpointNotFoundError],
-  resolveType,
-});
-const RotateResult = builder.errorUnion('RotateWebhookSecretResult', {
-  description: 'The outcome of rotateWebhookSecret: the new secret, or why nothing was changed.',
-  types: [RotateWebhookSecretSuccess, ValidationError, WebhookEndpointNotFoundError],
-  resolveType,
-});
-const DeleteResult = builder.errorUnion('DeleteWebhookEndpointResult', {
-  description: 'The outcome of deleteWebhookEndpoint: the deleted id, or why nothing was deleted.',
-  types: [DeleteWebhookEndpointSuccess, WebhookEndpointNotFoundError],
-  resolveType,
-});
-const RedeliverResult = builder.errorUnion('RedeliverWebhookEventResult', {
-  description: 'The outcome of redeliverWebhookEvent: the queued delivery, or why nothing was queued.',
-  types: [RedeliverWebhookEventSuccess, WebhookEndpointNotFoundError, WebhookEventNotFoundError],
-  resolveType,
-});
-const ReplayResult = builder.errorUnion('ReplayWebhookEventsResult', {
-  description: 'The outcome of replayWebhookEvents: how many events were queued, or why none were.',
-  types: [ReplayWebhookEventsSuccess, ValidationError, WebhookEndpointNotFoundError],
-  resolveType,
-});
-
 /** A domain failure as its error type. */
 function failureOf(f: Failure): ValidationError | WebhookEndpointNotFoundError | WebhookEventNotFoundError {
   if (f.kind === 'invalid') return new ValidationError(f.fieldErrors);
   return f.what === 'event' ? new WebhookEventNotFoundError() : new WebhookEndpointNotFoundError();
 }
 
-/** The success object of a result, or its error type. */
-function render<T, S>(r: Result<T>, success: (value: T) => S): S | ReturnType<typeof failureOf> {
-  return r.ok ? success(r.value) : failureOf(r.failure);
+/** The value of a domain result, or its failure thrown as its error type (the errors plugin puts it in the union). */
+function valueOf<T>(r: Result<T>): T {
+  if (r.ok) return r.value;
+  throw failureOf(r.failure);
+}
+
+type WebhookErrorClass = typeof ValidationError | typeof WebhookEndpointNotFoundError | typeof WebhookEventNotFoundError;
+
+/** The errors option of a management mutation: its success type and error types make the union `name`. */
+function resultUnion(name: string, description: string, types: WebhookErrorClass[]) {
+  return { types, directResult: true, union: { name, description } } as const;
 }
 
 const CreateWebhookEndpointInput = builder.inputType('CreateWebhookEndpointInput', {
@@ -357,37 +322,49 @@ builder.queryField('webhookEndpoints', (t) =>
 
 builder.mutationFields((t) => ({
   createWebhookEndpoint: t.field({
-    type: CreateResult,
+    type: CreateWebhookEndpointSuccess,
     nullable: true,
+    errors: resultUnion(
+      'CreateWebhookEndpointResult',
+      'The outcome of createWebhookEndpoint: the endpoint and its secret, or why nothing was created.',
+      [ValidationError],
+    ),
     description: 'Creates an endpoint; the result carries its signing secret, shown this once. Scope webhooks:manage.',
     authScopes,
     args: { input: t.arg({ type: CreateWebhookEndpointInput, required: true, description: 'The endpoint.' }) },
-    resolve: async (_root, { input }, ctx) =>
-      render(
-        await ctx.services.webhooks.endpoints.create(principalOf(ctx).orgId, input),
-        (v) => new CreateWebhookEndpointSuccess(v.endpoint, v.secret),
-      ) as typeof CreateResult.$inferType,
+    resolve: async (_root, { input }, ctx) => {
+      const v = valueOf(await ctx.services.webhooks.endpoints.create(principalOf(ctx).orgId, input));
+      return new CreateWebhookEndpointSuccess(v.endpoint, v.secret);
+    },
   }),
 
   updateWebhookEndpoint: t.field({
-    type: UpdateResult,
+    type: UpdateWebhookEndpointSuccess,
     nullable: true,
+    errors: resultUnion(
+      'UpdateWebhookEndpointResult',
+      'The outcome of updateWebhookEndpoint: the endpoint as changed, or why nothing was changed.',
+      [ValidationError, WebhookEndpointNotFoundError],
+    ),
     description: 'Changes an endpoint (url, events, description, enabled). Scope webhooks:manage.',
     authScopes,
     args: {
       id: t.arg.id(endpointId),
       input: t.arg({ type: UpdateWebhookEndpointInput, required: true, description: 'The fields to change.' }),
     },
-    resolve: async (_root, { id, input }, ctx) =>
-      render(
-        await ctx.services.webhooks.endpoints.update(principalOf(ctx).orgId, id, input),
-        (e) => new UpdateWebhookEndpointSuccess(e),
-      ) as typeof UpdateResult.$inferType,
+    resolve: async (_root, { id, input }, ctx) => {
+      const e = valueOf(await ctx.services.webhooks.endpoints.update(principalOf(ctx).orgId, id, input));
+      return new UpdateWebhookEndpointSuccess(e);
+    },
   }),
 
   rotateWebhookSecret: t.field({
-    type: RotateResult,
+    type: RotateWebhookSecretSuccess,
     nullable: true,
+    errors: resultUnion('RotateWebhookSecretResult', 'The outcome of rotateWebhookSecret: the new secret, or why nothing was changed.', [
+      ValidationError,
+      WebhookEndpointNotFoundError,
+    ]),
     description: 'Replaces the signing secret; the previous one keeps signing for overlapSeconds. Scope webhooks:manage.',
     authScopes,
     args: {
@@ -398,29 +375,39 @@ builder.mutationFields((t) => ({
         description: `How long the previous secret keeps signing too (0 to ${MAX_OVERLAP_SECONDS}; default 24 hours).`,
       }),
     },
-    resolve: async (_root, { id, overlapSeconds }, ctx) =>
-      render(
+    resolve: async (_root, { id, overlapSeconds }, ctx) => {
+      const v = valueOf(
         await ctx.services.webhooks.endpoints.rotateSecret(principalOf(ctx).orgId, id, overlapSeconds ?? DEFAULT_OVERLAP_SECONDS),
-        (v) => new RotateWebhookSecretSuccess(v.endpoint, v.secret, v.previousExpiresAt),
-      ) as typeof RotateResult.$inferType,
+      );
+      return new RotateWebhookSecretSuccess(v.endpoint, v.secret, v.previousExpiresAt);
+    },
   }),
 
   deleteWebhookEndpoint: t.field({
-    type: DeleteResult,
+    type: DeleteWebhookEndpointSuccess,
     nullable: true,
+    errors: resultUnion(
+      'DeleteWebhookEndpointResult',
+      'The outcome of deleteWebhookEndpoint: the deleted id, or why nothing was deleted.',
+      [WebhookEndpointNotFoundError],
+    ),
     description: 'Deletes an endpoint with its secrets and delivery log. Scope webhooks:manage.',
     authScopes,
     args: { id: t.arg.id(endpointId) },
-    resolve: async (_root, { id }, ctx) =>
-      render(
-        await ctx.services.webhooks.endpoints.delete(principalOf(ctx).orgId, id),
-        (v) => new DeleteWebhookEndpointSuccess(v.id),
-      ) as typeof DeleteResult.$inferType,
+    resolve: async (_root, { id }, ctx) => {
+      const v = valueOf(await ctx.services.webhooks.endpoints.delete(principalOf(ctx).orgId, id));
+      return new DeleteWebhookEndpointSuccess(v.id);
+    },
   }),
 
   redeliverWebhookEvent: t.field({
-    type: RedeliverResult,
+    type: RedeliverWebhookEventSuccess,
     nullable: true,
+    errors: resultUnion(
+      'RedeliverWebhookEventResult',
+      'The outcome of redeliverWebhookEvent: the queued delivery, or why nothing was queued.',
+      [WebhookEndpointNotFoundError, WebhookEventNotFoundError],
+    ),
     description:
       'Sends one webhook event to the endpoint again (same webhook-id), with a fresh 24 hours of retries. Scope webhooks:manage.',
     authScopes,
@@ -428,16 +415,19 @@ builder.mutationFields((t) => ({
       endpointId: t.arg.id(endpointId),
       eventId: t.arg.string({ required: true, description: 'The webhook event id (webhook-id, e.g. evt_123_customer_kyc_completed).' }),
     },
-    resolve: async (_root, args, ctx) =>
-      render(
-        await ctx.services.webhooks.endpoints.redeliver(principalOf(ctx).orgId, args.endpointId, args.eventId),
-        (d) => new RedeliverWebhookEventSuccess(d),
-      ) as typeof RedeliverResult.$inferType,
+    resolve: async (_root, args, ctx) => {
+      const d = valueOf(await ctx.services.webhooks.endpoints.redeliver(principalOf(ctx).orgId, args.endpointId, args.eventId));
+      return new RedeliverWebhookEventSuccess(d);
+    },
   }),
 
   replayWebhookEvents: t.field({
-    type: ReplayResult,
+    type: ReplayWebhookEventsSuccess,
     nullable: true,
+    errors: resultUnion('ReplayWebhookEventsResult', 'The outcome of replayWebhookEvents: how many events were queued, or why none were.', [
+      ValidationError,
+      WebhookEndpointNotFoundError,
+    ]),
     description:
       'Queues again every event since a time (as kept in the event log) of the types the endpoint receives, oldest first; same webhook-ids. Scope webhooks:manage.',
     authScopes,
@@ -445,10 +435,9 @@ builder.mutationFields((t) => ({
       endpointId: t.arg.id(endpointId),
       since: t.arg({ type: 'DateTime', required: true, description: 'Events that occurred at or after this instant.' }),
     },
-    resolve: async (_root, args, ctx) =>
-      render(
-        await ctx.services.webhooks.endpoints.replay(principalOf(ctx).orgId, args.endpointId, args.since),
-        (v) => new ReplayWebhookEventsSuccess(v.queued, v.resumeFrom),
-      ) as typeof ReplayResult.$inferType,
+    resolve: async (_root, args, ctx) => {
+      const v = valueOf(await ctx.services.webhooks.endpoints.replay(principalOf(ctx).orgId, args.endpointId, args.since));
+      return new ReplayWebhookEventsSuccess(v.queued, v.resumeFrom);
+    },
   }),
 }));

@@ -1,8 +1,8 @@
 // The compliance dashboard (/dashboard): how it is served, and the page itself in a real
 // browser (Debian's Chromium through playwright-core) against a real gateway and database, the
 // live feed over a real graphql-ws connection, cut and refused by a TCP proxy standing in for
-// the network. Screenshots of the main views go to test-results/dashboard/ (and to
-// docs/dashboard.png with UPDATE_DOCS_SCREENSHOT=1); the browser helper adds one per page
+// the network. Screenshots of the main views go to test-results/dashboard/<database>/ (and to
+// docs/dashboard*.png with UPDATE_DOCS_SCREENSHOT=1); the browser helper adds one per page
 // when a test fails.
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
@@ -14,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { Scope } from '../src/auth/scopes.js';
 import type { Prisma } from '../src/generated/prisma/client.js';
 import { AML_TRANSITIONS, KYC_TRANSITIONS } from '../src/customers/lifecycle.js';
+import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, backoffDelay } from '../web/dashboard/backoff.js';
 import { OPERATIONS } from '../web/dashboard/operations.js';
 import { browserAvailable, useBrowser } from './helpers/browser.js';
 import { customersOf, eventsOf, upsert } from './helpers/customers.js';
@@ -23,6 +24,7 @@ import {
   listedNames,
   moveKyc,
   openDashboard,
+  recordAml,
   signIn,
   tileCount,
   waitForConnection,
@@ -35,8 +37,10 @@ import { ROOT } from './helpers/process.js';
 import { seedCustomer } from './helpers/seed.js';
 import { startTcpProxy } from './helpers/tcp-proxy.js';
 
-const SHOTS = join(ROOT, 'test-results', 'dashboard');
-const DOCS_SCREENSHOT = join(ROOT, 'docs', 'dashboard.png');
+/** One directory per database project: the two run at the same time. */
+const SHOTS = join(ROOT, 'test-results', 'dashboard', process.env.TEST_DB_KIND ?? 'pglite');
+/** The README's pictures, rewritten by the PGlite run with UPDATE_DOCS_SCREENSHOT=1. */
+const UPDATE_DOCS = process.env.UPDATE_DOCS_SCREENSHOT === '1' && process.env.TEST_DB_KIND !== 'postgres';
 
 const ctx = useGateway();
 
@@ -161,6 +165,17 @@ describe('GET /dashboard', () => {
   });
 });
 
+describe('the live feed reconnection delay', () => {
+  it('is drawn below a ceiling that doubles from 500 ms up to 15 s (full jitter)', () => {
+    const ceilings = [1, 2, 3, 4, 5, 6, 7, 8, 20].map((attempt) => backoffDelay(attempt, () => 0.999999) + 1);
+    expect(ceilings).toEqual([500, 1000, 2000, 4000, 8000, 15_000, 15_000, 15_000, 15_000]);
+    expect(BACKOFF_BASE_MS).toBe(500);
+    expect(BACKOFF_CAP_MS).toBe(15_000);
+    expect(backoffDelay(3, () => 0)).toBe(0);
+    expect(backoffDelay(3, () => 0.5)).toBe(1000);
+  });
+});
+
 describe.runIf(browserAvailable)('the dashboard in a browser', () => {
   const browser = useBrowser();
 
@@ -225,7 +240,10 @@ describe.runIf(browserAvailable)('the dashboard in a browser', () => {
     expect(await page.getByRole('checkbox', { name: 'Pending' }).isChecked()).toBe(true);
     await page.getByRole('checkbox', { name: 'Pending' }).uncheck();
     await waitForList(page, all.slice(0, 10));
-    await page.locator('.dropdown[data-machine="kyc"] summary').click();
+    // The menu closes like a menu: Escape, back on its button.
+    await page.keyboard.press('Escape');
+    expect(await page.locator('.dropdown[data-machine="kyc"]').getAttribute('open')).toBeNull();
+    expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('SUMMARY');
 
     // Type, and updated since (a local time; the two customers updated in 2031 match).
     await page.getByLabel('Type').selectOption('SOLE_TRADER');
@@ -373,6 +391,31 @@ describe.runIf(browserAvailable)('the dashboard in a browser', () => {
     await expectKeyKeptPrivate(opened, reader.key);
   });
 
+  it('notices a connection that stops answering without closing (a ping without pong) and resumes', async () => {
+    const reader = await ctx.org([Scope.CustomersRead]);
+    const office = await ctx.keyFor(reader.name, [Scope.ComplianceWrite]);
+    const ada = await seedCustomer(ctx.db, reader.orgId, { fullName: 'Ada Lovelace' });
+    const proxy = await startTcpProxy(ctx.gw.server.port);
+    // The page's clock is driven by the test, so its ping interval and pong timeout pass at once.
+    const opened = await openDashboard(browser, proxy.url, 'feed-frozen', undefined, (page) => page.clock.install());
+    const { page } = opened;
+    await signIn(page, reader.key);
+    await moveKyc(ctx.gw, office.key, ada.id, 'PENDING');
+    await waitForFeed(page, 1);
+
+    // The link goes silent: nothing passes, nothing closes. A change is made meanwhile.
+    expect(proxy.freezeWebSockets()).toBe(1);
+    await moveKyc(ctx.gw, office.key, ada.id, 'IN_PROGRESS');
+    expect(await page.locator('.connection').getAttribute('data-state')).toBe('connected');
+    // Ping after 10 s without traffic, no pong within 5 s: the page drops the connection.
+    await page.clock.runFor(16_000);
+    await waitForConnection(page, 'connected');
+    await waitForFeed(page, 2);
+    expect(proxy.webSocketsAccepted).toBe(2);
+    expect((await feedEntries(page)).map((e) => `${e.from}→${e.to}`)).toEqual(['NOT_STARTED→PENDING', 'PENDING→IN_PROGRESS']);
+    await expectKeyKeptPrivate(opened, reader.key);
+  });
+
   /** The moves the panel offers, as `kyc:STATUS` / `aml:STATUS`. */
   const offeredMoves = (page: Page) =>
     page.locator('.panel [data-move]').evaluateAll((buttons) => buttons.map((b) => (b as HTMLElement).dataset.move));
@@ -490,7 +533,7 @@ describe.runIf(browserAvailable)('the dashboard in a browser', () => {
     const { page } = opened;
     await page.getByLabel('API key').fill(office.key);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('button', { name: 'Grace Hopper' }).click();
+    await page.locator('table.customers').getByRole('button', { name: 'Grace Hopper' }).click();
     const panel = page.getByRole('dialog', { name: 'Grace Hopper' });
     await panelShows(page, 'IN_PROGRESS', 'NOT_SCREENED');
     await proxy.whenRefused(1);
@@ -538,6 +581,7 @@ describe.runIf(browserAvailable)('the dashboard in a browser', () => {
     await page.getByLabel('API key').fill(writer.key);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').filter({ hasText: 'customers:read' }).waitFor();
+    await shot(page, 'sign-in-refused');
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
 
     await signIn(page, reader.key);
@@ -596,23 +640,13 @@ describe.runIf(browserAvailable)('the dashboard in a browser', () => {
   });
 
   it('renders the screenshot of the README', async () => {
-    const reader = await ctx.org([Scope.CustomersRead, Scope.ComplianceWrite], { prefix: 'acme', label: 'back office' });
+    // A readable organisation name for the picture (this file's database is its own).
+    const reader = await ctx.keyFor('Acme Payments', [Scope.CustomersRead, Scope.ComplianceWrite], { label: 'back office' });
     const people: [string, string, Partial<Prisma.CustomerUncheckedCreateInput>][] = [
       [
         'Ada Lovelace',
         'crm-1001',
         { kycStatus: 'VERIFIED', verifiedLegalName: 'Augusta Ada King', verifiedCountry: 'GBR', amlStatus: 'CLEAR' },
-      ],
-      [
-        'Grace Hopper',
-        'crm-1002',
-        {
-          kycStatus: 'VERIFIED',
-          verifiedLegalName: 'Grace Brewster Hopper',
-          verifiedCountry: 'USA',
-          amlStatus: 'NEEDS_REVIEW',
-          amlPep: true,
-        },
       ],
       ['Alan Turing', 'crm-1003', { kycStatus: 'IN_PROGRESS' }],
       ['Katherine Johnson', 'crm-1004', { kycStatus: 'PENDING' }],
@@ -638,14 +672,24 @@ describe.runIf(browserAvailable)('the dashboard in a browser', () => {
       const email = `${name.split(' ')[0]!.toLowerCase()}@example.com`;
       ids.set(name, (await seedCustomer(ctx.db, reader.orgId, { fullName: name, externalId, email, ...data })).id);
     }
+    // Grace comes from the CRM through the API, and the back office walks her to a review.
+    const crm = await ctx.keyFor('Acme Payments', [Scope.CustomersWrite], { label: 'crm sync' });
+    const created = await upsert(ctx.gw, crm.key, { externalId: 'crm-1002', fullName: 'Grace Hopper', email: 'grace@example.com' });
+    const grace = (created.customer as { id: string }).id;
     const opened = await openDashboard(browser, ctx.gw.url, 'readme');
     const { page } = opened;
     await signIn(page, reader.key);
+    await moveKyc(ctx.gw, reader.key, grace, 'PENDING');
+    await moveKyc(ctx.gw, reader.key, grace, 'IN_PROGRESS');
+    await moveKyc(ctx.gw, reader.key, grace, 'VERIFIED', { legalName: 'Grace Brewster Hopper', country: 'USA' });
+    await recordAml(ctx.gw, reader.key, grace, 'IN_PROGRESS');
+    await recordAml(ctx.gw, reader.key, grace, 'NEEDS_REVIEW', { pep: true });
     await moveKyc(ctx.gw, reader.key, ids.get('Katherine Johnson')!, 'IN_PROGRESS');
     await moveKyc(ctx.gw, reader.key, ids.get('Frances Allen')!, 'PENDING');
     await moveKyc(ctx.gw, reader.key, ids.get('Alan Turing')!, 'VERIFIED', { legalName: 'Alan Mathison Turing', country: 'GBR' });
-    await waitForFeed(page, 3);
+    await waitForFeed(page, 8);
     await expect.poll(() => tileCount(page, 'kyc', 'VERIFIED'), { timeout: 5000 }).toBe(4);
+    await expect.poll(() => tileCount(page, 'aml', 'NEEDS_REVIEW'), { timeout: 5000 }).toBe(1);
     // Let the arrival highlights fade so the picture shows the resting state.
     await page.evaluate(() =>
       Promise.all(
@@ -655,8 +699,23 @@ describe.runIf(browserAvailable)('the dashboard in a browser', () => {
           .map((a) => a.finished.catch(() => {})),
       ),
     );
-    const path = await shot(page, 'dashboard');
-    if (process.env.UPDATE_DOCS_SCREENSHOT === '1') copyFileSync(path, DOCS_SCREENSHOT);
+    const main = await shot(page, 'dashboard');
+    // The panel of a customer whose screening needs review, with its audit trail.
+    await page.locator('table.customers').getByRole('button', { name: 'Grace Hopper' }).click();
+    await page.getByRole('dialog', { name: 'Grace Hopper' }).locator('.history').waitFor();
+    await page.evaluate(() =>
+      Promise.all(
+        document
+          .getAnimations()
+          .filter((a) => a.effect?.getComputedTiming().iterations !== Infinity)
+          .map((a) => a.finished.catch(() => {})),
+      ),
+    );
+    const panel = await shot(page, 'dashboard-panel');
+    if (UPDATE_DOCS) {
+      copyFileSync(main, join(ROOT, 'docs', 'dashboard.png'));
+      copyFileSync(panel, join(ROOT, 'docs', 'dashboard-panel.png'));
+    }
     expect(opened.errors).toEqual([]);
   });
 });

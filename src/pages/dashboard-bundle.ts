@@ -8,7 +8,6 @@
 // after tsc), and the server builds them in memory when it runs from the TypeScript sources
 // (tests, `npm run dev`), so no test or developer ever serves a stale bundle. esbuild is a dev
 // dependency: a deployment that ships dist/ never loads this module.
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,13 +34,6 @@ export interface BundleFile {
 /** The browsers the page supports: those with native dialog, :focus-visible and ES2022. */
 const TARGETS = ['chrome111', 'edge111', 'firefox111', 'safari16.4'];
 
-/** `name-HASH.ext` for a static file, the way esbuild names its outputs. */
-function hashedName(file: string, contents: Uint8Array): string {
-  const hash = createHash('sha256').update(contents).digest('base64url').slice(0, 10);
-  const dot = file.lastIndexOf('.');
-  return `${file.slice(0, dot)}-${hash}${file.slice(dot)}`;
-}
-
 /** Builds the page: index.html plus the hashed script, stylesheet and icon. */
 export async function buildDashboardBundle(): Promise<BundleFile[]> {
   const { build } = await import('esbuild');
@@ -50,6 +42,9 @@ export async function buildDashboardBundle(): Promise<BundleFile[]> {
     entryPoints: { app: join(DASHBOARD_SOURCE_DIR, 'main.ts') },
     outdir: 'out',
     entryNames: '[name]-[hash]',
+    assetNames: '[name]-[hash]',
+    // The icon, referenced by the stylesheet, is copied under a hashed name.
+    loader: { '.svg': 'file' },
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -66,14 +61,10 @@ export async function buildDashboardBundle(): Promise<BundleFile[]> {
     if (!file) throw new Error(`the dashboard build produced no ${ext} file`);
     return file.name;
   };
-  const iconBytes = readFileSync(join(DASHBOARD_SOURCE_DIR, 'icon.svg'));
-  const icon = hashedName('icon.svg', iconBytes);
-  files.push({ name: icon, contents: iconBytes });
-
   const html = readFileSync(join(DASHBOARD_SOURCE_DIR, DASHBOARD_INDEX), 'utf8')
     .replace(PLACEHOLDERS.script, `/dashboard/${find('.js')}`)
     .replace(PLACEHOLDERS.stylesheet, `/dashboard/${find('.css')}`)
-    .replace(PLACEHOLDERS.icon, `/dashboard/${icon}`);
+    .replace(PLACEHOLDERS.icon, `/dashboard/${find('.svg')}`);
   files.push({ name: DASHBOARD_INDEX, contents: new TextEncoder().encode(html) });
   return files;
 }

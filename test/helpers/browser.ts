@@ -94,7 +94,9 @@ export function useBrowser(): BrowserFixture {
       onTestFinished(async ({ task }) => {
         if (task.result?.state === 'fail') {
           mkdirSync(SCREENSHOT_DIR, { recursive: true });
-          await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true }).catch(() => {});
+          // Both database projects run at once: each gets its own file.
+          const project = process.env.TEST_DB_KIND === 'postgres' ? '.postgres' : '';
+          await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}${project}.png`), fullPage: true }).catch(() => {});
         }
         await context.close();
       });

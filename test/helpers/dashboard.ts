@@ -10,14 +10,16 @@ export interface DashboardPage extends OpenedPage {
   urls: string[];
 }
 
-/** Opens /dashboard of `baseUrl` in a fresh browser context. */
+/** Opens /dashboard of `baseUrl` in a fresh browser context; `beforeLoad` runs before the page does. */
 export async function openDashboard(
   browser: BrowserFixture,
   baseUrl: string,
   name: string,
   viewport?: { width: number; height: number },
+  beforeLoad?: (page: Page) => Promise<void>,
 ): Promise<DashboardPage> {
   const opened = await browser.open(baseUrl, name, viewport);
+  await beforeLoad?.(opened.page);
   const urls: string[] = [];
   opened.page.on('request', (request) => urls.push(request.url()));
   opened.page.on('websocket', (ws) => urls.push(ws.url()));
@@ -128,5 +130,17 @@ export async function moveKyc(
   const res = await gw.gql(key, TRANSITION_KYC, { id, to, identity: identity ?? null });
   if (res.body.data?.transitionKyc?.__typename !== 'TransitionKycSuccess') {
     throw new Error(`transitionKyc ${to}: ${JSON.stringify(res.body)}`);
+  }
+}
+
+const RECORD_AML = `mutation A($id: ID!, $status: AmlStatus!, $flags: AmlFlagsInput) {
+  recordAmlScreening(id: $id, status: $status, flags: $flags) { __typename ... on Error { code message } }
+}`;
+
+/** Records an AML step through the API (a back-office key); fails unless it was recorded. */
+export async function recordAml(gw: TestGateway, key: string, id: string, status: string, flags?: Record<string, boolean>): Promise<void> {
+  const res = await gw.gql(key, RECORD_AML, { id, status, flags: flags ?? null });
+  if (res.body.data?.recordAmlScreening?.__typename !== 'RecordAmlScreeningSuccess') {
+    throw new Error(`recordAmlScreening ${status}: ${JSON.stringify(res.body)}`);
   }
 }

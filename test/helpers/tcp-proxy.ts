@@ -1,7 +1,8 @@
 // A TCP proxy in front of a gateway, standing in for the network between a browser and it:
 // a test can cut the WebSocket connections going through it (both sides closed at once, as when
-// a link drops or a load balancer kills the connection) and refuse new connections for a
-// while (everything, or only WebSocket handshakes). Disposed when the test ends.
+// a link drops or a load balancer kills the connection), freeze them (nothing passes and nothing
+// closes, as on a link that silently drops packets) and refuse new connections for a while
+// (everything, or only WebSocket handshakes). Disposed when the test ends.
 //
 //   const proxy = await startTcpProxy(ctx.gw.port);
 //   await page.goto(`${proxy.url}/dashboard`);
@@ -22,6 +23,8 @@ export interface TcpProxy {
   refuse(what: Refuse): void;
   /** Closes every open WebSocket connection, on both sides; returns how many. */
   cutWebSockets(): number;
+  /** Stops forwarding on every open WebSocket connection without closing it; returns how many. */
+  freezeWebSockets(): number;
   /** Resolves once `refused` reaches `n`. */
   whenRefused(n: number): Promise<void>;
   close(): Promise<void>;
@@ -104,6 +107,17 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       for (const { client, upstream } of pairs) {
         client.resetAndDestroy();
         upstream.destroy();
+      }
+      webSockets.clear();
+      return pairs.length;
+    },
+    freezeWebSockets() {
+      const pairs = [...webSockets];
+      for (const { client, upstream } of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
       }
       webSockets.clear();
       return pairs.length;

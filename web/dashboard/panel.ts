@@ -89,13 +89,14 @@ export class CustomerPanel {
       h(
         'div',
         { class: 'panel-body' },
+        // What a compliance officer reads first: where the customer stands and who moved it.
         this.statusLine,
         this.alert,
         this.actions,
-        this.details,
         this.identity,
         this.aml,
         this.historySection,
+        this.details,
       ),
     );
     // A click on the backdrop (outside the panel's box) closes it, as users expect of a drawer.

@@ -570,6 +570,30 @@ describe.runIf(browserAvailable)('the dashboard in a browser', () => {
     await expectKeyKeptPrivate(opened, key);
   });
 
+  it('pages through a long audit trail', async () => {
+    const reader = await ctx.org([Scope.CustomersRead]);
+    const office = await ctx.keyFor(reader.name, [Scope.ComplianceWrite], { label: 'back office' });
+    const alan = await seedCustomer(ctx.db, reader.orgId, { fullName: 'Alan Turing', kycStatus: 'IN_PROGRESS', kycStartedAt: new Date() });
+    // 23 moves: one page of 20, then 3 older ones.
+    for (let i = 0; i < 23; i++) await moveKyc(ctx.gw, office.key, alan.id, i % 2 === 0 ? 'AWAITING_RESUBMISSION' : 'IN_PROGRESS');
+    const opened = await openDashboard(browser, ctx.gw.url, 'history');
+    const { page } = opened;
+    await signIn(page, reader.key);
+    await page.getByRole('button', { name: 'Alan Turing' }).click();
+    const panel = page.getByRole('dialog', { name: 'Alan Turing' });
+    await panelShows(page, 'AWAITING_RESUBMISSION', 'NOT_SCREENED');
+    expect(await panel.locator('.history-item').count()).toBe(20);
+    await panel.getByRole('button', { name: 'Show older entries' }).click();
+    await expect.poll(() => panel.locator('.history-item').count()).toBe(23);
+    expect(await panel.getByRole('button', { name: 'Show older entries' }).count()).toBe(0);
+    // Newest first, alternating, down to the first move out of IN_PROGRESS.
+    const trail = await panel.locator('.history-what').allTextContents();
+    expect(trail[0]).toBe('KYC: In progress → Awaiting resubmission');
+    expect(trail[1]).toBe('KYC: Awaiting resubmission → In progress');
+    expect(trail.at(-1)).toBe('KYC: In progress → Awaiting resubmission');
+    expect(opened.errors).toEqual([]);
+  });
+
   it('refuses a key it cannot use, and signing out forgets the key', async () => {
     const writer = await ctx.org([Scope.CustomersWrite]);
     const reader = await ctx.org([Scope.CustomersRead]);

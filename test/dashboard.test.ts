@@ -11,6 +11,7 @@ import axe from 'axe-core';
 import { buildSchema, parse, validate } from 'graphql';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { revokeApiKey } from '../src/auth/api-keys.js';
 import { Scope } from '../src/auth/scopes.js';
 import type { Prisma } from '../src/generated/prisma/client.js';
 import { AML_TRANSITIONS, KYC_TRANSITIONS } from '../src/customers/lifecycle.js';
@@ -240,10 +241,14 @@ describe.runIf(browserAvailable)('the dashboard in a browser', () => {
     expect(await page.getByRole('checkbox', { name: 'Pending' }).isChecked()).toBe(true);
     await page.getByRole('checkbox', { name: 'Pending' }).uncheck();
     await waitForList(page, all.slice(0, 10));
-    // The menu closes like a menu: Escape, back on its button.
+    // The menu closes like a menu: Escape, back on its button; or a click elsewhere.
     await page.keyboard.press('Escape');
     expect(await page.locator('.dropdown[data-machine="kyc"]').getAttribute('open')).toBeNull();
     expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('SUMMARY');
+    await page.locator('.dropdown[data-machine="aml"] summary').click();
+    expect(await page.locator('.dropdown[data-machine="aml"]').getAttribute('open')).toBe('');
+    await page.getByRole('heading', { name: 'Customers' }).click();
+    expect(await page.locator('.dropdown[data-machine="aml"]').getAttribute('open')).toBeNull();
 
     // Type, and updated since (a local time; the two customers updated in 2031 match).
     await page.getByLabel('Type').selectOption('SOLE_TRADER');
@@ -618,6 +623,29 @@ describe.runIf(browserAvailable)('the dashboard in a browser', () => {
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
     await expectKeyKeptPrivate(opened, reader.key);
     await expectKeyKeptPrivate(opened, writer.key);
+  });
+
+  it('keeps the session while the gateway cannot be reached, and signs out once the key is revoked', async () => {
+    const reader = await ctx.org([Scope.CustomersRead]);
+    const opened = await openDashboard(browser, ctx.gw.url, 'unreachable-revoked');
+    const { page } = opened;
+    await signIn(page, reader.key);
+
+    // A reload while the API cannot be reached: the page offers to try again and keeps the key.
+    await page.route('**/graphql', (route) => route.abort('connectionrefused'));
+    await page.reload();
+    await page.getByRole('alert').filter({ hasText: 'cannot be reached' }).waitFor();
+    expect(await page.evaluate(() => Object.values({ ...sessionStorage }))).toContain(reader.key);
+    await page.unroute('**/graphql');
+    await page.getByRole('button', { name: 'Try again' }).click();
+    await waitForConnection(page, 'connected');
+
+    // The key is revoked: the gateway closes the feed (4401) and the page signs out.
+    expect(await revokeApiKey(ctx.db.prisma, reader.id)).toBe(true);
+    await page.getByRole('alert').filter({ hasText: 'no longer accepted' }).waitFor();
+    await page.getByLabel('API key').waitFor();
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    await expectKeyKeptPrivate(opened, reader.key);
   });
 
   it('works by keyboard, passes axe, and fits a 390×844 screen', async () => {

@@ -13,6 +13,8 @@ export const ErrorCodes = {
   Network: 'NETWORK',
   /** An answer that is not a GraphQL response. */
   BadResponse: 'BAD_RESPONSE',
+  /** The page signed out: this client sends nothing more. */
+  Closed: 'CLOSED',
 } as const;
 
 export class ApiError extends Error {
@@ -30,14 +32,22 @@ interface GraphQLResponse<T> {
 }
 
 export class GraphQLClient {
+  private closed = false;
+
   constructor(
     private readonly key: string,
     /** Called when the gateway refuses the key (revoked, expired): the page signs out. */
     private readonly onUnauthenticated: () => void = () => {},
   ) {}
 
+  /** Sign-out: nothing more is sent with this key (timers of the old page may still fire). */
+  close(): void {
+    this.closed = true;
+  }
+
   /** Runs one operation; resolves with `data`, rejects with an ApiError. */
   async request<T>(query: string, variables: Record<string, unknown> = {}, signal?: AbortSignal): Promise<T> {
+    if (this.closed) throw new ApiError(ErrorCodes.Closed, 'Signed out.');
     let res: Response;
     try {
       res = await fetch('/graphql', {
@@ -65,7 +75,7 @@ export class GraphQLClient {
     const error = body.errors?.[0];
     if (error) {
       const code = error.extensions?.code ?? 'ERROR';
-      if (code === ErrorCodes.Unauthenticated) this.onUnauthenticated();
+      if (code === ErrorCodes.Unauthenticated && !this.closed) this.onUnauthenticated();
       throw new ApiError(code, error.message);
     }
     if (!body.data) throw new ApiError(ErrorCodes.BadResponse, 'The gateway answered without data.');

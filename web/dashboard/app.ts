@@ -32,9 +32,15 @@ const CONNECTION_TEXT: Record<ConnectionState, string> = {
   offline: 'Offline',
 };
 
+/** What a signed-in page holds, closed together on sign-out. */
+interface Signed {
+  client: GraphQLClient;
+  feed: LiveFeed;
+  panel: CustomerPanel;
+}
+
 export class App {
-  private feed: LiveFeed | null = null;
-  private panel: CustomerPanel | null = null;
+  private signed: Signed | null = null;
 
   constructor(private readonly root: HTMLElement) {}
 
@@ -42,14 +48,43 @@ export class App {
   async start(): Promise<void> {
     const key = session.key();
     if (!key) return this.showSignIn();
-    fill(this.root, h('p', { class: 'boot' }, 'Signing in…'));
+    fill(this.root, h('p', { class: 'boot', role: 'status' }, 'Signing in…'));
     try {
       const viewer = await this.verify(key);
       this.showDashboard(key, viewer);
     } catch (error) {
-      session.signOut();
-      this.showSignIn(error instanceof Error ? error.message : String(error));
+      const message = error instanceof Error ? error.message : String(error);
+      // Only the gateway's refusal forgets the key; an unreachable gateway keeps the session.
+      if (error instanceof ApiError && (error.code === ErrorCodes.Unauthenticated || error.code === ErrorCodes.Forbidden)) {
+        session.signOut();
+        return this.showSignIn(message);
+      }
+      this.showUnreachable(message);
     }
+  }
+
+  private showUnreachable(message: string): void {
+    const retry = h('button', { type: 'button', class: 'btn btn-primary', onclick: () => void this.start() }, 'Try again');
+    fill(
+      this.root,
+      h(
+        'main',
+        { class: 'signin' },
+        h(
+          'div',
+          { class: 'signin-card' },
+          h('h1', {}, 'Compliance dashboard'),
+          h('p', { class: 'inline-error', role: 'alert' }, message),
+          h(
+            'div',
+            { class: 'form-buttons' },
+            retry,
+            h('button', { type: 'button', class: 'btn btn-quiet', onclick: () => this.signOut() }, 'Sign out'),
+          ),
+        ),
+      ),
+    );
+    retry.focus();
   }
 
   /** Checks a key: valid, and allowed to read customers. */
@@ -174,7 +209,6 @@ export class App {
       onCustomer: (customer) => list.update(customer),
       announce,
     });
-    this.panel = panel;
     const list = new CustomerList({
       client,
       onOpen: (id, opener) => panel.open(id, opener),
@@ -188,6 +222,7 @@ export class App {
         tiles.update((await client.request<{ customerStats: Stats }>(STATS)).customerStats);
         statsInterval = STATS_MIN_INTERVAL_MS;
       } catch (error) {
+        if (error instanceof ApiError && error.code === ErrorCodes.Closed) return;
         tiles.showError(error instanceof Error ? error.message : String(error));
         // Try again later, and less often when the key is over its rate limit.
         if (error instanceof ApiError && error.code === ErrorCodes.RateLimited)
@@ -203,7 +238,7 @@ export class App {
       panel.changed(change.customer.id);
       refreshStats();
     };
-    this.feed = new LiveFeed({
+    const feed = new LiveFeed({
       key,
       cursor: { get: () => session.cursor(), set: (c) => session.setCursor(c) },
       onChange,
@@ -242,17 +277,21 @@ export class App {
       status,
     );
     document.title = `${viewer.organization.name} · Compliance dashboard`;
-    this.feed.start();
+    this.signed = { client, feed, panel };
+    feed.start();
     void loadStats();
     void list.load();
   }
 
-  /** Forgets the key and the feed cursor, closes the feed, back to sign-in. */
+  /** Forgets the key and the feed cursor, stops everything that used them, back to sign-in. */
   signOut(message?: string): void {
-    this.feed?.stop();
-    this.feed = null;
-    this.panel?.close();
-    this.panel = null;
+    const signed = this.signed;
+    this.signed = null;
+    if (signed) {
+      signed.client.close();
+      signed.feed.stop();
+      signed.panel.close();
+    }
     session.signOut();
     this.showSignIn(message);
   }

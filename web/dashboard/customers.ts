@@ -199,14 +199,14 @@ export class CustomerList {
       list.append(h('label', { class: 'check' }, box, label(status)));
     }
     const details = h('details', { class: 'dropdown', 'data-machine': machine }, summary, list);
-    // Like a menu: Escape or a click elsewhere closes it (a bare <details> stays open).
+    // Like a menu: Escape, or the focus going elsewhere, closes it (a bare <details> stays open).
     details.addEventListener('keydown', (event) => {
       if (event.key !== 'Escape' || !details.open) return;
       details.open = false;
       summary.focus();
     });
-    document.addEventListener('click', (event) => {
-      if (details.open && !details.contains(event.target as Node)) details.open = false;
+    details.addEventListener('focusout', (event) => {
+      if (details.open && !details.contains(event.relatedTarget as Node | null)) details.open = false;
     });
     return { details, summary, boxes };
   }

@@ -364,6 +364,45 @@ describe.runIf(browserAvailable)('the dashboard in a browser', () => {
     await expectKeyKeptPrivate(opened, reader.key);
   });
 
+  it('resumes on another instance when its gateway shuts down (the server closes the WebSocket with 1001) while changes keep coming', async () => {
+    const reader = await ctx.org([Scope.CustomersRead]);
+    const office = await ctx.keyFor(reader.name, [Scope.ComplianceWrite]);
+    const ada = await seedCustomer(ctx.db, reader.orgId, { fullName: 'Ada Lovelace' });
+    const first = await ctx.extraGateway();
+    const second = await ctx.extraGateway();
+    // The proxy is the load balancer: the page reaches the first instance through it.
+    const proxy = await startTcpProxy(first.server.port);
+    const opened = await openDashboard(browser, proxy.url, 'feed-instance-restart');
+    const { page } = opened;
+    await signIn(page, reader.key);
+    const moves = ['PENDING', 'IN_PROGRESS', 'AWAITING_RESUBMISSION', 'IN_PROGRESS', 'AWAITING_RESUBMISSION', 'IN_PROGRESS', 'VERIFIED'];
+    const expected: string[] = [];
+    let from = 'NOT_STARTED';
+    const produce = async (n: number) => {
+      for (const to of moves.splice(0, n)) {
+        await moveKyc(ctx.gw, office.key, ada.id, to, to === 'VERIFIED' ? { legalName: 'Augusta Ada King', country: 'GBR' } : undefined);
+        expected.push(`${from}→${to}`);
+        from = to;
+      }
+    };
+    await produce(2);
+    await waitForFeed(page, 2);
+
+    // The first instance drains: it closes the WebSocket itself (1001, going away); the
+    // balancer sends new connections to the second, and changes keep coming meanwhile.
+    proxy.retarget(second.server.port);
+    const closing = first.server.close();
+    await produce(3);
+    await closing;
+    await produce(2);
+    await waitForConnection(page, 'connected');
+    await waitForFeed(page, expected.length);
+    await page.locator('.feed-item[data-to="VERIFIED"]').waitFor();
+    expect((await feedEntries(page)).map((e) => `${e.from}→${e.to}`)).toEqual(expected);
+    expect(proxy.webSocketsAccepted).toBe(2);
+    await expectKeyKeptPrivate(opened, reader.key);
+  });
+
   it('shows Offline while the browser has no network, then catches up with what it missed', async () => {
     const reader = await ctx.org([Scope.CustomersRead]);
     const office = await ctx.keyFor(reader.name, [Scope.ComplianceWrite]);

@@ -21,6 +21,8 @@ export interface TcpProxy {
   readonly refused: number;
   /** What to refuse from now on ('none' by default). */
   refuse(what: Refuse): void;
+  /** Sends new connections to another port from now on (another gateway instance). */
+  retarget(port: number): void;
   /** Closes every open WebSocket connection, on both sides; returns how many. */
   cutWebSockets(): number;
   /** Stops forwarding on every open WebSocket connection without closing it; returns how many. */
@@ -35,8 +37,9 @@ function isUpgrade(head: string): boolean {
   return /\r\nupgrade:\s*websocket\s*\r\n/i.test(head);
 }
 
-/** Starts a proxy to 127.0.0.1:`targetPort`; it is closed when the current test ends. */
-export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
+/** Starts a proxy to 127.0.0.1:`port`; it is closed when the current test ends. */
+export async function startTcpProxy(port: number): Promise<TcpProxy> {
+  let targetPort = port;
   let mode: Refuse = 'none';
   let accepted = 0;
   let refused = 0;
@@ -101,6 +104,9 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     },
     refuse(what) {
       mode = what;
+    },
+    retarget(next) {
+      targetPort = next;
     },
     cutWebSockets() {
       const pairs = [...webSockets];

@@ -4,7 +4,7 @@
 import { ApiError, type GraphQLClient } from './api.js';
 import { amlBadge, kycBadge } from './badges.js';
 import { fill, h, uid } from './dom.js';
-import { formatDateTime, formatShortDateTime } from './format.js';
+import { countOf, formatDateTime, formatShortDateTime } from './format.js';
 import { CUSTOMERS } from './operations.js';
 import { AML_LABELS, AML_STATUSES, KYC_LABELS, KYC_STATUSES, TYPE_LABELS } from './statuses.js';
 import type { Machine } from './tiles.js';
@@ -316,7 +316,7 @@ export class CustomerList {
       this.summary,
       page.edges.length === 0
         ? `No customers match${this.cursors.length > 1 ? ' on this page' : ''}.`
-        : `${numbers.format(first)}–${numbers.format(last)} of ${numbers.format(page.totalCount)} customers`,
+        : `${first === last ? numbers.format(first) : `${numbers.format(first)}–${numbers.format(last)}`} of ${countOf(page.totalCount, 'customer')}`,
     );
     this.message.hidden = true;
     if (page.edges.length === 0) this.showMessage(this.isFiltered() ? 'No customers match these filters.' : 'No customers yet.', false);

@@ -5,6 +5,13 @@ const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeS
 const shortDateTime = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
+const numbers = new Intl.NumberFormat();
+
+/** "1 customer", "1,204 customers". */
+export function countOf(n: number, noun: string): string {
+  return `${numbers.format(n)} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 /** "2 Dec 2026, 10:00", or an em dash for a missing value. */
 export function formatDateTime(iso: string | null): string {
   return iso ? dateTime.format(new Date(iso)) : '—';

@@ -1,6 +1,7 @@
 // The tiles: how many customers are in each KYC and AML status (customerStats), kept current
 // by the app as changes arrive. Each tile is a toggle button that filters the list by its status.
 import { h, fill } from './dom.js';
+import { countOf } from './format.js';
 import { AML_LABELS, AML_STATUSES, AML_TONES, KYC_LABELS, KYC_STATUSES, KYC_TONES, type Tone } from './statuses.js';
 import type { AmlStatus, KycStatus, Stats } from './types.js';
 
@@ -93,7 +94,7 @@ export class Tiles {
         tile.segment.style.flexGrow = String(count);
         tile.button.dataset.count = String(count);
       }
-      fill(this.totals[machine], `${numbers.format(stats.total)} customers`);
+      fill(this.totals[machine], countOf(stats.total, 'customer'));
     };
     set('kyc', stats.kyc);
     set('aml', stats.aml);

@@ -4,9 +4,9 @@
 //
 // Where the files come from: the compiled gateway (`npm start`, dist/) serves dist/dashboard/,
 // written by `npm run build`; running from the TypeScript sources (tests, `npm run dev`), the
-// page is built in memory with esbuild on its first request (pages/dashboard-bundle.ts), about
-// a second once per process. The sources can then never be out of step with what a test
-// sees, and no build step has to run before `vitest` or `tsx`.
+// page is built in memory with esbuild on its first request (pages/dashboard-bundle.ts), some
+// 50 ms once per process. The sources can then never be out of step with what a test sees,
+// and no build step has to run before `vitest` or `tsx`.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';

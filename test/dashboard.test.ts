@@ -825,7 +825,9 @@ async function expectAccessible(page: Page, view: string): Promise<void> {
   const injected = await page.evaluate(() => 'axe' in window);
   if (!injected) await page.evaluate(axe.source);
   const violations = await page.evaluate(async () => {
-    const result = await (window as Window & { axe: typeof axe }).axe.run(document);
+    const runner = (window as Window & { axe?: typeof axe }).axe;
+    if (!runner) throw new Error('axe-core is not loaded');
+    const result = await runner.run(document);
     return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
   });
   expect(violations, view).toEqual([]);

@@ -1,5 +1,6 @@
 // `npm run build`: compiles src/ to dist/ (tsconfig.build.json), from scratch so that a
-// source deleted since the last build leaves nothing behind, then stamps the build.
+// source deleted since the last build leaves nothing behind, bundles the dashboard page
+// (web/dashboard/ → dist/dashboard/, scripts/build-dashboard.mjs), then stamps the build.
 // `node scripts/build.mjs --if-stale` (and the start launcher, through `ensureBuilt`) builds
 // only when dist/ is missing or older than the sources. Builds take a lock, so processes
 // started together (tests, two instances from one checkout) never build over each other.
@@ -14,7 +15,7 @@ const DIST = join(root, 'dist');
 /** Written last by a successful build; its mtime is the build's. */
 const STAMP = join(DIST, '.build-stamp');
 /** What the build reads: a change to any of these makes dist/ stale. */
-const INPUTS = ['src', 'tsconfig.json', 'tsconfig.build.json'];
+const INPUTS = ['src', 'web', 'tsconfig.json', 'tsconfig.build.json'];
 /** A directory: mkdir is atomic, so whoever creates it builds. */
 const LOCK = join(root, 'node_modules', '.cache', 'customer-gateway', 'build.lock');
 /** A lock this old belongs to a build that died: taken over. */
@@ -37,7 +38,7 @@ export function staleReason() {
   return changed ? `${changed} changed since the last build` : null;
 }
 
-/** Compiles src/ to dist/; throws with tsc's exit status on failure. */
+/** Compiles src/ to dist/ and bundles the dashboard; throws with the failing step's exit status. */
 export function build() {
   let tsc;
   try {
@@ -48,6 +49,11 @@ export function build() {
   rmSync(DIST, { recursive: true, force: true });
   const result = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
   if (result.status !== 0) throw new Error(`the build failed (tsc exited with ${result.status ?? result.signal})`);
+  const page = spawnSync(process.execPath, [join(root, 'scripts', 'build-dashboard.mjs'), join(DIST, 'dashboard')], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  if (page.status !== 0) throw new Error(`the dashboard build failed (exit ${page.status ?? page.signal})`);
   writeFileSync(STAMP, `${new Date().toISOString()}\n`);
 }
 

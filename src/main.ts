@@ -45,6 +45,7 @@ async function main(): Promise<void> {
   const server = await startServer(services);
   const base = `http://localhost:${server.port}`;
   console.log(`customer-gateway listening on ${base} (GraphiQL at ${base}/graphql, REST at ${base}/api/v1)`);
+  console.log(`Compliance dashboard: ${base}/dashboard (sign in with an API key that has customers:read)`);
   if (demoKey) {
     console.log(`\nDemo organisation "${DEMO_ORG}" created. Its API key (shown once, every scope):\n\n  ${demoKey}\n`);
     console.log(`Use it as the header  Authorization: Bearer ${demoKey}\n`);

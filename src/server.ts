@@ -21,6 +21,7 @@ import { createRestHandler, REST_PREFIX, send } from './rest/router.js';
 import { clientErrorListener, rawResponse } from './http/client-errors.js';
 import { ConnectionTracker, DRAIN_IDLE_GRACE_MS } from './http/connections.js';
 import { LIVENESS_PATHS, READINESS_PATH, readiness, type ReadinessCheck } from './http/health.js';
+import { serveDashboard } from './pages/dashboard.js';
 import { ErrorCode } from './lib/error-codes.js';
 import type { Services } from './services.js';
 
@@ -151,6 +152,7 @@ export async function startServer(services: Services, options: ServerOptions = {
         void readiness(readinessChecks).then(({ status, body }) => send(res, status, body));
         return;
       }
+      if (serveDashboard(req, res, path, services.log)) return;
       const notFound = new RestError(ErrorCode.NotFound, 'No such route.');
       send(res, notFound.status, notFound.body());
     },

@@ -179,7 +179,7 @@ describe.runIf(!onPostgres)('npm start on a fresh clone (no dist/)', { timeout: 
     // A copy of what a clone holds (node_modules linked, as after npm install), without dist/.
     const clone = mkdtempSync(join(tmpdir(), 'cg-clone-'));
     try {
-      for (const entry of ['src', 'scripts', 'prisma', 'package.json', 'tsconfig.json', 'tsconfig.build.json']) {
+      for (const entry of ['src', 'web', 'scripts', 'prisma', 'package.json', 'tsconfig.json', 'tsconfig.build.json']) {
         cpSync(join(ROOT, entry), join(clone, entry), { recursive: true });
       }
       symlinkSync(join(ROOT, 'node_modules'), join(clone, 'node_modules'), 'dir');
@@ -200,6 +200,13 @@ describe.runIf(!onPostgres)('npm start on a fresh clone (no dist/)', { timeout: 
           body: JSON.stringify({ query: '{ viewer { organization { name } } }' }),
         });
         expect(await res.json()).toEqual({ data: { viewer: { organization: { name: 'demo' } } } });
+        // The dashboard page was bundled into dist/ by the build and is served from there.
+        expect(existsSync(join(clone, 'dist', 'dashboard', 'index.html'))).toBe(true);
+        const page = await fetch(`http://127.0.0.1:${port}/dashboard`);
+        expect(page.status).toBe(200);
+        const script = /<script type="module" src="([^"]+)"/.exec(await page.text())?.[1];
+        expect(script).toMatch(/^\/dashboard\/app-\w+\.js$/);
+        expect((await fetch(`http://127.0.0.1:${port}${script}`)).headers.get('content-type')).toBe('text/javascript; charset=utf-8');
         // npm's child is node itself (`exec` replaced the shell), so npm's forwarded SIGTERM reaches the gateway.
         const children = readFileSync(`/proc/${proc.child.pid}/task/${proc.child.pid}/children`, 'utf8').trim().split(/\s+/);
         expect(children).toHaveLength(1);

@@ -12,7 +12,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, onTestFailed, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, onTestFinished } from 'vitest';
 import { ROOT } from './process.js';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -89,11 +89,17 @@ export function useBrowser(): BrowserFixture {
         if (message.type() === 'error') errors.push(message.text());
       });
       page.on('pageerror', (error) => errors.push(error.message));
-      onTestFailed(async () => {
-        mkdirSync(SCREENSHOT_DIR, { recursive: true });
-        await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true }).catch(() => {});
+      // One hook for both: vitest runs onTestFinished before onTestFailed, so a context closed
+      // in the first could no longer be photographed in the second.
+      onTestFinished(async ({ task }) => {
+        if (task.result?.state === 'fail') {
+          mkdirSync(SCREENSHOT_DIR, { recursive: true });
+          // Both database projects run at once: each gets its own file.
+          const project = process.env.TEST_DB_KIND === 'postgres' ? '.postgres' : '';
+          await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}${project}.png`), fullPage: true }).catch(() => {});
+        }
+        await context.close();
       });
-      onTestFinished(() => context.close());
       return { page, outside, errors };
     },
   };

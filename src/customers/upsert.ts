@@ -182,7 +182,7 @@ async function runWrite(
       // A lost connection is not retried here: its transaction may have committed (08007), so
       // the caller gets 503 and retries with its idempotency key, which makes that safe.
       if (attempt < MAX_ATTEMPTS && failure.kind === DatabaseErrorKind.RetryableRace) {
-        services.log.debug('write race, retrying', { attempt, code: failure.code });
+        services.log.debug({ attempt, code: failure.code }, 'write race, retrying');
         await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
         continue;
       }

@@ -25,7 +25,7 @@ import {
 } from '../../customers/queries.js';
 import { AddedVia, AmlStatus, CustomerType, KycStatus } from '../../generated/prisma/enums.js';
 import { builder, CONNECTION_EDGES_COST } from '../builder.js';
-import { GraphQLErrorCode } from '../context.js';
+import { GraphQLErrorCode, principalOf } from '../context.js';
 import { assertFilterArgs, customerRefArg } from './arguments.js';
 
 /** Per-value descriptions of an enum, in the form Pothos takes them (`values: { X: { description } }`). */
@@ -317,7 +317,7 @@ builder.queryFields((t) => ({
       const id = customerRefArg(args.id);
       return id === null
         ? null
-        : ctx.services.db.prisma.customer.findFirst({ ...query, where: findCustomerWhere(ctx.principal!.orgId, id) });
+        : ctx.services.db.prisma.customer.findFirst({ ...query, where: findCustomerWhere(principalOf(ctx).orgId, id) });
     },
   }),
 
@@ -350,7 +350,7 @@ builder.queryFields((t) => ({
         throw new GraphQLError(`first must be between 0 and ${LIST_MAX}`, { extensions: { code: GraphQLErrorCode.BadUserInput } });
       }
       const { prisma } = ctx.services.db;
-      const orgId = ctx.principal!.orgId;
+      const orgId = principalOf(ctx).orgId;
       const filter = toDomainFilter(args.filter);
       const page = await listCustomers(prisma, orgId, {
         filter,
@@ -373,7 +373,7 @@ builder.queryFields((t) => ({
       const id = customerRefArg(args.id);
       if (id === null) return null;
       const row = await ctx.services.db.prisma.customer.findFirst({
-        where: findCustomerWhere(ctx.principal!.orgId, id),
+        where: findCustomerWhere(principalOf(ctx).orgId, id),
         select: {
           amlStatus: true,
           amlScreenedAt: true,
@@ -404,7 +404,7 @@ builder.queryFields((t) => ({
     resolve: (_root, args, ctx) =>
       customerStats(
         ctx.services.db.prisma,
-        ctx.principal!.orgId,
+        principalOf(ctx).orgId,
         toDomainFilter(args.filter),
         Object.values(KycStatus),
         Object.values(AmlStatus),

@@ -2,7 +2,7 @@
 // context factory, and the Envelop plugin that names the operation for the access line, maps
 // every unexpected execution error to its failure (logged with the request id, then masked),
 // and records the codes of the errors sent.
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { getOperationAST, GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Principal } from '../auth/api-keys.js';
 import { GraphQLErrorCode, type GatewayContext } from '../graphql/context.js';
@@ -76,6 +76,11 @@ function mapResult<R extends { errors?: readonly GraphQLError[] | undefined }>(f
   return { ...result, errors };
 }
 
+/** The label of the operation that runs: its name in the document (clients often send no operationName). */
+function operationName(frontDoor: FrontDoor, args: { document: DocumentNode; operationName?: string | null | undefined }): string {
+  return frontDoor.operationLabel(args.operationName ?? getOperationAST(args.document, args.operationName)?.name?.value);
+}
+
 /**
  * The Envelop side of the front door, for HTTP and graphql-ws alike: names the operation,
  * maps execution errors (before Yoga's last-resort masking sees them), and records the codes
@@ -91,6 +96,7 @@ export function useFrontDoor(frontDoor: FrontDoor): Plugin<GatewayContext, Serve
       const ctx = args.contextValue;
       if (!isContext(ctx)) return;
       executed.add(ctx.exchange);
+      ctx.exchange.operation = operationName(frontDoor, args);
       return {
         onExecuteDone({ result, setResult }) {
           if (isAsyncIterable(result)) return;
@@ -102,6 +108,7 @@ export function useFrontDoor(frontDoor: FrontDoor): Plugin<GatewayContext, Serve
       const ctx = args.contextValue;
       if (!isContext(ctx)) return;
       executed.add(ctx.exchange);
+      ctx.exchange.operation = operationName(frontDoor, args);
       ctx.exchange.stream = true;
       return {
         onSubscribeResult({ result, setResult }) {

@@ -137,7 +137,9 @@ export function serveWebSocket(frontDoor: FrontDoor, yoga: GatewayYoga, wss: Web
           : new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: GraphQLErrorCode.ValidationFailed, http: { status: 400 } } }),
       );
     }
-    if (!getOperationAST(document, payload.operationName)) {
+    const operation = getOperationAST(document, payload.operationName);
+    if (operation) ex.operation = frontDoor.operationLabel(operation.name?.value);
+    if (!operation) {
       const message = payload.operationName
         ? `The document has no operation named "${payload.operationName}".`
         : 'The document has several operations: name the one to run (operationName).';

@@ -5,6 +5,7 @@ import { createYoga, type GraphiQLOptions, type GraphQLParams, type Plugin, type
 import { failureFromError, graphqlError } from '../front-door/failures.js';
 import type { FrontDoor } from '../front-door/front-door.js';
 import { httpContext, observeIdempotentWrites, useFrontDoor, type ServerContext } from '../front-door/graphql.js';
+import { DEFAULT_HEADERS } from '../ops/graphiql.js';
 import type { Services } from '../services.js';
 import { GraphQLErrorCode, type GatewayContext } from './context.js';
 import { endSubscriptionsOnDrain } from './drain.js';
@@ -140,9 +141,9 @@ export function createGatewayYoga(frontDoor: FrontDoor, options: GatewayYogaOpti
     graphiql: {
       title: 'customer-gateway',
       subscriptionsProtocol: 'WS',
-      // Where the key goes; a placeholder, never a real key in the page.
-      defaultHeaders: JSON.stringify({ Authorization: 'Bearer <your key>' }, null, 2),
-      headers: JSON.stringify({ Authorization: 'Bearer <your key>' }, null, 2),
+      // Where the key goes; a placeholder, never a real key in the page (nor kept in the browser's storage).
+      defaultHeaders: DEFAULT_HEADERS,
+      headers: DEFAULT_HEADERS,
       shouldPersistHeaders: false,
     },
     ...(options.renderGraphiQL ? { renderGraphiQL: options.renderGraphiQL } : {}),

@@ -14,6 +14,11 @@ import { gzipSync } from 'node:zlib';
 import type { GraphiQLOptions } from 'graphql-yoga';
 
 const require = createRequire(import.meta.url);
+
+/** What the headers tab shows where the key goes (never a real key in the page). */
+export const KEY_PLACEHOLDER = 'Bearer <your key>';
+/** The headers tab of a new GraphiQL tab. */
+export const DEFAULT_HEADERS = JSON.stringify({ Authorization: KEY_PLACEHOLDER }, null, 2);
 const VERSION: string = (require('@graphql-yoga/render-graphiql/package.json') as { version: string }).version;
 
 /** Where the assets are served: versioned, so they can be cached for good. */
@@ -99,13 +104,17 @@ export function renderGraphiQL(options?: GraphiQLOptions): string {
         getWorkerUrl: (moduleId, label) =>
           ({ editorWorkerService: ${scriptJson(a('editor.worker.js'))}, json: ${scriptJson(a('json.worker.js'))}, graphql: ${scriptJson(a('graphql.worker.js'))} })[label],
       };
-      // graphql-ws takes the key in connection_init: reuse the Authorization of the last request.
+      // The placeholder of the headers tab is not a key: it is not sent (the schema then loads
+      // anonymously, as introspection needs no key). graphql-ws takes the key in
+      // connection_init: reuse the Authorization of GraphiQL's last request.
+      const placeholder = ${scriptJson(KEY_PLACEHOLDER)};
       let authorization = null;
       const fetchBefore = globalThis.fetch;
       globalThis.fetch = (input, init) => {
         const headers = new Headers(init && init.headers);
-        if (headers.has('authorization')) authorization = headers.get('authorization');
-        return fetchBefore(input, init);
+        if (headers.get('authorization') === placeholder) headers.delete('authorization');
+        authorization = headers.get('authorization');
+        return fetchBefore(input, { ...init, headers });
       };
       window.__graphiqlOptions = ${scriptJson(options ?? {})};
     </script>

@@ -7,13 +7,13 @@ import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Principal } from '../auth/api-keys.js';
 import { GraphQLErrorCode, type GatewayContext } from '../graphql/context.js';
 import { createLoaders } from '../graphql/loaders.js';
-import { isGraphQLError } from '../graphql/yoga.js';
+import { isGraphQLError, withExtensions } from '../graphql/yoga.js';
 import { ApiError } from '../graphql/schema/errors.js';
 import { ErrorCode } from '../lib/error-codes.js';
 import { InvalidCursorError } from '../lib/cursor.js';
 import { IdempotencyResult } from '../ops/metrics.js';
 import type { Exchange } from './exchange.js';
-import { graphqlError } from './failures.js';
+import { graphqlError, type Failure } from './failures.js';
 import type { FrontDoor } from './front-door.js';
 
 /** What the HTTP server hands to Yoga with each request. */
@@ -42,30 +42,28 @@ const isContext = (value: unknown): value is GatewayContext =>
   typeof value === 'object' && value !== null && 'exchange' in value && 'services' in value;
 
 /**
- * An error as the client may see it. Ours (coded GraphQL errors) pass; a bad cursor is the
- * client's input; anything else is a failure of the front door's kinds (503 for a lost
- * database, else a masked 500), logged with the request id.
+ * An error as the client may see it, for execution results (here, with the request's logger)
+ * and Yoga's last-resort masking alike. Ours (coded GraphQL errors) pass; a bad cursor, and
+ * graphql-js's own uncoded errors raised before execution (no path: variable coercion), are
+ * the client's input; anything else — a value of ours that failed to serialise included — is
+ * a failure of the front door's kinds (503 for a lost database, else a masked 500), logged.
  */
-export function clientError(frontDoor: FrontDoor, exchange: Exchange, error: GraphQLError): GraphQLError {
-  const original = error.originalError;
-  if ((!original || isGraphQLError(original)) && typeof error.extensions.code === 'string') return error;
+export function toClientError(error: unknown, fail: (thrown: unknown) => Failure, requestId: string | null): GraphQLError {
+  const graphql = isGraphQLError(error) ? error : null;
+  const original = graphql ? graphql.originalError : error;
+  if (graphql && (!original || isGraphQLError(original))) {
+    if (typeof graphql.extensions.code === 'string') return graphql;
+    if (!graphql.path) return withExtensions(graphql, { code: GraphQLErrorCode.BadUserInput, http: { spec: true, status: 400 } });
+  }
   if (original instanceof InvalidCursorError) {
-    return new GraphQLError(original.message, { path: error.path, extensions: { code: GraphQLErrorCode.BadUserInput } });
+    return new GraphQLError(original.message, { path: graphql?.path, extensions: { code: GraphQLErrorCode.BadUserInput } });
   }
-  if (!original || isGraphQLError(original)) {
-    // graphql-js's own uncoded errors: without a path the request was refused before execution
-    // (variable coercion: the client's input); with one, a value of ours failed to serialise.
-    if (!error.path) {
-      return new GraphQLError(error.message, {
-        nodes: error.nodes,
-        source: error.source,
-        positions: error.positions,
-        originalError: error.originalError,
-        extensions: { ...error.extensions, code: GraphQLErrorCode.BadUserInput, http: { spec: true, status: 400 } },
-      });
-    }
-  }
-  return graphqlError(frontDoor.fail(original ?? error, exchange), exchange.requestId, error.path);
+  return graphqlError(fail(original ?? error), requestId, graphql?.path);
+}
+
+/** toClientError for one request: failures logged with its request id. */
+export function clientError(frontDoor: FrontDoor, exchange: Exchange, error: GraphQLError): GraphQLError {
+  return toClientError(error, (thrown) => frontDoor.fail(thrown, exchange), exchange.requestId);
 }
 
 /** Maps the errors of one execution result (field errors keep their path and HTTP 200). */
@@ -88,35 +86,39 @@ function operationName(frontDoor: FrontDoor, args: { document: DocumentNode; ope
  */
 export function useFrontDoor(frontDoor: FrontDoor): Plugin<GatewayContext, ServerContext> {
   const executed = new WeakSet<Exchange>();
+  /** An execution starts: the exchange of its context, named by the operation that runs. */
+  const begin = (args: { contextValue: unknown; document: DocumentNode; operationName?: string | null | undefined }) => {
+    if (!isContext(args.contextValue)) return null;
+    const { exchange } = args.contextValue;
+    executed.add(exchange);
+    exchange.operation = operationName(frontDoor, args);
+    return exchange;
+  };
   return {
     onParams({ params, context }) {
       context.exchange.operation = frontDoor.operationLabel(params.operationName);
     },
     onExecute({ args }) {
-      const ctx = args.contextValue;
-      if (!isContext(ctx)) return;
-      executed.add(ctx.exchange);
-      ctx.exchange.operation = operationName(frontDoor, args);
+      const exchange = begin(args);
+      if (!exchange) return;
       return {
         onExecuteDone({ result, setResult }) {
           if (isAsyncIterable(result)) return;
-          setResult(mapResult(frontDoor, ctx.exchange, result));
+          setResult(mapResult(frontDoor, exchange, result));
         },
       };
     },
     onSubscribe({ args }) {
-      const ctx = args.contextValue;
-      if (!isContext(ctx)) return;
-      executed.add(ctx.exchange);
-      ctx.exchange.operation = operationName(frontDoor, args);
-      ctx.exchange.stream = true;
+      const exchange = begin(args);
+      if (!exchange) return;
+      exchange.stream = true;
       return {
         onSubscribeResult({ result, setResult }) {
-          if (!isAsyncIterable(result)) setResult(mapResult(frontDoor, ctx.exchange, result));
-          return { onNext: ({ result: next, setResult: setNext }) => setNext(mapResult(frontDoor, ctx.exchange, next)) };
+          if (!isAsyncIterable(result)) setResult(mapResult(frontDoor, exchange, result));
+          return { onNext: ({ result: next, setResult: setNext }) => setNext(mapResult(frontDoor, exchange, next)) };
         },
         onSubscribeError({ error, setError }) {
-          if (isGraphQLError(error)) setError(clientError(frontDoor, ctx.exchange, error));
+          if (isGraphQLError(error)) setError(clientError(frontDoor, exchange, error));
         },
       };
     },

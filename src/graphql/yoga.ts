@@ -2,9 +2,9 @@
 // listens: server.ts mounts it on HTTP and WebSocket.
 import { GraphQLError } from 'graphql';
 import { createYoga, type GraphiQLOptions, type GraphQLParams, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import { failureFromError, graphqlError } from '../front-door/failures.js';
+import { failureFromError } from '../front-door/failures.js';
 import type { FrontDoor } from '../front-door/front-door.js';
-import { httpContext, observeIdempotentWrites, useFrontDoor, type ServerContext } from '../front-door/graphql.js';
+import { httpContext, observeIdempotentWrites, toClientError, useFrontDoor, type ServerContext } from '../front-door/graphql.js';
 import { DEFAULT_HEADERS } from '../ops/graphiql.js';
 import type { Services } from '../services.js';
 import { GraphQLErrorCode, type GatewayContext } from './context.js';
@@ -16,17 +16,11 @@ export type GatewayYoga = YogaServerInstance<ServerContext, GatewayContext>;
 
 /**
  * Yoga's last-resort masking, for errors raised outside an execution (the front door's plugin
- * maps those of an execution first, with the request's logger): coded errors pass; anything
- * else is a failure of the front door's kinds, a whole request failed by us (HTTP 500 / 503).
+ * maps those of an execution first, with the request's logger): the same mapping, logged
+ * without a request id (Yoga does not hand the request to this hook).
  */
 export function maskError(services: Services, error: unknown): GraphQLError {
-  if (isGraphQLError(error) && (!error.originalError || isGraphQLError(error.originalError))) {
-    if (hasCode(error)) return error;
-    // graphql-js's own, raised before execution (no path): the client's input.
-    if (!error.path) return withExtensions(error, { code: GraphQLErrorCode.BadUserInput, http: { spec: true, status: 400 } });
-  }
-  const original = isGraphQLError(error) ? (error.originalError ?? error) : error;
-  return graphqlError(failureFromError(original, services.log), null);
+  return toClientError(error, (thrown) => failureFromError(thrown, services.log), null);
 }
 
 /**
@@ -40,7 +34,7 @@ export function isGraphQLError(error: unknown): error is GraphQLError {
 const hasCode = (error: GraphQLError) => typeof error.extensions.code === 'string';
 
 /** A copy of `error` with more extensions (GraphQLError's own are read-only). */
-function withExtensions(error: GraphQLError, extensions: Record<string, unknown>): GraphQLError {
+export function withExtensions(error: GraphQLError, extensions: Record<string, unknown>): GraphQLError {
   return new GraphQLError(error.message, {
     nodes: error.nodes,
     source: error.source,

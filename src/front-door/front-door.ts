@@ -34,6 +34,12 @@ export const OperationLabel = {
 } as const;
 const GRAPHQL_NAME = new RegExp(`^[_A-Za-z][_0-9A-Za-z]{0,${OPERATION_NAME_MAX_LENGTH - 1}}$`);
 
+function requireKey(admission: Admission): KeyAdmission {
+  if (!admission.ok) return admission;
+  if (!admission.principal) return { ok: false, failure: { kind: 'unauthenticated', reason: 'missing' } };
+  return { ok: true, principal: admission.principal };
+}
+
 export class FrontDoor {
   private readonly operationNames = new Set<string>();
 
@@ -97,12 +103,14 @@ export class FrontDoor {
     return refused ? { ok: false, failure: refused } : admission;
   }
 
-  /** As admit, where a key is required: no key at all is `unauthenticated`. */
+  /** As authenticate, where a key is required: no key at all is `unauthenticated` (graphql-ws connections). */
+  async authenticateKey(authorization: unknown, ex: Exchange): Promise<KeyAdmission> {
+    return requireKey(await this.authenticate(authorization, ex));
+  }
+
+  /** As admit, where a key is required: no key at all is `unauthenticated` (REST). */
   async admitKey(authorization: unknown, ex: Exchange): Promise<KeyAdmission> {
-    const admission = await this.admit(authorization, ex);
-    if (!admission.ok) return admission;
-    if (!admission.principal) return { ok: false, failure: { kind: 'unauthenticated', reason: 'missing' } };
-    return { ok: true, principal: admission.principal };
+    return requireKey(await this.admit(authorization, ex));
   }
 
   /** The failure when the caller lacks `scope`. */

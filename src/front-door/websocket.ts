@@ -14,7 +14,7 @@ import { GraphQLErrorCode, type GatewayContext } from '../graphql/context.js';
 import { isGraphQLError, type GatewayYoga } from '../graphql/yoga.js';
 import { Surface } from '../ops/metrics.js';
 import type { Exchange } from './exchange.js';
-import { failureStatus, graphqlError, wsClose, type Failure } from './failures.js';
+import { failureStatus, graphqlError, wsClose } from './failures.js';
 import type { FrontDoor } from './front-door.js';
 import { clientError, gatewayContext } from './graphql.js';
 
@@ -167,19 +167,17 @@ export function serveWebSocket(frontDoor: FrontDoor, yoga: GatewayYoga, wss: Web
   const server = makeServer<Record<string, unknown>, WsExtra>({
     onConnect: async (ctx) => {
       const { connection, socket } = ctx.extra;
-      const admission = await frontDoor.authenticate(ctx.connectionParams?.authorization, connection);
-      let failure: Failure | null = admission.ok ? null : admission.failure;
-      if (admission.ok && !admission.principal) failure = { kind: 'unauthenticated', reason: 'missing' };
-      if (failure || !admission.ok || !admission.principal) {
-        const close = wsClose(failure ?? { kind: 'internal' });
+      const auth = ctx.connectionParams?.authorization;
+      const admission = await frontDoor.authenticateKey(auth, connection);
+      if (!admission.ok) {
+        const close = wsClose(admission.failure);
         socket.close(close.code, close.reason);
-        frontDoor.finish(connection, failureStatus(failure ?? { kind: 'internal' }), { closeCode: close.code });
+        frontDoor.finish(connection, failureStatus(admission.failure), { closeCode: close.code });
         return false;
       }
-      const auth = ctx.connectionParams?.authorization;
-      const token = bearerToken(typeof auth === 'string' ? auth : undefined);
       ctx.extra.principal = admission.principal;
       // A revoked or expired key stops long-lived subscriptions too.
+      const token = bearerToken(typeof auth === 'string' ? auth : undefined);
       if (token) {
         ctx.extra.token = token;
         keyWatch.add(token, socket);

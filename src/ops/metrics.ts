@@ -140,7 +140,7 @@ export class GatewayMetrics {
       },
     });
 
-    const live = new Gauge({
+    new Gauge({
       name: 'gateway_subscriptions',
       help: 'Live status-change subscriptions on this instance (graphql-ws and SSE).',
       registers,
@@ -148,7 +148,6 @@ export class GatewayMetrics {
         this.set(bus.subscriberCount);
       },
     });
-    void live;
     const cutOff = new Counter({
       name: 'gateway_subscribers_cut_off_total',
       help: 'Subscribers disconnected because their buffer filled up (SUBSCRIBER_TOO_SLOW).',

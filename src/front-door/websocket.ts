@@ -138,13 +138,13 @@ export function serveWebSocket(frontDoor: FrontDoor, yoga: GatewayYoga, wss: Web
       );
     }
     const operation = getOperationAST(document, payload.operationName);
-    if (operation) ex.operation = frontDoor.operationLabel(operation.name?.value);
     if (!operation) {
       const message = payload.operationName
         ? `The document has no operation named "${payload.operationName}".`
         : 'The document has several operations: name the one to run (operationName).';
       return [refusal(message, GraphQLErrorCode.OperationResolutionFailure)];
     }
+    ex.operation = frontDoor.operationLabel(operation.name?.value);
     if (inProgress > options.maxSubscriptions) {
       return [
         refusal(

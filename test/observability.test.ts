@@ -51,6 +51,8 @@ it('uses every surface once or twice, as a client would', async () => {
     expect(created.status).toBe(201);
     const customerId: string = created.body.id;
     expect((await rest(ctx.gw.url, org.key, 'POST', '/api/v1/customers', body, h)).headers.get('idempotent-replayed')).toBe('true');
+    const conflicting = await rest(ctx.gw.url, org.key, 'POST', '/api/v1/customers', { ...body, fullName: 'Another Name' }, h);
+    expect(conflicting.body.error.code).toBe('idempotency_conflict');
     expect((await rest(ctx.gw.url, org.key, 'GET', `/api/v1/customers/${customerId}`)).status).toBe(200);
     expect((await rest(ctx.gw.url, org.key, 'GET', `/api/v1/customers/${EXTERNAL_ID}`)).status).toBe(200);
     expect((await rest(ctx.gw.url, org.key, 'GET', '/api/v1/customers?limit=5')).status).toBe(200);
@@ -63,6 +65,15 @@ it('uses every surface once or twice, as a client would', async () => {
     const first = await ctx.gw.gql(org.key, upsert, { input, key: 'gql-1' });
     expect(first.body.data.upsertCustomer.replayed).toBe(false);
     expect((await ctx.gw.gql(org.key, upsert, { input, key: 'gql-1' })).body.data.upsertCustomer.replayed).toBe(true);
+    const other = await ctx.gw.gql(
+      org.key,
+      upsert.replace('replayed customer { id } }', 'replayed customer { id } } ... on Error { code }'),
+      {
+        input: { ...input, fullName: 'Someone Else' },
+        key: 'gql-1',
+      },
+    );
+    expect(other.body.data.upsertCustomer.code).toBe('idempotency_conflict');
     const page = await ctx.gw.gql(org.key, 'query Dashboard { customers(first: 10) { totalCount edges { node { id email } } } }');
     expect(page.body.data.customers.totalCount).toBe(2);
     // A field error (FORBIDDEN) counted by code.
@@ -115,7 +126,7 @@ describe(`GET /metrics after every surface was used (${dbKind})`, () => {
     expect(count({ surface: 'rest', operation: 'GET /api/v1/customers/{id}', status: '200' })).toBe(2);
     expect(count({ surface: 'rest', operation: 'GET /api/v1/customers/{id}', status: '404', outcome: 'client_error' })).toBe(1);
     expect(count({ surface: 'rest', operation: 'PATCH /api/v1/customers/{id}', status: '200' })).toBe(1);
-    expect(count({ surface: 'graphql', operation: 'Ingest', status: '200' })).toBe(2);
+    expect(count({ surface: 'graphql', operation: 'Ingest', status: '200' })).toBe(3);
     expect(count({ surface: 'graphql', operation: 'Dashboard', status: '200', outcome: 'ok' })).toBe(1);
     expect(count({ surface: 'graphql', operation: 'Forbidden', status: '200', outcome: 'client_error' })).toBe(1);
     expect(count({ surface: 'websocket', operation: 'S', status: '200' })).toBe(1);
@@ -133,6 +144,8 @@ describe(`GET /metrics after every surface was used (${dbKind})`, () => {
     expect(sumOf(s, 'gateway_graphql_errors_total', { surface: 'graphql', code: 'FORBIDDEN' })).toBe(1);
     expect(sumOf(s, 'gateway_idempotency_total', { surface: 'rest', result: 'replayed' })).toBe(1);
     expect(sumOf(s, 'gateway_idempotency_total', { surface: 'graphql', result: 'replayed' })).toBe(1);
+    expect(sumOf(s, 'gateway_idempotency_total', { surface: 'rest', result: 'conflict' })).toBe(1);
+    expect(sumOf(s, 'gateway_idempotency_total', { surface: 'graphql', result: 'conflict' })).toBe(1);
     expect(run.live).toBe(1);
     expect(sumOf(s, 'gateway_subscriptions')).toBe(0);
     expect(sumOf(s, 'gateway_status_change_delivery_seconds_count')).toBeGreaterThanOrEqual(1);
@@ -187,6 +200,7 @@ describe(`logs of every surface (${dbKind})`, () => {
     expect(ofRest.map((a) => `${a.operation} ${a.status}`)).toEqual([
       'POST /api/v1/customers 201',
       'POST /api/v1/customers 201',
+      'POST /api/v1/customers 409',
       'GET /api/v1/customers/{id} 200',
       'GET /api/v1/customers/{id} 200',
       'GET /api/v1/customers 200',

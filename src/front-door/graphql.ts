@@ -8,7 +8,6 @@ import type { Principal } from '../auth/api-keys.js';
 import { GraphQLErrorCode, type GatewayContext } from '../graphql/context.js';
 import { createLoaders } from '../graphql/loaders.js';
 import { isGraphQLError, withExtensions } from '../graphql/yoga.js';
-import { ApiError } from '../graphql/schema/errors.js';
 import { ErrorCode } from '../lib/error-codes.js';
 import { InvalidCursorError } from '../lib/cursor.js';
 import { IdempotencyResult } from '../ops/metrics.js';
@@ -152,11 +151,10 @@ export function observeIdempotentWrites(schema: GraphQLSchema): void {
 }
 
 function idempotencyOf(result: unknown): IdempotencyResult | null {
-  if (result instanceof ApiError) {
-    if (result.code === ErrorCode.IdempotencyConflict) return IdempotencyResult.Conflict;
-    if (result.code === ErrorCode.IdempotencyInProgress) return IdempotencyResult.InProgress;
-    return null;
-  }
-  const replayed = typeof result === 'object' && result !== null && 'replayed' in result && result.replayed === true;
-  return replayed ? IdempotencyResult.Replayed : null;
+  if (typeof result !== 'object' || result === null) return null;
+  // Read by the schema's contract (Error.code, UpsertCustomerSuccess.replayed), not by class.
+  const code = 'code' in result ? result.code : undefined;
+  if (code === ErrorCode.IdempotencyConflict) return IdempotencyResult.Conflict;
+  if (code === ErrorCode.IdempotencyInProgress) return IdempotencyResult.InProgress;
+  return 'replayed' in result && result.replayed === true ? IdempotencyResult.Replayed : null;
 }

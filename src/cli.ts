@@ -7,7 +7,7 @@ import { DEFAULT_INTEGRATOR_SCOPES, isScope, type Scope } from './auth/scopes.js
 import { ConfigError, loadConfig } from './config.js';
 import type { Database } from './db/client.js';
 import { openMigratedDatabase, targetOf } from './db/open.js';
-import { createLogger } from './lib/log.js';
+import { createLogger } from './ops/logger.js';
 import { WEBHOOK_EVENT_TYPES } from './webhooks/event-types.js';
 import { createWebhooks } from './webhooks/index.js';
 

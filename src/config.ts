@@ -1,5 +1,6 @@
 // Configuration comes only from environment variables, validated once at start so that a
 // typo fails loudly with a message naming the variable instead of misbehaving later.
+import type { LogLevel } from './ops/logger.js';
 
 export interface Config {
   port: number;
@@ -26,7 +27,7 @@ export interface Config {
   eventRetentionDays: number | null;
   /** Per-subscriber buffer of undelivered events before the subscriber is cut off. */
   subscriptionBufferSize: number;
-  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  logLevel: LogLevel;
   /** Webhooks to `http:` URLs are allowed (local testing only). */
   webhookAllowInsecure: boolean;
   /** Webhooks to loopback, private, link-local and metadata addresses are allowed (local testing only). */
@@ -43,6 +44,12 @@ export interface Config {
   http: HttpLimits;
   /** On SIGTERM: how long the drain may take before busy connections are cut and the process exits. */
   shutdownTimeoutMs: number;
+  /** When set, GET /metrics is served on this port only (not on the main port). */
+  metricsPort: number | null;
+  /** OTLP/HTTP endpoint of the trace collector; unset, tracing is off and OpenTelemetry is not loaded. */
+  otelEndpoint: string | undefined;
+  /** `service.name` of exported spans (OTEL_SERVICE_NAME). */
+  otelServiceName: string;
 }
 
 export interface GraphQLLimits {
@@ -121,6 +128,15 @@ const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
  */
 export const DEFAULT_DATABASE_CONNECT_TIMEOUT_MS = 5000;
 
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
 /** Reads and validates the configuration; throws ConfigError listing every problem at once. */
 export function loadConfig(env: Env = process.env): Config {
   const problems: string[] = [];
@@ -169,7 +185,13 @@ export function loadConfig(env: Env = process.env): Config {
       wsMaxSubscriptions: intVar(env, 'WS_MAX_SUBSCRIPTIONS', 100, 1, 100_000, problems),
     },
     shutdownTimeoutMs: intVar(env, 'SHUTDOWN_TIMEOUT_MS', 25_000, 1_000, 600_000, problems),
+    metricsPort: optionalIntVar(env, 'METRICS_PORT', 0, 65535, problems),
+    otelEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT === '' ? undefined : env.OTEL_EXPORTER_OTLP_ENDPOINT,
+    otelServiceName: env.OTEL_SERVICE_NAME || 'customer-gateway',
   };
+  if (config.otelEndpoint !== undefined && !isHttpUrl(config.otelEndpoint)) {
+    problems.push('OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL (e.g. http://otel-collector:4318)');
+  }
   if (config.webhookSecretKey !== undefined && config.webhookSecretKey.length < SECRET_KEY_MIN_LENGTH) {
     problems.push(`WEBHOOK_SECRET_KEY must be at least ${SECRET_KEY_MIN_LENGTH} characters (e.g. openssl rand -base64 32)`);
   }

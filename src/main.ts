@@ -8,6 +8,9 @@ import { ALL_SCOPES } from './auth/scopes.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import type { Database } from './db/client.js';
 import { openMigratedDatabase, targetOf } from './db/open.js';
+import { createLogger } from './ops/logger.js';
+import { shutDown } from './shutdown.js';
+import { startTracing } from './ops/tracing.js';
 import { startServer } from './server.js';
 import { createServices } from './services.js';
 
@@ -38,11 +41,14 @@ async function main(): Promise<void> {
     throw error;
   }
   const target = targetOf(config);
+  const log = createLogger(config.logLevel);
+  // Before the database opens, so that its statements are traced from the first one.
+  const tracing = await startTracing(config, log);
   const { db, applied } = await openMigratedDatabase(target);
-  const services = createServices(config, db);
-  services.log.info('database ready', { kind: db.kind, migrationsApplied: applied });
+  const services = createServices(config, db, { log });
+  services.log.info({ kind: db.kind, migrationsApplied: applied }, 'database ready');
   const demoKey = target.kind === 'pglite' ? await seedDemo(db) : null;
-  const server = await startServer(services);
+  const server = await startServer(services, { tracing });
   const base = `http://localhost:${server.port}`;
   console.log(`customer-gateway listening on ${base} (GraphiQL at ${base}/graphql, REST at ${base}/api/v1)`);
   console.log(`Compliance dashboard: ${base}/dashboard (sign in with an API key that has customers:read)`);
@@ -58,17 +64,14 @@ async function main(): Promise<void> {
     const { shutdownTimeoutMs } = config;
     // Whatever hangs, the process is gone within the timeout.
     setTimeout(() => {
-      services.log.error('shutdown did not finish within SHUTDOWN_TIMEOUT_MS; exiting', { shutdownTimeoutMs });
+      services.log.error({ shutdownTimeoutMs }, 'shutdown did not finish within SHUTDOWN_TIMEOUT_MS; exiting');
       process.exit(1);
     }, shutdownTimeoutMs).unref();
-    services.log.info('shutting down: draining connections', { signal, shutdownTimeoutMs });
+    services.log.info({ signal, shutdownTimeoutMs }, 'shutting down: draining connections');
     try {
-      // Connections get the timeout minus a reserve for closing the services and the pool.
-      await server.close({ graceful: true, timeoutMs: shutdownTimeoutMs - closeReserveMs(shutdownTimeoutMs) });
-      await services.close();
-      await db.close();
+      await shutDown({ server, services, db, tracing }, shutdownTimeoutMs);
     } catch (error) {
-      services.log.error('shutdown failed', { error: String(error instanceof Error ? error.stack : error) });
+      services.log.error({ err: error }, 'shutdown failed');
       process.exit(1);
     }
     services.log.info('shut down');
@@ -76,11 +79,6 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
-}
-
-/** Time kept, out of SHUTDOWN_TIMEOUT_MS, to close the services and the database pool after the drain. */
-function closeReserveMs(shutdownTimeoutMs: number): number {
-  return Math.min(2000, Math.floor(shutdownTimeoutMs / 5));
 }
 
 main().catch((error) => {

@@ -1,33 +1,40 @@
-// The HTTP server: /graphql (Yoga over HTTP and graphql-ws over WebSocket on the same path),
-// /api/v1 (REST compatibility route), the health endpoints. Connection limits, parser errors
-// and the drain bookkeeping live in http/; this file wires them. Returns a handle whose
-// close() drains (gracefully on SIGTERM) and disposes.
+// The HTTP server, wiring only: the front door (front-door/) in front of /graphql (Yoga over
+// HTTP, and graphql-ws over WebSocket on the same path), /api/v1 (REST) and the gateway's own
+// pages (health, metrics, GraphiQL assets); connection limits, parser errors and the drain
+// bookkeeping (http/). Returns a handle whose close() drains (gracefully on SIGTERM).
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo } from 'node:net';
-import { GraphQLError, type DocumentNode, type ExecutionArgs } from 'graphql';
-import { CloseCode } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { bearerToken, type Principal } from './auth/api-keys.js';
-import { createLoaders } from './graphql/loaders.js';
-import { enforceRateLimit, GraphQLErrorCode, type GatewayContext } from './graphql/context.js';
+import { WebSocketServer } from 'ws';
+import type { Exchange } from './front-door/exchange.js';
+import { WsCloseCode } from './front-door/failures.js';
+import { FrontDoor } from './front-door/front-door.js';
+import { GRAPHQL_PATH, httpEntrance } from './front-door/http.js';
+import { serveWebSocket } from './front-door/websocket.js';
 import { bodyTooLargeResult } from './graphql/limits.js';
-import { createGatewayYoga, isGraphQLError } from './graphql/yoga.js';
+import { createGatewayYoga } from './graphql/yoga.js';
 import { BodyTooLargeError, ClientGoneError, readBody } from './http/body.js';
-import { restPublicRoutes, restRoutes } from './rest/routes.js';
-import { RestError } from './rest/errors.js';
-import { createRestHandler, REST_PREFIX, send } from './rest/router.js';
 import { clientErrorListener, rawResponse } from './http/client-errors.js';
 import { ConnectionTracker, DRAIN_IDLE_GRACE_MS } from './http/connections.js';
-import { LIVENESS_PATHS, READINESS_PATH, readiness, type ReadinessCheck } from './http/health.js';
-import { serveDashboard } from './pages/dashboard.js';
 import { ErrorCode } from './lib/error-codes.js';
+import { renderGraphiQL } from './ops/graphiql.js';
+import { readinessChecks } from './ops/health.js';
+import { GatewayMetrics } from './ops/metrics.js';
+import { METRICS_PATH, opsPages, serveMetrics } from './ops/pages.js';
+import { NO_TRACING, type Tracing } from './ops/tracing.js';
+import { restPublicRoutes, restRoutes } from './rest/routes.js';
+import { createRestHandler, send } from './rest/router.js';
 import type { Services } from './services.js';
+
+export { WsCloseCode };
 
 export interface ServerHandle {
   port: number;
   url: string;
+  /** The port of the metrics listener when METRICS_PORT is set (else metrics are at `url`/metrics). */
+  metricsPort: number | null;
+  /** This instance's metrics (one registry per instance). */
+  metrics: GatewayMetrics;
   /** True once close() started the drain. */
   readonly draining: boolean;
   /**
@@ -53,129 +60,72 @@ export interface CloseOptions {
 export interface ServerOptions {
   port?: number;
   host?: string;
+  /** Process-wide tracing (ops/tracing.ts); off by default. */
+  tracing?: Tracing;
 }
-
-/** Close codes of our WebSocket connections (graphql-ws reserves 4400–4499 for the protocol). */
-export const WsCloseCode = {
-  Unauthorized: CloseCode.Unauthorized,
-  Forbidden: CloseCode.Forbidden,
-  /** RFC 6455: the server is going away (graceful shutdown); resume elsewhere with the last cursor. */
-  GoingAway: 1001,
-  /** RFC 6455: a message over WS_MAX_MESSAGE_BYTES (sent by ws itself). */
-  MessageTooBig: 1009,
-} as const;
 
 /** The default time close() gives connections to finish before cutting them. */
 const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
 
-/** How often open WebSocket connections re-check their key, so a revocation bites within 1 s. */
-const WS_KEY_RECHECK_MS = 500;
-
-type WsExtra = {
-  principal?: Principal;
-  token?: string;
-};
-
-/**
- * Re-checks the keys of open WebSocket connections: one timer per distinct key, not per
- * connection, so ten thousand subscribers of one key cost one verification per period.
- */
-class KeyWatch {
-  private readonly byToken = new Map<string, { sockets: Set<WebSocket>; timer: NodeJS.Timeout }>();
-
-  constructor(private readonly services: Services) {}
-
-  add(token: string, socket: WebSocket): void {
-    let watched = this.byToken.get(token);
-    if (!watched) {
-      const sockets = new Set<WebSocket>();
-      const timer = setInterval(() => {
-        this.services.keys.verify(token).then(
-          (p) => {
-            if (p) return;
-            for (const s of sockets) s.close(WsCloseCode.Unauthorized, 'Unauthorized: the API key was revoked or expired');
-          },
-          () => {},
-        );
-      }, WS_KEY_RECHECK_MS);
-      timer.unref();
-      watched = { sockets, timer };
-      this.byToken.set(token, watched);
-    }
-    watched.sockets.add(socket);
-  }
-
-  remove(token: string, socket: WebSocket): void {
-    const watched = this.byToken.get(token);
-    if (!watched) return;
-    watched.sockets.delete(socket);
-    if (watched.sockets.size === 0) {
-      clearInterval(watched.timer);
-      this.byToken.delete(token);
-    }
-  }
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+  });
 }
 
 /** Starts listening; tests pass port 0 and read the chosen port from the handle. */
 export async function startServer(services: Services, options: ServerOptions = {}): Promise<ServerHandle> {
-  const limits = services.config.http;
+  const { config } = services;
+  const limits = config.http;
+  const tracing = options.tracing ?? NO_TRACING;
+  const metrics = new GatewayMetrics();
+  metrics.watch({ db: services.db, bus: services.bus, sender: services.webhooks.sender });
+  const frontDoor = new FrontDoor(services, metrics);
   const drain = new AbortController();
-  const yoga = createGatewayYoga(services, { drain: drain.signal });
-  const rest = createRestHandler(services, restRoutes, restPublicRoutes);
+  const yoga = createGatewayYoga(frontDoor, { drain: drain.signal, plugins: [...tracing.graphqlPlugins], renderGraphiQL });
+  const rest = createRestHandler(frontDoor, restRoutes, restPublicRoutes);
 
-  const server = createServer(
-    {
-      headersTimeout: limits.headersTimeoutMs,
-      requestTimeout: limits.requestTimeoutMs,
-      // Node checks both timeouts on this period: at most a quarter of the headers timeout late.
-      connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
-    },
-    (req, res) => {
-      tracker.request(req, res);
-      const incoming = req.headers['x-request-id'];
-      const requestId = typeof incoming === 'string' && /^[\w.-]{1,128}$/.test(incoming) ? incoming : randomUUID();
-      res.setHeader('X-Request-Id', requestId);
-      const path = (req.url ?? '/').split('?')[0] ?? '/';
-      if (path === '/graphql' || path.startsWith('/graphql/')) {
-        serveGraphQL(req, res, requestId).catch((error: unknown) => {
-          services.log.error('unexpected error', { requestId, error: String(error instanceof Error ? error.stack : error) });
-          res.destroy();
-        });
-        return;
-      }
-      if (path === REST_PREFIX || path.startsWith(`${REST_PREFIX}/`)) {
-        void rest(req, res, requestId);
-        return;
-      }
-      if (LIVENESS_PATHS.includes(path)) return send(res, 200, { status: 'ok' });
-      if (path === READINESS_PATH) {
-        void readiness(readinessChecks).then(({ status, body }) => send(res, status, body));
-        return;
-      }
-      if (serveDashboard(req, res, path, services.log)) return;
-      const notFound = new RestError(ErrorCode.NotFound, 'No such route.');
-      send(res, notFound.status, notFound.body());
-    },
-  );
   /**
    * Reads the body ourselves, bounded (http/body.ts), and hands it to Yoga as a pre-read
    * `req.body` (whatwg-node's path for bodies parsed upstream, as behind Express): Yoga's own
    * limit would stop reading mid-body and leave the keep-alive connection hanging.
    */
-  async function serveGraphQL(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+  async function serveGraphQL(req: IncomingMessage, res: ServerResponse, exchange: Exchange): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       try {
-        Object.assign(req, { body: await readBody(req, services.config.graphqlLimits.maxBodyBytes) });
+        Object.assign(req, { body: await readBody(req, config.graphqlLimits.maxBodyBytes) });
       } catch (error) {
-        if (error instanceof BodyTooLargeError) return send(res, 413, bodyTooLargeResult(error.maxBytes));
+        if (error instanceof BodyTooLargeError) {
+          const result = bodyTooLargeResult(error.maxBytes);
+          exchange.noteErrors(result.errors);
+          return send(res, 413, result);
+        }
         if (error instanceof ClientGoneError) return void res.destroy();
         throw error;
       }
     }
-    await yoga(req, res, { requestId });
+    await yoga(req, res, { exchange });
   }
+
+  const server = createServer({
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    // Node checks both timeouts on this period: at most a quarter of the headers timeout late.
+    connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+  });
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   const tracker = new ConnectionTracker(server, limits.maxSilentSockets);
+  const metricsElsewhere = config.metricsPort !== null;
+  const pages = opsPages({
+    checks: readinessChecks(services.db, services.log, () => !tracker.draining),
+    metrics: metricsElsewhere ? null : metrics,
+  });
+  const entrance = httpEntrance(frontDoor, tracing, { graphql: serveGraphQL, rest, pages });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    tracker.request(req, res);
+    entrance(req, res);
+  });
   server.on(
     'clientError',
     clientErrorListener(services.log, (socket) => tracker.responding(socket)),
@@ -186,97 +136,34 @@ export async function startServer(services: Services, options: ServerOptions = {
     const answer = { status: 503, code: ErrorCode.Unavailable, message: 'The gateway is shutting down.', reason: 'shutting_down' };
     socket.end(rawResponse(answer, randomUUID()), () => socket.destroy());
   });
-  /** What GET /readyz checks; each fails with its name (more join later: database, migrations, listener). */
-  const readinessChecks: ReadinessCheck[] = [{ name: 'accepting', ready: () => !tracker.draining }];
 
-  const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: limits.wsMaxMessageBytes });
-  const keyWatch = new KeyWatch(services);
-  const wsServer = useServer<Record<string, unknown>, WsExtra>(
-    {
-      onConnect: async (ctx) => {
-        const auth = ctx.connectionParams?.authorization;
-        const token = bearerToken(typeof auth === 'string' ? auth : undefined);
-        const principal = token ? await services.keys.verify(token) : null;
-        if (!token || !principal) {
-          ctx.extra.socket.close(WsCloseCode.Unauthorized, 'Unauthorized: a valid API key is required in connection_init');
-          return false;
-        }
-        ctx.extra.principal = principal;
-        ctx.extra.token = token;
-        // A revoked or expired key stops long-lived subscriptions too.
-        keyWatch.add(token, ctx.extra.socket);
-        return true;
-      },
-      onClose: (ctx) => {
-        if (ctx.extra.token) keyWatch.remove(ctx.extra.token, ctx.extra.socket);
-      },
-      onSubscribe: async (ctx, _id, payload) => {
-        const { schema, execute, subscribe, parse, validate } = yoga.getEnveloped({
-          ...ctx,
-          req: ctx.extra.request,
-          socket: ctx.extra.socket,
-          params: payload,
-        });
-        // Parse and validate first, like Yoga does over HTTP: the document limits
-        // (graphql/limits.ts) then run before the rate limit and any database work. A bad
-        // document is an error for this operation, never the end of the connection.
-        let document: DocumentNode;
-        try {
-          document = parse(payload.query);
-          const errors = validate(schema, document);
-          if (errors.length) return errors;
-        } catch (error) {
-          if (isGraphQLError(error)) return [error];
-          throw error;
-        }
-        // graphql-ws registers the operation before calling us, so it is counted here.
-        const inProgress = Object.keys(ctx.subscriptions).length;
-        if (inProgress > limits.wsMaxSubscriptions) {
-          return [
-            new GraphQLError(`At most ${limits.wsMaxSubscriptions} operations may run at once on one connection.`, {
-              extensions: { code: GraphQLErrorCode.MaxSubscriptionsExceeded, limit: limits.wsMaxSubscriptions },
-            }),
-          ];
-        }
-        // Every operation over the socket counts against the key's rate limit.
-        try {
-          if (ctx.extra.principal) await enforceRateLimit(services, ctx.extra.principal);
-        } catch (error) {
-          if (isGraphQLError(error)) return [error];
-          throw error;
-        }
-        const contextValue: GatewayContext = {
-          services,
-          principal: ctx.extra.principal ?? null,
-          requestId: randomUUID(),
-          loaders: createLoaders(services, ctx.extra.principal ?? null),
-        };
-        const args: ExecutionArgs & { rootValue: { execute: typeof execute; subscribe: typeof subscribe } } = {
-          schema,
-          operationName: payload.operationName,
-          document,
-          variableValues: payload.variables,
-          contextValue,
-          rootValue: { execute, subscribe },
-        };
-        return args;
-      },
-      execute: (args) => (args.rootValue as { execute: (a: unknown) => unknown }).execute(args) as never,
-      subscribe: (args) => (args.rootValue as { subscribe: (a: unknown) => unknown }).subscribe(args) as never,
-    },
-    wss,
-  );
+  const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: limits.wsMaxMessageBytes });
+  const ws = serveWebSocket(frontDoor, yoga, wss, { maxSubscriptions: limits.wsMaxSubscriptions });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? services.config.port, options.host ?? services.config.host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const host = options.host ?? config.host;
+  const port = await listen(server, options.port ?? config.port, host);
+  // METRICS_PORT: metrics on a listener of their own (e.g. reachable only inside the cluster), not on the main port.
+  let metricsServer: Server | null = null;
+  let metricsPort: number | null = null;
+  if (config.metricsPort !== null) {
+    const only = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (path === METRICS_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
+        serveMetrics(metrics, res).catch(() => res.destroy());
+        return;
+      }
+      send(res, 404, { error: { code: ErrorCode.NotFound, message: 'Only /metrics is served on this port.', details: {} } });
+    });
+    metricsServer = only;
+    metricsPort = await listen(only, config.metricsPort, host);
+  }
 
   let closing: Promise<void> | undefined;
   return {
     port,
     url: `http://127.0.0.1:${port}`,
+    metricsPort,
+    metrics,
     get draining() {
       return tracker.draining;
     },
@@ -288,19 +175,22 @@ export async function startServer(services: Services, options: ServerOptions = {
         // only stops listening, and the tracker closes idle connections after their grace.
         NetServer.prototype.close.call(server, () => {});
         // WebSocket clients first (1001, so they resume elsewhere), then the SSE streams.
-        const wsClosed = Promise.resolve(wsServer.dispose()).catch(() => {});
+        const wsClosed = ws.dispose().catch(() => {});
         drain.abort();
         let timer: NodeJS.Timeout | undefined;
         const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)));
         const cut = await Promise.race([Promise.all([tracker.whenEmpty(), wsClosed]).then(() => false), timedOut]);
         clearTimeout(timer);
         if (cut) {
-          services.log.warn('connections still open at the shutdown timeout were cut', { open: tracker.size });
+          services.log.warn({ open: tracker.size }, 'connections still open at the shutdown timeout were cut');
           for (const client of wss.clients) client.terminate();
           tracker.destroyAll();
         }
         // Clears Node's timeout checker; the listener is already closed, hence the ignored error.
         server.close(() => {});
+        metricsServer?.closeAllConnections();
+        await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
+        metrics.close();
       })();
       return closing;
     },

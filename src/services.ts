@@ -7,7 +7,7 @@ import type { Database, Tx } from './db/client.js';
 import { EventBus } from './events/bus.js';
 import { EVENT_PURGE_INTERVAL_MS, purgeExpiredEvents } from './events/retention.js';
 import { IDEMPOTENCY_PURGE_INTERVAL_MS, purgeExpiredKeys } from './idempotency/store.js';
-import { createLogger, type Logger } from './lib/log.js';
+import { createLogger, type Logger } from './ops/logger.js';
 import { createWebhooks, type Webhooks } from './webhooks/index.js';
 import { DELIVERY_LOG_DAYS, purgeFinishedDeliveries } from './webhooks/queue.js';
 
@@ -108,7 +108,7 @@ export class BackgroundTasks {
       if (busy || this.stopped) return;
       busy = true;
       const p = task()
-        .catch((error: unknown) => this.log.warn('background task failed', { task: name, error: String(error) }))
+        .catch((error: unknown) => this.log.warn({ task: name, error: String(error) }, 'background task failed'))
         .finally(() => {
           busy = false;
           this.running.delete(p);

@@ -16,7 +16,7 @@ import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../src/db/client.js';
 import { EventBus } from '../src/events/bus.js';
-import { createLogger } from '../src/lib/log.js';
+import { createLogger } from '../src/ops/logger.js';
 import { isDatabaseUnavailable, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../src/db/errors.js';
 import { openMigratedDatabase } from '../src/db/open.js';
 import { GraphQLErrorCode } from '../src/graphql/context.js';

@@ -261,7 +261,10 @@ describe(`health endpoints (${dbKind})`, () => {
     }
     const ready = await fetch(`${ctx.gw.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ok', checks: { accepting: 'ok' } });
+    expect(await ready.json()).toEqual({
+      status: 'ok',
+      checks: { database: 'ok', migrations: 'ok', listener: 'ok', accepting: 'ok' },
+    });
     expect(ready.headers.get('x-request-id')).toMatch(/\S+/);
   });
 });

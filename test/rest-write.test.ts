@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Scope } from '../src/auth/scopes.js';
 import { connect } from 'node:net';
 import { openDatabase } from '../src/db/client.js';
-import { createLogger } from '../src/lib/log.js';
+import { createLogger } from '../src/ops/logger.js';
 import { createTestDatabase, dbKind, onPostgres, type TestDatabase } from './helpers/db.js';
 import { issueKey, startGateway, uniqueOrg, type TestGateway } from './helpers/gateway.js';
 import { OpenApiValidator, rest, type RestResult } from './helpers/rest.js';

@@ -38,7 +38,11 @@ function expectUnavailable(res: RawResponse): void {
   expect(res.status).toBe(503);
   expect(res.headers['x-request-id']).toMatch(/\S+/);
   expect(JSON.parse(res.body)).toEqual({
-    error: { code: 'unavailable', message: expect.any(String), details: { failing: ['accepting'], checks: { accepting: 'failing' } } },
+    error: {
+      code: 'unavailable',
+      message: expect.any(String),
+      details: { failing: ['accepting'], checks: { database: 'ok', migrations: 'ok', listener: 'ok', accepting: 'failing' } },
+    },
   });
 }
 

@@ -41,8 +41,15 @@ export function ask<T>(child: ChildProcess, request: ServerRequest, reply: strin
   });
 }
 
-/** Forks `script` (relative to bench/) with the shared Node flags and waits for its `ready` message. */
-export async function forkServer(script: string, env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
+/**
+ * Forks `script` (relative to bench/) with the shared Node flags and waits for its `ready`
+ * message. Its stderr goes to the file descriptor `stderr` when given (the gateway's log file).
+ */
+export async function forkServer(
+  script: string,
+  env: Record<string, string>,
+  stderr?: number,
+): Promise<{ child: ChildProcess; port: number }> {
   // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each server there when it stops
   // (summarise it with bench/tools/profile-summary.ts).
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
@@ -57,7 +64,7 @@ export async function forkServer(script: string, env: Record<string, string>): P
       ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
     ],
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    stdio: ['ignore', 'inherit', stderr ?? 'inherit', 'ipc'],
   });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));

@@ -42,8 +42,8 @@ async function seed(ctx: BenchContext): Promise<void> {
     [ctx.db.orgId],
   );
   await ctx.pool.query(
-    `INSERT INTO customer_events (org_id, customer_id, kind, kyc_from, kyc_to, snapshot)
-     SELECT c.org_id, c.id, 'KYC', s.f::"KycStatus", s.t::"KycStatus", '{}'::jsonb
+    `INSERT INTO customer_events (org_id, customer_id, kind, kyc_from, kyc_to, snapshot, actor_kind)
+     SELECT c.org_id, c.id, 'KYC', s.f::"KycStatus", s.t::"KycStatus", '{}'::jsonb, 'SYSTEM'
      FROM (SELECT * FROM customers WHERE org_id = $1 ORDER BY created_at, id LIMIT ${DASHBOARD_PAGE}) c
      CROSS JOIN (VALUES ('NOT_STARTED', 'PENDING'), ('PENDING', 'IN_PROGRESS'), ('IN_PROGRESS', 'VERIFIED'), ('VERIFIED', 'VERIFIED')) AS s(f, t)`,
     [ctx.db.orgId],

@@ -47,7 +47,7 @@ import { appendCustomerEvent } from '../events/outbox.js';
 import { checkKey, claimKey, type ClaimedKey, type KeyCheck, type StoredResponse } from '../idempotency/store.js';
 import { MS_PER_SECOND } from '../lib/duration.js';
 import type { FieldError } from '../lib/error-codes.js';
-import type { Logger } from '../lib/log.js';
+import type { Logger } from '../ops/logger.js';
 import { checkCustomerRef, matchRef, pickRef } from './queries.js';
 import {
   INITIAL_STATUS,
@@ -251,7 +251,7 @@ async function runWrite<Body>(
       // A lost connection is not retried here: its transaction may have committed (08007), so
       // the caller gets 503 and retries with its idempotency key, which makes that safe.
       if (attempt < MAX_ATTEMPTS && failure.kind === DatabaseErrorKind.RetryableRace) {
-        deps.log.debug('write race, retrying', { attempt, code: failure.code });
+        deps.log.debug({ attempt, code: failure.code }, 'write race, retrying');
         deps.writeMonitor?.retried(operation, attempt);
         await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
         continue;

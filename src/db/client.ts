@@ -39,9 +39,19 @@ export interface Database {
   listenerStatus(): ListenerStatus;
   /** Adds an observer of listener status changes; returns its remover. */
   onListenerStatus(observer: ListenerObserver): () => void;
+  /** Connections of the pool right now, for metrics (PGlite: one in-process connection, no pool). */
+  poolStats(): PoolStats;
   /** Adds a listener of the SQL statements sent through Prisma; returns its remover. */
   onQuery(listener: QueryListener): () => void;
   close(): Promise<void>;
+}
+
+/** Pool use: `max` connections configured; `total` open, `idle` of them free, `waiting` queries queued for one (null: no pool). */
+export interface PoolStats {
+  max: number;
+  total: number | null;
+  idle: number | null;
+  waiting: number | null;
 }
 
 /** Opens a database and its Prisma client. Nothing is migrated here (see migrate.ts). */
@@ -61,9 +71,10 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
 
   if (target.kind === 'postgres') {
     const connectTimeoutMs = target.connectTimeoutMs ?? DEFAULT_DATABASE_CONNECT_TIMEOUT_MS;
+    const max = target.poolSize ?? 10;
     const pool = new pg.Pool({
       connectionString: target.url,
-      max: target.poolSize ?? 10,
+      max,
       connectionTimeoutMillis: connectTimeoutMs,
       keepAlive: true,
     });
@@ -82,6 +93,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
       listen: (channel, onNotify) => listener.listen(channel, onNotify),
       listenerStatus: () => listener.status(),
       onListenerStatus: (observer) => listener.observe(observer),
+      poolStats: () => ({ max, total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
       async close() {
         await prisma.$disconnect();
         await listener.close();
@@ -109,6 +121,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     },
     listenerStatus: () => status.get(),
     onListenerStatus: (observer) => status.observe(observer),
+    poolStats: () => ({ max: 1, total: null, idle: null, waiting: null }),
     async close() {
       await prisma.$disconnect();
       await pglite.close();

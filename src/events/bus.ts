@@ -7,8 +7,8 @@ import { EventEmitter } from 'node:events';
 import type { Database } from '../db/client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { AmlStatus, KycStatus } from '../generated/prisma/enums.js';
+import type { Logger } from '../ops/logger.js';
 import type { PublicCustomer } from '../projection/customer.js';
-import type { Logger } from '../lib/log.js';
 import type { Actor } from './actor.js';
 import { ACTOR_SELECT, toHistoryEvent, type EventColumns } from './history.js';
 import { EVENTS_CHANNEL } from './outbox.js';
@@ -70,6 +70,8 @@ export interface BusMonitorEvents {
   unsubscribed: [count: number];
   overflow: [orgId: string];
   batch: [size: number];
+  /** A live change was handed to a subscriber (replays after a cursor are not reported): commit-to-delivery latency. */
+  delivered: [occurredAt: Date];
 }
 
 const DEFAULT_POLL_MS = 1000;
@@ -176,7 +178,7 @@ export class EventBus {
         ORDER BY e.id`;
     } catch (error) {
       // The next wake-up (at the latest the poll) retries from the same snapshot: no loss.
-      this.options.log.warn('event bus fetch failed', { error: String((error as Error)?.message ?? error) });
+      this.options.log.warn({ error: String((error as Error)?.message ?? error) }, 'event bus fetch failed');
       return;
     }
     const next = rows[0]!.snap;
@@ -218,6 +220,7 @@ export class EventBus {
       this.options.bufferSize,
       (s) => this.remove(s),
       (s) => this.monitor.emit('overflow', s.orgId),
+      (c) => this.monitor.emit('delivered', c.occurredAt),
     );
     // Registration and reading the head happen in one synchronous step: every batch after
     // `registeredAt` reaches the subscriber live, everything before it comes from the replay.
@@ -323,6 +326,7 @@ class BusSubscriber implements AsyncIterableIterator<Delivery> {
     private readonly limit: number,
     private readonly onFinish: (s: BusSubscriber) => void,
     private readonly onOverflow: (s: BusSubscriber) => void,
+    private readonly onDeliver: (c: StatusChange) => void,
   ) {}
 
   replayFrom(replay: AsyncGenerator<StatusChange>): void {
@@ -346,6 +350,7 @@ class BusSubscriber implements AsyncIterableIterator<Delivery> {
       const w = this.waiter;
       this.waiter = null;
       this.lastCursor = c.cursor;
+      this.onDeliver(c);
       w({ value: { type: 'change', change: c }, done: false });
       return;
     }
@@ -376,6 +381,7 @@ class BusSubscriber implements AsyncIterableIterator<Delivery> {
     const c = this.queue.shift();
     if (c) {
       this.lastCursor = c.cursor;
+      this.onDeliver(c);
       return { value: { type: 'change', change: c }, done: false };
     }
     return new Promise((resolve) => (this.waiter = resolve));

@@ -5,14 +5,15 @@ import ComplexityPlugin, { type FieldComplexityValue } from '@pothos/plugin-comp
 import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
-import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from '@pothos/plugin-scope-auth';
 import { getNullableType, GraphQLError, GraphQLScalarType, isListType, Kind, type GraphQLOutputType } from 'graphql';
-import { Scope } from '../auth/scopes.js';
+import { isScope, Scope } from '../auth/scopes.js';
 import type PrismaTypes from '../generated/pothos-prisma-types.js';
 import { getDatamodel } from '../generated/pothos-prisma-types.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { parseTimestamp, TIMESTAMP_FORMAT } from '../lib/time.js';
-import { GraphQLErrorCode, unauthenticated, type GatewayContext } from './context.js';
+import { graphqlError } from '../front-door/failures.js';
+import { GraphQLErrorCode, type GatewayContext } from './context.js';
 
 type AuthScopes = { [S in Scope]: boolean } & { authenticated: boolean };
 
@@ -47,11 +48,14 @@ export const builder = new SchemaBuilder<{
         [Scope.WebhooksManage]: has(Scope.WebhooksManage),
       };
     },
-    // No key → UNAUTHENTICATED (HTTP 401); a key without the scope → FORBIDDEN.
-    unauthorizedError: (_parent, ctx, _info, result) =>
-      ctx.principal === null
-        ? unauthenticated()
-        : new GraphQLError(`Forbidden: ${result.message}`, { extensions: { code: GraphQLErrorCode.Forbidden } }),
+    // No key → UNAUTHENTICATED (HTTP 401); a key without the scope → FORBIDDEN naming it: the
+    // front door's failures, rendered as GraphQL errors.
+    unauthorizedError: (_parent, ctx, _info, result) => {
+      if (ctx.principal === null) return graphqlError({ kind: 'unauthenticated', reason: 'missing' }, ctx.requestId);
+      const scope = requiredScope(result.failure);
+      if (scope) return graphqlError({ kind: 'forbidden', scope }, ctx.requestId);
+      return new GraphQLError(`Forbidden: ${result.message}`, { extensions: { code: GraphQLErrorCode.Forbidden } });
+    },
   },
   errors: { defaultTypes: [] },
   prisma: {
@@ -70,6 +74,18 @@ export const builder = new SchemaBuilder<{
     nodesQueryOptions: false,
   },
 });
+
+/** The scope a scope-auth failure names (every field here asks for one scope), or null. */
+function requiredScope(failure: AuthFailure): Scope | null {
+  if (failure.kind === AuthScopeFailureType.AuthScope && isScope(failure.scope)) return failure.scope;
+  if (failure.kind === AuthScopeFailureType.AnyAuthScopes || failure.kind === AuthScopeFailureType.AllAuthScopes) {
+    for (const inner of failure.failures) {
+      const scope = requiredScope(inner);
+      if (scope) return scope;
+    }
+  }
+  return null;
+}
 
 /** Cost of a list whose size the page argument does not say: assumed to hold this many items. */
 const UNPAGED_LIST_MULTIPLIER = 10;

@@ -1,10 +1,13 @@
-// One context factory for HTTP and WebSocket: the key comes from the Authorization header or
-// the connection_init payload, is verified once, and the context carries the caller's
-// organisation, scopes and this request's DataLoaders (never module globals).
-import { GraphQLError } from 'graphql';
-import { bearerToken, type Principal } from '../auth/api-keys.js';
+// The GraphQL context and the GraphQL error codes. One context factory builds it for HTTP and
+// WebSocket alike (front-door/graphql.ts): the key comes from the Authorization header or the
+// connection_init payload, is verified once by the front door, and the context carries the
+// caller, the request's id and logger, and its DataLoaders (never module globals).
+import type { Principal } from '../auth/api-keys.js';
+import type { Exchange } from '../front-door/exchange.js';
+import { graphqlError } from '../front-door/failures.js';
+import type { Logger } from '../ops/logger.js';
 import type { Services } from '../services.js';
-import { createLoaders, type Loaders } from './loaders.js';
+import type { Loaders } from './loaders.js';
 
 export const GraphQLErrorCode = {
   Unauthenticated: 'UNAUTHENTICATED',
@@ -15,6 +18,8 @@ export const GraphQLErrorCode = {
   BadRequest: 'BAD_REQUEST',
   /** The document is not valid GraphQL syntax. */
   ParseFailed: 'GRAPHQL_PARSE_FAILED',
+  /** The document does not validate against the schema. */
+  ValidationFailed: 'GRAPHQL_VALIDATION_FAILED',
   Unavailable: 'UNAVAILABLE',
   Internal: 'INTERNAL_SERVER_ERROR',
   /** A subscriber's buffer filled up: it was disconnected and may resume with its last cursor. */
@@ -33,19 +38,20 @@ export const GraphQLErrorCode = {
   RequestTooLarge: 'REQUEST_ENTITY_TOO_LARGE',
   /** Too many operations in progress on one graphql-ws connection. */
   MaxSubscriptionsExceeded: 'MAX_SUBSCRIPTIONS_EXCEEDED',
+  /** The document has no operation of the requested name (or several and no name). */
+  OperationResolutionFailure: 'OPERATION_RESOLUTION_FAILURE',
 } as const;
 
 export interface GatewayContext {
   services: Services;
+  /** The verified caller; null when no key was sent (only introspection answers then). */
   principal: Principal | null;
   requestId: string;
+  /** The request's logger: every line carries its request id. */
+  log: Logger;
+  /** The front door's record of this request (access line, metrics). */
+  exchange: Exchange;
   loaders: Loaders;
-}
-
-export function unauthenticated(message = 'A valid API key is required (Authorization: Bearer <key>).'): GraphQLError {
-  return new GraphQLError(message, {
-    extensions: { code: GraphQLErrorCode.Unauthenticated, http: { status: 401, headers: { 'WWW-Authenticate': 'Bearer' } } },
-  });
 }
 
 /**
@@ -53,44 +59,6 @@ export function unauthenticated(message = 'A valid API key is required (Authoriz
  * callers, so this only turns that guarantee into a type (no `!` on the principal).
  */
 export function principalOf(ctx: GatewayContext): Principal {
-  if (!ctx.principal) throw unauthenticated();
+  if (!ctx.principal) throw graphqlError({ kind: 'unauthenticated', reason: 'missing' }, ctx.requestId);
   return ctx.principal;
-}
-
-/** Spends one request of the key's allowance; over the limit → RATE_LIMITED (HTTP 429). */
-export async function enforceRateLimit(services: Services, principal: Principal): Promise<void> {
-  const decision = await services.rateLimiter.take(principal);
-  if (decision.allowed) return;
-  throw new GraphQLError(
-    `Rate limit of ${decision.limit} requests per ${decision.windowSeconds} s exceeded; retry in ${decision.retryAfterSeconds} s.`,
-    {
-      extensions: {
-        code: GraphQLErrorCode.RateLimited,
-        limit: decision.limit,
-        windowSeconds: decision.windowSeconds,
-        http: { status: 429, headers: { 'Retry-After': String(decision.retryAfterSeconds) } },
-      },
-    },
-  );
-}
-
-/**
- * Verifies the presented key. No key at all gives an anonymous context (introspection and
- * GraphiQL work; every data field then answers UNAUTHENTICATED); a bad key fails the whole
- * request with UNAUTHENTICATED (HTTP 401).
- */
-export async function buildContext(
-  services: Services,
-  authorization: string | null | undefined,
-  requestId: string,
-): Promise<GatewayContext> {
-  const token = bearerToken(authorization);
-  let principal: Principal | null = null;
-  if (token === null) throw unauthenticated('The Authorization header must be "Bearer <key>".');
-  if (token !== undefined) {
-    principal = await services.keys.verify(token);
-    if (!principal) throw unauthenticated('The API key is unknown, revoked or expired.');
-    await enforceRateLimit(services, principal);
-  }
-  return { services, principal, requestId, loaders: createLoaders(services, principal) };
 }

@@ -1,52 +1,26 @@
-// Builds the GraphQL application (Yoga over the Pothos schema). It never listens: server.ts
-// mounts it on HTTP and WebSocket.
+// Builds the GraphQL application (Yoga over the Pothos schema) behind the front door. It never
+// listens: server.ts mounts it on HTTP and WebSocket.
 import { GraphQLError } from 'graphql';
-import { createYoga, type GraphQLParams, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import { isDatabaseUnavailable, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../db/errors.js';
-import { InvalidCursorError } from '../lib/cursor.js';
+import { createYoga, type GraphiQLOptions, type GraphQLParams, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { failureFromError } from '../front-door/failures.js';
+import type { FrontDoor } from '../front-door/front-door.js';
+import { httpContext, observeIdempotentWrites, toClientError, useFrontDoor, type ServerContext } from '../front-door/graphql.js';
+import { DEFAULT_HEADERS } from '../ops/graphiql.js';
 import type { Services } from '../services.js';
-import { buildContext, GraphQLErrorCode, type GatewayContext } from './context.js';
+import { GraphQLErrorCode, type GatewayContext } from './context.js';
 import { endSubscriptionsOnDrain } from './drain.js';
 import { operationLimitPlugins } from './limits.js';
 import { buildSchema } from './schema/index.js';
 
-/** What the HTTP server hands to Yoga for each request. */
-export interface ServerContext {
-  requestId: string;
-}
-
 export type GatewayYoga = YogaServerInstance<ServerContext, GatewayContext>;
 
 /**
- * Keeps expected errors (our GraphQLErrors, bad cursors) and maps a lost database to 503
- * UNAVAILABLE; everything else is masked, logged with the request id, never shown.
+ * Yoga's last-resort masking, for errors raised outside an execution (the front door's plugin
+ * maps those of an execution first, with the request's logger): the same mapping, logged
+ * without a request id (Yoga does not hand the request to this hook).
  */
-export function maskError(services: Services, error: unknown, requestId?: string): GraphQLError {
-  const original = isGraphQLError(error) ? error.originalError : error;
-  if (isGraphQLError(error) && (!original || isGraphQLError(original))) {
-    if (hasCode(error)) return error;
-    // graphql-js raises these without a code. With no path, the request itself was refused
-    // before execution (variable coercion, operation selection): the client's input. With a
-    // path, a field failed to resolve or serialise (an enum or scalar refusing our own value):
-    // ours, so masked below like any unexpected error.
-    if (!error.path) return withExtensions(error, { code: GraphQLErrorCode.BadUserInput, http: { spec: true, status: 400 } });
-  }
-  const path = isGraphQLError(error) ? error.path : undefined;
-  if (original instanceof InvalidCursorError) {
-    return new GraphQLError(original.message, { path, extensions: { code: GraphQLErrorCode.BadUserInput } });
-  }
-  if (isDatabaseUnavailable(original)) {
-    services.log.warn('database unavailable', { requestId, error: String((original as Error)?.message ?? original) });
-    return new GraphQLError('The service is temporarily unavailable; retry shortly.', {
-      path,
-      extensions: {
-        code: GraphQLErrorCode.Unavailable,
-        http: { status: 503, headers: { 'Retry-After': String(UNAVAILABLE_RETRY_AFTER_SECONDS) } },
-      },
-    });
-  }
-  services.log.error('unexpected error', { requestId, error: String((original as Error)?.stack ?? original) });
-  return new GraphQLError('Unexpected error.', { path, extensions: { code: GraphQLErrorCode.Internal, requestId } });
+export function maskError(services: Services, error: unknown): GraphQLError {
+  return toClientError(error, (thrown) => failureFromError(thrown, services.log), null);
 }
 
 /**
@@ -60,7 +34,7 @@ export function isGraphQLError(error: unknown): error is GraphQLError {
 const hasCode = (error: GraphQLError) => typeof error.extensions.code === 'string';
 
 /** A copy of `error` with more extensions (GraphQLError's own are read-only). */
-function withExtensions(error: GraphQLError, extensions: Record<string, unknown>): GraphQLError {
+export function withExtensions(error: GraphQLError, extensions: Record<string, unknown>): GraphQLError {
   return new GraphQLError(error.message, {
     nodes: error.nodes,
     source: error.source,
@@ -142,24 +116,41 @@ export function useErrorCodes(): Plugin {
 export interface GatewayYogaOptions {
   /** Aborted when the graceful shutdown starts: subscription streams then end. */
   drain?: AbortSignal;
+  /** More Envelop plugins (tracing), run after the front door's; each typed by its own context. */
+  plugins?: readonly object[];
+  /** The GraphiQL page (served from the gateway itself: ops/graphiql.ts). */
+  renderGraphiQL?: (options?: GraphiQLOptions) => string;
 }
 
 /** The GraphQL application of one instance, with its document limits and shutdown behaviour. */
-export function createGatewayYoga(services: Services, options: GatewayYogaOptions = {}): GatewayYoga {
+export function createGatewayYoga(frontDoor: FrontDoor, options: GatewayYogaOptions = {}): GatewayYoga {
+  const { services } = frontDoor;
+  const schema = buildSchema();
+  observeIdempotentWrites(schema);
   return createYoga<ServerContext, GatewayContext>({
-    schema: buildSchema(),
+    schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
     logging: false,
-    graphiql: { title: 'customer-gateway', subscriptionsProtocol: 'WS' },
-    context: ({ request, requestId }) => buildContext(services, request.headers.get('authorization'), requestId),
+    graphiql: {
+      title: 'customer-gateway',
+      subscriptionsProtocol: 'WS',
+      // Where the key goes; a placeholder, never a real key in the page (nor kept in the browser's storage).
+      defaultHeaders: DEFAULT_HEADERS,
+      headers: DEFAULT_HEADERS,
+      shouldPersistHeaders: false,
+    },
+    ...(options.renderGraphiQL ? { renderGraphiQL: options.renderGraphiQL } : {}),
+    context: ({ request, exchange }) => httpContext(frontDoor, exchange, request.headers.get('authorization')),
     maskedErrors: { maskError: (error) => maskError(services, error) },
     multipart: false,
     maxRequestBodySize: services.config.graphqlLimits.maxBodyBytes,
     plugins: [
+      useFrontDoor(frontDoor),
       useErrorCodes(),
       ...operationLimitPlugins(services.config.graphqlLimits),
       ...(options.drain ? [endSubscriptionsOnDrain(options.drain)] : []),
+      ...(options.plugins ?? []),
     ],
   });
 }

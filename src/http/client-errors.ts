@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ErrorCode } from '../lib/error-codes.js';
-import type { Logger } from '../lib/log.js';
+import type { Logger } from '../ops/logger.js';
 import { RestError } from '../rest/errors.js';
 
 interface ClientErrorAnswer {
@@ -72,7 +72,7 @@ export function clientErrorListener(log: Logger, responding: (socket: Duplex) =>
     const answer = answerFor(error, socket.bytesRead ?? 0);
     if (!answer || !socket.writable || responding(socket)) return void socket.destroy();
     const requestId = randomUUID();
-    log.info('request refused by the HTTP parser', { requestId, status: answer.status, reason: answer.reason });
+    log.info({ requestId, status: answer.status, reason: answer.reason }, 'request refused by the HTTP parser');
     socket.end(rawResponse(answer, requestId), () => socket.destroy());
   };
 }

@@ -14,7 +14,7 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { ErrorCode } from '../lib/error-codes.js';
-import type { Logger } from '../lib/log.js';
+import type { Logger } from '../ops/logger.js';
 import { RestError } from '../rest/errors.js';
 import { send } from '../rest/router.js';
 
@@ -161,7 +161,7 @@ export function serveDashboard(req: IncomingMessage, res: ServerResponse, path: 
       else notFound(res);
     },
     (error: unknown) => {
-      log.error('the dashboard page cannot be served', { error: String(error instanceof Error ? error.message : error) });
+      log.error({ err: error }, 'the dashboard page cannot be served');
       const failure = new RestError(ErrorCode.Internal, 'The dashboard page is unavailable.');
       send(res, failure.status, failure.body());
     },

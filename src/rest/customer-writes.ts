@@ -12,7 +12,8 @@ import { renderCustomer, type RestCustomer } from './render.js';
 import type { RestRequest, RestResponse, Route } from './router.js';
 
 const IDEMPOTENCY_HEADER = 'idempotency-key';
-const REPLAYED_HEADER = 'Idempotent-Replayed';
+/** Set on a REST answer served from an Idempotency-Key (SPEC section 4). */
+export const REPLAYED_HEADER = 'Idempotent-Replayed';
 
 /** The REST rendering of a write that ran (stored under the idempotency key). */
 function render(result: WriteResult): StoredResponse<RestCustomer | ErrorBody> {

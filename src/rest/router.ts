@@ -1,12 +1,17 @@
-// The REST compatibility route /api/v1 (SPEC section 6): routing, authentication, rate
-// limits, scopes, body parsing, and the error envelope. Handlers (customers.ts) stay thin.
+// The REST compatibility route /api/v1 (SPEC section 6): routing and body parsing; the key,
+// the rate limit, the scope and the mapping of failures are the front door's, rendered here in
+// the error envelope. Handlers (customers.ts) stay thin.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { bearerToken, type Principal } from '../auth/api-keys.js';
+import type { Principal } from '../auth/api-keys.js';
 import type { Scope } from '../auth/scopes.js';
-import { isDatabaseUnavailable, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../db/errors.js';
-import { ErrorCode } from '../lib/error-codes.js';
-import type { Services } from '../services.js';
+import type { Exchange } from '../front-door/exchange.js';
+import { restError } from '../front-door/failures.js';
+import type { FrontDoor } from '../front-door/front-door.js';
 import { BodyTooLargeError, ClientGoneError, readBody } from '../http/body.js';
+import { ErrorCode } from '../lib/error-codes.js';
+import { IdempotencyResult } from '../ops/metrics.js';
+import type { Services } from '../services.js';
+import { REPLAYED_HEADER } from './customer-writes.js';
 import { RestError } from './errors.js';
 
 export const REST_PREFIX = '/api/v1';
@@ -93,12 +98,32 @@ async function readJsonObject(req: IncomingMessage): Promise<Record<string, unkn
   return parsed as Record<string, unknown>;
 }
 
-/** Builds the /api/v1 request handler over a table of routes. */
-export function createRestHandler(services: Services, routes: Route[], publicRoutes: PublicRoute[] = []) {
+/** The idempotency outcome an answer reports (a replay header, or an idempotency refusal). */
+function idempotencyOf(code: ErrorCode | null, headers: Record<string, string> | undefined): IdempotencyResult | null {
+  if (code === ErrorCode.IdempotencyConflict) return IdempotencyResult.Conflict;
+  if (code === ErrorCode.IdempotencyInProgress) return IdempotencyResult.InProgress;
+  return headers?.[REPLAYED_HEADER] === 'true' ? IdempotencyResult.Replayed : null;
+}
+
+/**
+ * Builds the /api/v1 request handler over a table of routes. Order of checks: route (404) →
+ * key (401) → rate limit (429) → scope (403) → the route's own (415, 413, 400, 422…); the
+ * key, limit and scope checks and every unexpected failure are the front door's.
+ */
+export function createRestHandler(frontDoor: FrontDoor, routes: Route[], publicRoutes: PublicRoute[] = []) {
+  const { services } = frontDoor;
   const compiled = routes.map(compile);
   const compiledPublic = publicRoutes.map(compile);
 
-  return async function handle(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+  const answer = (res: ServerResponse, ex: Exchange, out: RestResponse | RestError): void => {
+    const isError = out instanceof RestError;
+    const idempotency = idempotencyOf(isError ? out.code : null, out.headers);
+    if (idempotency) frontDoor.noteIdempotency(ex, idempotency);
+    if (isError) return send(res, out.status, out.body(), out.headers);
+    send(res, out.status, out.body, out.headers);
+  };
+
+  return async function handle(req: IncomingMessage, res: ServerResponse, ex: Exchange): Promise<void> {
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const path = url.pathname.slice(REST_PREFIX.length) || '/';
@@ -106,8 +131,9 @@ export function createRestHandler(services: Services, routes: Route[], publicRou
 
       for (const { route, pattern } of compiledPublic) {
         if (route.method === method && pattern.test(path)) {
-          const out = route.handler();
-          return send(res, out.status, out.body, out.headers);
+          ex.route = `${REST_PREFIX}${route.path}`;
+          ex.operation = `${method} ${ex.route}`;
+          return answer(res, ex, route.handler());
         }
       }
       let match: { c: CompiledRoute<Route>; values: string[] } | undefined;
@@ -119,62 +145,39 @@ export function createRestHandler(services: Services, routes: Route[], publicRou
         }
       }
       if (!match) throw new RestError(ErrorCode.NotFound, `No route ${method} ${url.pathname}.`);
-
-      const token = bearerToken(req.headers.authorization);
-      const principal = token ? await services.keys.verify(token) : null;
-      if (!principal) {
-        throw new RestError(
-          ErrorCode.Unauthorized,
-          token === undefined
-            ? 'Send an API key as Authorization: Bearer <key>.'
-            : 'The API key is malformed, unknown, revoked or expired.',
-          {},
-          { 'WWW-Authenticate': 'Bearer' },
-        );
-      }
-      const decision = await services.rateLimiter.take(principal);
-      if (!decision.allowed) {
-        throw new RestError(
-          ErrorCode.RateLimited,
-          `Rate limit of ${decision.limit} requests per ${decision.windowSeconds} s exceeded.`,
-          { limit: decision.limit, window_seconds: decision.windowSeconds },
-          { 'Retry-After': String(decision.retryAfterSeconds) },
-        );
-      }
       const { route, names } = match.c;
-      if (!principal.scopes.includes(route.scope)) {
-        throw new RestError(ErrorCode.Forbidden, `This key lacks the ${route.scope} scope.`, { required_scope: route.scope });
-      }
+      ex.route = `${REST_PREFIX}${route.path}`;
+      ex.operation = `${method} ${ex.route}`;
+
+      const admission = await frontDoor.admitKey(req.headers.authorization, ex);
+      if (!admission.ok) throw restError(admission.failure);
+      const principal = admission.principal;
+      const forbidden = frontDoor.authorize(principal, route.scope);
+      if (forbidden) throw restError(forbidden);
       const params: Record<string, string> = {};
       names.forEach((name, i) => {
         params[name] = decodeURIComponent(match.values[i]!);
       });
       const body = route.method === 'GET' ? {} : await readJsonObject(req);
-      const out = await route.handler({ services, principal, requestId, params, query: url.searchParams, headers: req.headers, body });
-      send(res, out.status, out.body, out.headers);
+      const out = await route.handler({
+        services,
+        principal,
+        requestId: ex.requestId,
+        params,
+        query: url.searchParams,
+        headers: req.headers,
+        body,
+      });
+      answer(res, ex, out);
     } catch (error) {
-      if (error instanceof RestError) return send(res, error.status, error.body(), error.headers);
+      if (error instanceof RestError) return answer(res, ex, error);
       if (error instanceof ClientGoneError) {
-        services.log.debug('client went away while sending its body', { requestId });
+        ex.log.debug('client went away while sending its body');
         return void res.destroy();
       }
-      if (error instanceof URIError) {
-        const e = new RestError(ErrorCode.NotFound, 'No such resource.');
-        return send(res, e.status, e.body());
-      }
-      if (isDatabaseUnavailable(error)) {
-        services.log.warn('database unavailable', { requestId, error: String((error as Error)?.message ?? error) });
-        const e = new RestError(
-          ErrorCode.Unavailable,
-          'The service is temporarily unavailable; retry shortly.',
-          {},
-          { 'Retry-After': String(UNAVAILABLE_RETRY_AFTER_SECONDS) },
-        );
-        return send(res, e.status, e.body(), e.headers);
-      }
-      services.log.error('unexpected error', { requestId, error: String((error as Error)?.stack ?? error) });
-      const e = new RestError(ErrorCode.Internal, 'Unexpected error. Quote the X-Request-Id header when reporting it.');
-      if (!res.headersSent) send(res, e.status, e.body());
+      if (error instanceof URIError) return answer(res, ex, new RestError(ErrorCode.NotFound, 'No such resource.'));
+      const failure = restError(frontDoor.fail(error, ex));
+      if (!res.headersSent) answer(res, ex, failure);
       else res.destroy();
     }
   };

@@ -2,7 +2,7 @@
 // GraphQL and the CLI) and the sender (started with the instance, stopped by services.close()).
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
-import type { Logger } from '../lib/log.js';
+import type { Logger } from '../ops/logger.js';
 import type { NetworkPolicy } from './address-policy.js';
 import { WebhookEndpoints } from './endpoints.js';
 import { SecretBox } from './secret-box.js';

@@ -19,7 +19,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Database } from '../db/client.js';
 import { EVENTS_CHANNEL } from '../events/outbox.js';
-import type { Logger } from '../lib/log.js';
+import type { Logger } from '../ops/logger.js';
 import { nextAttempt, retryDelay } from './backoff.js';
 import { buildPayload } from './event-types.js';
 import {
@@ -122,7 +122,7 @@ export class WebhookSender {
     } catch (error) {
       this.listening = false;
       for (const u of this.unlisten.splice(0)) await u().catch(() => {});
-      this.options.log.warn('webhook sender cannot listen yet', { error: errorText(error) });
+      this.options.log.warn({ error: errorText(error) }, 'webhook sender cannot listen yet');
     }
   }
 
@@ -148,7 +148,7 @@ export class WebhookSender {
         if (r.queued > 0) this.monitor.emit('queued', r.queued);
       } catch (error) {
         // The cursor did not move: the next wake-up (at the latest the poll) retries.
-        this.options.log.warn('webhook fan-out failed', { error: errorText(error) });
+        this.options.log.warn({ error: errorText(error) }, 'webhook fan-out failed');
       }
     });
     this.fanOutQueued = run;
@@ -175,7 +175,7 @@ export class WebhookSender {
             const leaseUntil = new Date(now.getTime() + this.leaseMs);
             batches = await claimBatches(this.db.prisma, this.instanceId, now, leaseUntil, free, this.batchSize);
           } catch (error) {
-            this.options.log.warn('webhook claim failed', { error: errorText(error) });
+            this.options.log.warn({ error: errorText(error) }, 'webhook claim failed');
             break;
           }
           for (const batch of batches) this.run(batch);
@@ -198,7 +198,7 @@ export class WebhookSender {
         await this.chain(first);
       } catch (error) {
         // Not recorded: the lease runs out and the deliveries are attempted again (at least once).
-        this.options.log.error('webhook slot failed', { endpointId: first.endpointId, error: errorText(error) });
+        this.options.log.error({ endpointId: first.endpointId, error: errorText(error) }, 'webhook slot failed');
       }
     })();
     this.active.add(slot);
@@ -233,7 +233,7 @@ export class WebhookSender {
       if (secrets.length === 0) throw new SecretUnavailableError('the endpoint has no signing secret');
     } catch (error) {
       if (!(error instanceof SecretUnavailableError)) throw error;
-      this.options.log.error('webhook not signed: secret unavailable', { endpointId: batch.endpointId, error: error.message });
+      this.options.log.error({ endpointId: batch.endpointId, error: error.message }, 'webhook not signed: secret unavailable');
       secrets = error;
     }
     for (const item of batch.items) {
@@ -280,13 +280,16 @@ export class WebhookSender {
     const delay = retryDelay(failures, this.options.random);
     const retryAt = outcome.kind === 'skipped' && outcome.final ? null : nextAttempt(delay, end, item.deadline);
     if (retryAt === null) this.monitor.emit('failed', batch.endpointId);
-    this.options.log.info('webhook attempt failed', {
-      endpointId: batch.endpointId,
-      deliveryId: item.deliveryId.toString(),
-      attempt: item.attempts + 1,
-      outcome: outcome.kind,
-      retryAt: retryAt?.toISOString() ?? null,
-    });
+    this.options.log.info(
+      {
+        endpointId: batch.endpointId,
+        deliveryId: item.deliveryId.toString(),
+        attempt: item.attempts + 1,
+        outcome: outcome.kind,
+        retryAt: retryAt?.toISOString() ?? null,
+      },
+      'webhook attempt failed',
+    );
     return {
       deliveryId: item.deliveryId,
       startedAt,

@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, onTestFinished } from 'vitest';
 import type { Scope } from '../../src/auth/scopes.js';
 import type { Database } from '../../src/db/client.js';
-import type { Logger } from '../../src/lib/log.js';
+import type { Logger } from '../../src/ops/logger.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { issueKey, startGateway, uniqueOrg, type TestGateway } from './gateway.js';
 

@@ -3,7 +3,7 @@ import { createApiKey } from '../../src/auth/api-keys.js';
 import { ALL_SCOPES, type Scope } from '../../src/auth/scopes.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Database } from '../../src/db/client.js';
-import type { Logger } from '../../src/lib/log.js';
+import type { Logger } from '../../src/ops/logger.js';
 import { startServer, type ServerHandle } from '../../src/server.js';
 import { createServices, type Services } from '../../src/services.js';
 

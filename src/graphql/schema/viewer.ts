@@ -1,6 +1,7 @@
 // `viewer`: who the caller is (its organisation and its key's scopes).
 import type { Principal } from '../../auth/api-keys.js';
 import { builder } from '../builder.js';
+import { principalOf } from '../context.js';
 
 const Organization = builder.objectRef<{ id: string; name: string }>('Organization').implement({
   description: 'The organisation of the API key; every record the key can reach belongs to it.',
@@ -32,6 +33,6 @@ builder.queryField('viewer', (t) =>
     nullable: true,
     description: 'The caller: its organisation and the scopes of its key. Requires any valid API key.',
     authScopes: { authenticated: true },
-    resolve: (_root, _args, ctx) => ctx.principal!,
+    resolve: (_root, _args, ctx) => principalOf(ctx),
   }),
 );

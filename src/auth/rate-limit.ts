@@ -73,7 +73,7 @@ export class RateLimiter {
     // Concurrent requests of one key share one lease round trip.
     while (s.tokens <= 0 && !s.exhausted) {
       s.leasing ??= this.lease(keyId, window, s, limit).finally(() => {
-        s!.leasing = undefined;
+        s.leasing = undefined;
       });
       await s.leasing;
     }

@@ -260,7 +260,7 @@ export function validateUpsertInput(raw: unknown): Validated<UpsertInput> {
 
 /** Validates a PATCH body (fullName, email, phone, risk); type, externalId and status fields are field errors. */
 export function validatePatchInput(raw: unknown): Validated<PatchInput> {
-  return validate(raw, 'patch') as Validated<PatchInput>;
+  return validate(raw, 'patch');
 }
 
 type JsonSchema = Record<string, unknown>;

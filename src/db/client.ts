@@ -104,7 +104,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
 
   const pglite = target.kind === 'pglite' ? new PGlite(target.dataDir) : (target.pglite ?? new PGlite());
   await pglite.waitReady;
-  const adapterFactory = new PrismaPGlite(pglite) as unknown as SqlMigrationAwareDriverAdapterFactory;
+  const adapterFactory: SqlMigrationAwareDriverAdapterFactory = new PrismaPGlite(pglite);
   const prisma = makeClient(adapterFactory);
   // In-process: there is no connection to lose, so no reconnection; the status has the same
   // shape as PostgreSQL's so that readiness reads both alike.

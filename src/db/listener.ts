@@ -185,7 +185,10 @@ export class PgListener {
   }
 
   private setStatus(state: ListenerState, error: unknown): void {
-    const lastError = error === null ? null : error instanceof Error ? error.message : String(error);
+    const lastError =
+      // A thrown non-Error (a driver's string or object) has no message: its String() is all there is.
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string
+      error === null ? null : error instanceof Error ? error.message : String(error);
     if (state === this.current.state && lastError === this.current.lastError) return;
     const since = state === this.current.state ? this.current.since : new Date();
     this.current = { state, since, lastError, reconnects: Math.max(0, this.connections - 1) };

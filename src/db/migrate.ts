@@ -14,7 +14,8 @@ export const SCHEMA_PATH = join(projectRoot, 'prisma/schema.prisma');
 export const MIGRATIONS_DIR = join(projectRoot, 'prisma/migrations');
 const LOCKFILE = 'migration_lock.toml';
 
-type EngineModule = typeof import('@prisma/schema-engine-wasm');
+/** The engine's JavaScript glue: its classes, and the imports its wasm instance calls back into. */
+type EngineModule = typeof import('@prisma/schema-engine-wasm/schema_engine_bg');
 let engineModule: Promise<EngineModule> | undefined;
 
 /**
@@ -23,20 +24,25 @@ let engineModule: Promise<EngineModule> | undefined;
  */
 function loadEngineModule(): Promise<EngineModule> {
   engineModule ??= (async () => {
-    const bindings = (await import('@prisma/schema-engine-wasm/schema_engine_bg')) as unknown as EngineModule & {
-      __wbg_set_wasm(exports: WebAssembly.Exports): void;
-    };
+    const bindings = await import('@prisma/schema-engine-wasm/schema_engine_bg');
     const require = createRequire(import.meta.url);
     const wasmPath = join(dirname(require.resolve('@prisma/schema-engine-wasm')), 'schema_engine_bg.wasm');
     const module = new WebAssembly.Module(readFileSync(wasmPath));
     const instance = new WebAssembly.Instance(module, {
-      './schema_engine_bg.js': bindings as unknown as WebAssembly.ModuleImports,
+      './schema_engine_bg.js': wasmImports(bindings),
     });
     bindings.__wbg_set_wasm(instance.exports);
     (instance.exports.__wbindgen_start as () => void)();
     return bindings;
   })();
   return engineModule;
+}
+
+/** The functions a glue module exports, as the import object its wasm instance links against. */
+function wasmImports(glue: EngineModule): WebAssembly.ModuleImports {
+  const imports: WebAssembly.ModuleImports = {};
+  for (const [name, value] of Object.entries(glue)) if (typeof value === 'function') imports[name] = value;
+  return imports;
 }
 
 /** Reads `prisma/migrations` in Prisma's folder format. */
@@ -96,7 +102,7 @@ export async function diffSchemaAgainstMigrations(factory: SqlMigrationAwareDriv
   return withEngine(factory, async (engine) => {
     const schema = readFileSync(SCHEMA_PATH, 'utf8');
     const migrations = readMigrations();
-    const from = migrations.migrationDirectories.length > 0 ? ({ tag: 'migrations', ...migrations } as const) : ({ tag: 'empty' } as const);
+    const from = migrations.migrationDirectories.length > 0 ? { tag: 'migrations' as const, ...migrations } : ({ tag: 'empty' } as const);
     const result = await engine.diff({
       from,
       to: { tag: 'schemaDatamodel', files: [{ path: SCHEMA_PATH, content: schema }] },

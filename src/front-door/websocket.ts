@@ -6,7 +6,17 @@
 // socket plumbing is ours (not graphql-ws/use/ws) so that protocol errors reach our logger,
 // never the console, and never with a payload.
 import type { IncomingMessage } from 'node:http';
-import { getOperationAST, GraphQLError, type DocumentNode, type ExecutionArgs } from 'graphql';
+import {
+  getOperationAST,
+  GraphQLError,
+  type DocumentNode,
+  type execute,
+  type ExecutionArgs,
+  type GraphQLSchema,
+  type parse,
+  type subscribe,
+  type validate,
+} from 'graphql';
 import { CloseCode, handleProtocols, makeServer, type OperationResult } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { bearerToken, type Principal } from '../auth/api-keys.js';
@@ -97,10 +107,22 @@ function statusOf(errors: readonly GraphQLError[]): number {
 const refusal = (message: string, code: string, extensions: Record<string, unknown> = {}) =>
   new GraphQLError(message, { extensions: { code, ...extensions, http: { status: 400 } } });
 
+/**
+ * The parts of Yoga's Envelop this path calls, with graphql-js 16's signatures: Envelop types
+ * them `any` (it serves several graphql versions), so naming them here keeps the calls checked.
+ */
+interface EnvelopedGraphQL {
+  parse: typeof parse;
+  validate: typeof validate;
+  execute: typeof execute;
+  subscribe: typeof subscribe;
+  schema: GraphQLSchema;
+}
+
 /** Serves graphql-ws on `wss` through the front door; dispose() closes every client with 1001. */
 export function serveWebSocket(frontDoor: FrontDoor, yoga: GatewayYoga, wss: WebSocketServer, options: WebSocketOptions) {
   const keyWatch = new KeyWatch(frontDoor);
-  const enveloped = new WeakMap<object, ReturnType<GatewayYoga['getEnveloped']>>();
+  const enveloped = new WeakMap<object, EnvelopedGraphQL>();
 
   const envelopedOf = (contextValue: unknown) => {
     const fns = typeof contextValue === 'object' && contextValue !== null ? enveloped.get(contextValue) : undefined;
@@ -117,7 +139,7 @@ export function serveWebSocket(frontDoor: FrontDoor, yoga: GatewayYoga, wss: Web
   ): Promise<ExecutionArgs | readonly GraphQLError[]> {
     const principal = extra.principal;
     if (!principal) return [graphqlError({ kind: 'unauthenticated', reason: 'missing' }, ex.requestId)];
-    const fns = yoga.getEnveloped({ req: extra.request, socket: extra.socket, params: payload });
+    const fns: EnvelopedGraphQL = yoga.getEnveloped({ req: extra.request, socket: extra.socket, params: payload });
     // Parse and validate first, like Yoga over HTTP: the document limits (graphql/limits.ts)
     // run before the rate limit and any database work.
     let document: DocumentNode;
@@ -252,6 +274,8 @@ export function serveWebSocket(frontDoor: FrontDoor, yoga: GatewayYoga, wss: Web
         close: (code, reason) => socket.close(code, reason),
         onMessage: (handle) =>
           socket.on('message', (data) => {
+            // ws hands a text message over as one Buffer (binaryType 'nodebuffer', the default): String() is its UTF-8 text.
+            // eslint-disable-next-line @typescript-eslint/no-base-to-string
             handle(String(data)).catch((error: unknown) => {
               // Our bug, never the client's: logged with the connection's id, closed without details.
               connection.log.error({ err: error }, 'websocket message handling failed');

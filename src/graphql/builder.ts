@@ -10,7 +10,6 @@ import { getNullableType, GraphQLError, GraphQLScalarType, isListType, Kind, typ
 import { isScope, Scope } from '../auth/scopes.js';
 import type PrismaTypes from '../generated/pothos-prisma-types.js';
 import { getDatamodel } from '../generated/pothos-prisma-types.js';
-import { PrismaClient } from '../generated/prisma/client.js';
 import { parseTimestamp, TIMESTAMP_FORMAT } from '../lib/time.js';
 import { graphqlError } from '../front-door/failures.js';
 import { GraphQLErrorCode, type GatewayContext } from './context.js';
@@ -103,9 +102,6 @@ function fieldCost(args: Record<string, unknown>, type: GraphQLOutputType): Fiel
 
 /** Complexity of a connection's `edges`: its connection field already multiplied by `first`. */
 export const CONNECTION_EDGES_COST = { field: 1, multiplier: 1 } as const;
-
-// Keep PrismaClient referenced for the plugin's type inference.
-export type { PrismaClient };
 
 /** ISO-8601 UTC timestamps with a `Z` (SPEC section 3). */
 builder.addScalarType(

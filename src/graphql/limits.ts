@@ -13,7 +13,7 @@ import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import { MaxTokensParserWLexer } from '@escape.tech/graphql-armor-max-tokens';
 import { createComplexityRule } from '@pothos/plugin-complexity';
-import { GraphQLError, validate, type ValidationRule } from 'graphql';
+import { GraphQLError, validate, type DocumentNode, type GraphQLSchema, type parse, type Source, type ValidationRule } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { GraphQLLimits } from '../config.js';
 import { GraphQLErrorCode } from './context.js';
@@ -95,7 +95,9 @@ export function operationLimitPlugins(limits: GraphQLLimits): Plugin<RequestPara
   ];
 
   const parsing: Plugin<RequestParams> = {
-    onParse({ params: { source }, setParseFn }) {
+    // Envelop types graphql-js values `any` (it serves several graphql versions); the
+    // annotations below are graphql-js 16's types for them, so the hook is checked.
+    onParse({ params: { source }, setParseFn }: { params: { source: string | Source }; setParseFn: (fn: typeof parse) => void }) {
       const bytes = Buffer.byteLength(typeof source === 'string' ? source : source.body);
       if (bytes > limits.maxDocumentBytes) {
         throw limitError(
@@ -127,7 +129,13 @@ export function operationLimitPlugins(limits: GraphQLLimits): Plugin<RequestPara
   };
 
   const cost: Plugin<RequestParams> = {
-    onValidate({ context, params: { schema, documentAST } }) {
+    onValidate({
+      context,
+      params: { schema, documentAST },
+    }: {
+      context: Readonly<RequestParams>;
+      params: { schema: GraphQLSchema; documentAST: DocumentNode };
+    }) {
       return ({ valid }) => {
         if (!valid) return;
         let over: GraphQLError | undefined;

@@ -92,7 +92,7 @@ export function guardedLookup(policy: NetworkPolicy, resolve: typeof dnsLookup =
   return (hostname, options, callback) => {
     resolve(hostname, { ...options, all: true }, (error, addresses) => {
       if (error) return callback(error, '', 0);
-      const list = (Array.isArray(addresses) ? addresses : []) as LookupAddress[];
+      const list: LookupAddress[] = Array.isArray(addresses) ? addresses : [];
       try {
         if (list.length === 0) throw new AddressRefusedError(`${hostname} resolved to no address`);
         for (const a of list) checkAddress(a.address, policy);

@@ -31,6 +31,8 @@ import { jsonPgSmartTags, wrapPlans } from 'postgraphile/utils';
 import { cpuReply, type ServerRequest } from './lib/fork.js';
 
 declare global {
+  // Grafast's context type is a global namespace that plugins augment; a module cannot.
+  // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Grafast {
     interface Context {
       /** The organisation of the request's API key (set by the context callback below). */
@@ -146,6 +148,8 @@ const ExposeDashboardOnly = jsonPgSmartTags({
 /** Cuts every page of customers to the organisation of the request's key. */
 const TenantCustomers = wrapPlans({
   Query: {
+    // wrapPlans types the wrapped plan `any`; the connection step's own type is PostGraphile-internal.
+    /* eslint-disable @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-return */
     allCustomers(plan) {
       const $connection = plan();
       const $customers = $connection.getSubplan() as PgSelectStep;
@@ -153,6 +157,7 @@ const TenantCustomers = wrapPlans({
       $customers.where((sql) => sql`${$customers}.org_id = ${$customers.placeholder($orgId, TYPES.uuid)}`);
       return $connection;
     },
+    /* eslint-enable @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-return */
   },
 });
 

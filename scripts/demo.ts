@@ -86,13 +86,25 @@ const customers: DemoCustomer[] = [
   },
 ];
 
-async function gql(query: string, variables: Record<string, unknown>): Promise<Record<string, any>> {
+/** What the demo reads of a mutation's result: on success the customer, on an error its code and message. */
+interface MutationResult {
+  __typename: string;
+  code?: string;
+  message?: string;
+  outcome?: string;
+  customer?: { id: string; kycStatus: string; aml: { status: string } };
+}
+
+async function gql(query: string, variables: Record<string, unknown>): Promise<Record<string, MutationResult | undefined>> {
   const res = await fetch(`${url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
     body: JSON.stringify({ query, variables }),
   });
-  const body = (await res.json()) as { data?: Record<string, any>; errors?: { message: string; extensions?: { code?: string } }[] };
+  const body = (await res.json()) as {
+    data?: Record<string, MutationResult | undefined>;
+    errors?: { message: string; extensions?: { code?: string } }[];
+  };
   if (body.errors?.length) {
     const e = body.errors[0]!;
     throw new Error(`${e.extensions?.code ?? 'ERROR'}: ${e.message}`);
@@ -114,10 +126,10 @@ async function main(): Promise<void> {
   for (const c of customers) {
     const data = await gql(UPSERT, { input: { externalId: c.externalId, fullName: c.fullName, email: c.email } });
     const r = data.upsertCustomer;
-    if (r.__typename !== 'UpsertCustomerSuccess')
-      throw new Error(`upsertCustomer ${c.externalId}: ${r.__typename} ${r.code ?? ''} ${r.message ?? ''}`);
+    if (r?.__typename !== 'UpsertCustomerSuccess' || !r.customer)
+      throw new Error(`upsertCustomer ${c.externalId}: ${r?.__typename} ${r?.code ?? ''} ${r?.message ?? ''}`);
     ids.set(c.externalId, r.customer.id);
-    console.log(`ingested  ${c.externalId}  ${c.fullName.padEnd(14)} (${r.outcome}, id ${r.customer.id})`);
+    console.log(`ingested  ${c.externalId}  ${c.fullName.padEnd(14)} (${r.outcome ?? ''}, id ${r.customer.id})`);
   }
 
   // Interleave the customers' steps, one move at a time, like a back office working a queue.
@@ -130,14 +142,15 @@ async function main(): Promise<void> {
       const id = ids.get(c.externalId)!;
       if ('kyc' in step) {
         const r = (await gql(KYC, { id, to: step.kyc, identity: step.identity ?? null })).transitionKyc;
-        if (r.__typename !== 'TransitionKycSuccess') throw new Error(`transitionKyc ${c.externalId} → ${step.kyc}: ${r.code} ${r.message}`);
+        if (r?.__typename !== 'TransitionKycSuccess' || !r.customer)
+          throw new Error(`transitionKyc ${c.externalId} → ${step.kyc}: ${r?.code} ${r?.message}`);
         console.log(
           `KYC       ${c.externalId}  → ${r.customer.kycStatus}${step.identity ? ` (${step.identity.legalName}, ${step.identity.country})` : ''}`,
         );
       } else {
         const r = (await gql(AML, { id, status: step.aml, flags: step.flags ?? null })).recordAmlScreening;
-        if (r.__typename !== 'RecordAmlScreeningSuccess')
-          throw new Error(`recordAmlScreening ${c.externalId} → ${step.aml}: ${r.code} ${r.message}`);
+        if (r?.__typename !== 'RecordAmlScreeningSuccess' || !r.customer)
+          throw new Error(`recordAmlScreening ${c.externalId} → ${step.aml}: ${r?.code} ${r?.message}`);
         console.log(`AML       ${c.externalId}  → ${r.customer.aml.status}${step.flags ? ` ${JSON.stringify(step.flags)}` : ''}`);
       }
     }

@@ -123,7 +123,7 @@ describe.runIf(!onPostgres)('npm start on a fresh embedded database', { timeout:
             method: 'POST',
             headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
             body: JSON.stringify({ query, variables }),
-          }).then((r) => r.json() as Promise<any>);
+          }).then((r) => r.json());
         let probes = 0;
         while (watcher.results.length === 0) {
           probes += 1;

@@ -189,7 +189,7 @@ describe(`GraphQL cost limits over HTTP (${dbKind})`, () => {
       body: JSON.stringify({ query: `{ ${nest(2000, 'a')} }` }),
     });
     expect(res.status).toBe(400);
-    expect(((await res.json()) as any).errors[0].extensions.code).toBe(GraphQLErrorCode.MaxDepthExceeded);
+    expect((await res.json()).errors[0].extensions.code).toBe(GraphQLErrorCode.MaxDepthExceeded);
   });
 
   it('the cost follows the variables: the same document is accepted with first: 5 and refused with first: 100', async () => {
@@ -211,7 +211,7 @@ describe(`GraphQL cost limits over HTTP (${dbKind})`, () => {
       headers: { authorization: `Bearer ${reader.key}`, accept: 'application/json' },
     });
     expect(res.status).toBe(400);
-    expect(((await res.json()) as any).errors[0].extensions.code).toBe(GraphQLErrorCode.MaxAliasesExceeded);
+    expect((await res.json()).errors[0].extensions.code).toBe(GraphQLErrorCode.MaxAliasesExceeded);
   });
 
   it('returns 400 whatever the Accept header (application/json or application/graphql-response+json)', async () => {

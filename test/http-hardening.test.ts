@@ -209,6 +209,7 @@ describe(`WebSocket limits (${dbKind})`, () => {
     const gw = await ctx.extraGateway({ env: { WS_MAX_MESSAGE_BYTES: '4096' } });
     const ok = openWs(gw.url);
     await ok.opened;
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- ws hands a text message over as one Buffer: String() is its text
     const acked = new Promise<string>((resolve) => ok.socket.once('message', (m) => resolve(String(m))));
     ok.socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${writer.key}`, pad: 'x'.repeat(3000) } }));
     expect(JSON.parse(await acked)).toEqual({ type: 'connection_ack' });

@@ -199,9 +199,7 @@ describe(`what is stored (${dbKind})`, () => {
   it('a server failure inside the transaction stores nothing and leaves no trace; the retry runs', async () => {
     const { key, orgId } = await org();
     const input = { externalId: 'crm-5xx', fullName: 'Boom', email: 'boom@example.com' };
-    ctx.gw.services.testHooks.insideWriteTransaction = async () => {
-      throw new Error('simulated failure after the write, before commit');
-    };
+    ctx.gw.services.testHooks.insideWriteTransaction = () => Promise.reject(new Error('simulated failure after the write, before commit'));
     try {
       const failed = await ctx.gw.gql(key, UPSERT, { input, key: 'k-5xx' });
       expect(failed.body.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');

@@ -197,7 +197,7 @@ describe(`logs of every surface (${dbKind})`, () => {
       });
     }
     const ofRest = access.filter((a) => a.surface === 'rest');
-    expect(ofRest.map((a) => `${a.operation} ${a.status}`)).toEqual([
+    expect(ofRest.map((a) => `${String(a.operation)} ${String(a.status)}`)).toEqual([
       'POST /api/v1/customers 201',
       'POST /api/v1/customers 201',
       'POST /api/v1/customers 409',

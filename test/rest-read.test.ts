@@ -114,7 +114,7 @@ describe(`REST read routes (${dbKind})`, () => {
   });
 
   it('401 unauthorized with WWW-Authenticate for a missing, malformed, unknown or revoked key', async () => {
-    const cases: (RestResult | Promise<RestResult>)[] = [
+    const cases: Promise<RestResult>[] = [
       get(null, '/api/v1/customers'),
       rest(gw.url, null, 'GET', '/api/v1/customers', undefined, { authorization: 'Basic abc' }),
       get('ic_live_unknownunknownunknownunknownunknown12', '/api/v1/customers'),

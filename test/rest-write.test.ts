@@ -382,7 +382,7 @@ describe(`REST write routes (${dbKind})`, () => {
     });
   });
 
-  it('no response ever contains a stack trace, SQL, phone, risk answers or internal ids', async () => {
+  it('no response ever contains a stack trace, SQL, phone, risk answers or internal ids', () => {
     expect(seen.length).toBeGreaterThan(30);
     for (const res of seen) {
       const text = JSON.stringify(res.body);

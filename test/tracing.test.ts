@@ -30,20 +30,20 @@ class OtlpReceiver {
   ) {}
 
   static async start(): Promise<OtlpReceiver> {
-    let receiver: OtlpReceiver | undefined;
     const server = createServer((req, res) => {
       let body = '';
       req.on('data', (c) => (body += c));
       req.on('end', () => {
         if (req.url === '/v1/traces' && req.method === 'POST') {
           const doc = JSON.parse(body) as { resourceSpans: { scopeSpans: { spans: Span[] }[] }[] };
-          for (const rs of doc.resourceSpans) for (const ss of rs.scopeSpans) receiver!.spans.push(...ss.spans);
+          for (const rs of doc.resourceSpans) for (const ss of rs.scopeSpans) receiver.spans.push(...ss.spans);
         }
         res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    receiver = new OtlpReceiver(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    // Declared after the server it holds; the handler above runs only once it is listening.
+    const receiver = new OtlpReceiver(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     return receiver;
   }
 

@@ -15,7 +15,7 @@ import { SecretBox, SecretUnavailableError } from '../src/webhooks/secret-box.js
 import { dbKind } from './helpers/db.js';
 import { useGateway } from './helpers/fixture.js';
 import { rest } from './helpers/rest.js';
-import { createCustomer, moveAml, moveKyc, verify } from './helpers/subscriptions.js';
+import { createCustomer, moveKyc, verify } from './helpers/subscriptions.js';
 import { createEndpoint, Receiver, recorded, SENDER_ENV, TestClock } from './helpers/webhooks.js';
 
 const ctx = useGateway({ poolSize: 6 });

@@ -56,7 +56,7 @@ export async function rawUpsert(pool: pg.Pool, orgId: string, tag: string): Prom
   const id = randomUUID();
   try {
     await client.query('BEGIN');
-    const claim = await client.query(UPSERT_SQL.claim, [
+    const claim = await client.query<{ claimed: boolean }>(UPSERT_SQL.claim, [
       orgId,
       'POST /customers',
       tag,

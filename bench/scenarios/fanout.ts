@@ -117,7 +117,11 @@ export const fanoutScenario: Scenario = async (ctx) => {
     }
   } finally {
     for (const s of subscribers) s.dispose();
-    await Promise.allSettled(subscribers.map((s) => s.client.dispose()));
+    await Promise.allSettled(
+      subscribers.map(async (s) => {
+        await s.client.dispose();
+      }),
+    );
   }
 };
 

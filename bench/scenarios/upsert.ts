@@ -2,7 +2,7 @@
 // via GraphQL, 32 concurrent clients, against the same SQL transaction sent by raw pg.
 import { rawUpsert, rawUpsertBefore, UPSERT_ROUND_TRIPS, UPSERT_ROUND_TRIPS_BEFORE } from '../lib/baseline.js';
 import { uniqueTag, withStatements, type Scenario } from '../lib/context.js';
-import { bracket, connections, httpLoad, loopLoad, type LoadResult } from '../lib/load.js';
+import { bracket, connections, httpLoad, loopLoad } from '../lib/load.js';
 import { ms, num, rate, record } from '../lib/report.js';
 import { UPSERT_MUTATION, upsertBody } from '../lib/requests.js';
 

@@ -102,7 +102,7 @@ export async function diffSchemaAgainstMigrations(factory: SqlMigrationAwareDriv
   return withEngine(factory, async (engine) => {
     const schema = readFileSync(SCHEMA_PATH, 'utf8');
     const migrations = readMigrations();
-    const from = migrations.migrationDirectories.length > 0 ? { tag: 'migrations' as const, ...migrations } : ({ tag: 'empty' } as const);
+    const from = migrations.migrationDirectories.length > 0 ? { tag: 'migrations', ...migrations } : ({ tag: 'empty' } as const);
     const result = await engine.diff({
       from,
       to: { tag: 'schemaDatamodel', files: [{ path: SCHEMA_PATH, content: schema }] },

@@ -53,7 +53,7 @@ export async function startGateway(
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (key) headers.authorization = `Bearer ${key}`;
       const res = await fetch(`${server.url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
-      return { status: res.status, body: (await res.json()) as any, headers: res.headers };
+      return { status: res.status, body: await res.json(), headers: res.headers };
     },
     async close() {
       await server.close();

@@ -56,7 +56,7 @@ export function startProcess(
       return new Promise((r) => watchers.push({ pattern, resolve: r }));
     };
     const onData = (d: Buffer) => {
-      out += d;
+      out += d.toString();
       for (const w of [...watchers]) {
         const match = out.match(w.pattern);
         if (match) {

@@ -16,6 +16,8 @@ export class RawWs {
 
   private constructor(readonly socket: WebSocket) {
     socket.on('message', (data) => {
+      // ws hands a text message over as one Buffer (binaryType 'nodebuffer', the default): String() is its UTF-8 text.
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string
       const message = JSON.parse(String(data)) as WsMessage;
       const w = this.waiting;
       this.waiting = null;

@@ -35,12 +35,11 @@ export class Receiver {
   ) {}
 
   static async start(behaviour: Behaviour = () => 200, host = '127.0.0.1'): Promise<Receiver> {
-    let receiver: Receiver | undefined;
     const server = createServer((req: IncomingMessage, res: ServerResponse) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        const r = receiver!;
+        const r = receiver;
         const n = r.received.length;
         const body = Buffer.concat(chunks).toString('utf8');
         const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : (v ?? '')]));
@@ -61,13 +60,14 @@ export class Receiver {
       });
     });
     server.on('connection', (s: Socket) => {
-      receiver!.connections += 1;
-      receiver!.sockets.add(s);
-      s.on('close', () => receiver!.sockets.delete(s));
+      receiver.connections += 1;
+      receiver.sockets.add(s);
+      s.on('close', () => receiver.sockets.delete(s));
     });
     await new Promise<void>((resolve) => server.listen(0, host, resolve));
-    receiver = new Receiver(server, (server.address() as AddressInfo).port);
-    onTestFinished(() => receiver!.close());
+    // Declared after the server it holds; the handlers above run only once it is listening.
+    const receiver = new Receiver(server, (server.address() as AddressInfo).port);
+    onTestFinished(() => receiver.close());
     return receiver;
   }
 

@@ -3,9 +3,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyVerifier, hashKey, isWellFormedKey, listApiKeys, revokeApiKey } from '../src/auth/api-keys.js';
 import { Scope } from '../src/auth/scopes.js';
+import { deferred } from './helpers/deferred.js';
 import { createTestDatabase, dbKind, type TestDatabase } from './helpers/db.js';
 import { issueKey, startGateway, uniqueOrg, type TestGateway } from './helpers/gateway.js';
-import { Clients, deferred } from './helpers/subscriptions.js';
+import { Clients } from './helpers/subscriptions.js';
 
 describe(`API keys (${dbKind})`, () => {
   let t: TestDatabase;

@@ -8,11 +8,11 @@ import { Scope } from '../src/auth/scopes.js';
 import { encodeEventCursor } from '../src/events/snapshot.js';
 import { maskError } from '../src/graphql/yoga.js';
 import { encodeCursor } from '../src/lib/cursor.js';
+import { seedCustomer } from './helpers/customers.js';
 import { dbKind } from './helpers/db.js';
 import { tablesDigest } from './helpers/digest.js';
 import { useGateway, type OrgKey } from './helpers/fixture.js';
 import { rest, type RestResult } from './helpers/rest.js';
-import { seedCustomer } from './helpers/seed.js';
 import { Clients } from './helpers/subscriptions.js';
 
 const ctx = useGateway();

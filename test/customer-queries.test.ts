@@ -4,9 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Scope } from '../src/auth/scopes.js';
 import type { Customer } from '../src/generated/prisma/client.js';
+import { seedCustomer } from './helpers/customers.js';
 import { createTestDatabase, dbKind, type TestDatabase } from './helpers/db.js';
 import { issueKey, startGateway, uniqueOrg, type TestGateway } from './helpers/gateway.js';
-import { seedCustomer } from './helpers/seed.js';
 
 const PAGE = `query Page($first: Int, $after: String, $filter: CustomerFilter, $orderBy: CustomerOrder) {
   customers(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {

@@ -18,7 +18,7 @@ import { AML_TRANSITIONS, KYC_TRANSITIONS } from '../src/customers/lifecycle.js'
 import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, backoffDelay } from '../web/dashboard/backoff.js';
 import { OPERATIONS } from '../web/dashboard/operations.js';
 import { browserAvailable, useBrowser } from './helpers/browser.js';
-import { customersOf, eventsOf, upsert } from './helpers/customers.js';
+import { customersOf, eventsOf, seedCustomer, upsert } from './helpers/customers.js';
 import {
   expectKeyKeptPrivate,
   feedEntries,
@@ -35,7 +35,6 @@ import {
 } from './helpers/dashboard.js';
 import { useGateway } from './helpers/fixture.js';
 import { ROOT } from './helpers/process.js';
-import { seedCustomer } from './helpers/seed.js';
 import { startTcpProxy } from './helpers/tcp-proxy.js';
 
 /** One directory per database project: the two run at the same time. */

@@ -21,11 +21,12 @@ import { isDatabaseUnavailable, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../src/d
 import { openMigratedDatabase } from '../src/db/open.js';
 import { GraphQLErrorCode } from '../src/graphql/context.js';
 import { ErrorCode } from '../src/lib/error-codes.js';
+import { moveKyc, seedCustomer } from './helpers/customers.js';
 import { onPostgres } from './helpers/db.js';
 import { deferred } from './helpers/deferred.js';
 import { issueKey, startGateway, uniqueOrg, type TestGateway } from './helpers/gateway.js';
 import { createPgCluster, type PgCluster } from './helpers/pg-cluster.js';
-import { createCustomer, moveKyc, Received, STATUS_SUBSCRIPTION, subscribersAtLeast, type Result } from './helpers/subscriptions.js';
+import { Received, STATUS_SUBSCRIPTION, subscribersAtLeast, type Result } from './helpers/subscriptions.js';
 
 /** How long the server stays down. */
 const OUTAGE_MS = 5_000;
@@ -210,7 +211,7 @@ describe.runIf(onPostgres)('database faults on a throw-away PostgreSQL cluster',
 
   /** Cycles one customer's KYC IN_PROGRESS ⇄ AWAITING_RESUBMISSION (an endless valid walk). */
   async function kycWalker() {
-    const c = await createCustomer(db, orgId);
+    const c = await seedCustomer(db, orgId);
     await moveKyc(db, orgId, c.id, 'PENDING');
     await moveKyc(db, orgId, c.id, 'IN_PROGRESS');
     let awaiting = false;

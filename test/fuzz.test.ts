@@ -17,11 +17,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Scope } from '../src/auth/scopes.js';
 import { encodeEventCursor } from '../src/events/snapshot.js';
 import { ErrorCode } from '../src/lib/error-codes.js';
+import { seedCustomer } from './helpers/customers.js';
 import { dbKind } from './helpers/db.js';
 import { tablesDigest, type TablesDigest } from './helpers/digest.js';
 import { useGateway } from './helpers/fixture.js';
 import { fuzzRequest, type FuzzRequest, type FuzzWorld } from './helpers/fuzz.js';
-import { seedCustomer } from './helpers/seed.js';
 
 const SEEDS = (process.env.FUZZ_SEED ?? '20260209').split(',').map((s) => Number(s.trim()));
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1000);

@@ -6,10 +6,11 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Scope } from '../src/auth/scopes.js';
+import { moveKyc, seedCustomer } from './helpers/customers.js';
 import { browserAvailable, SCREENSHOT_DIR, useBrowser } from './helpers/browser.js';
 import { dbKind } from './helpers/db.js';
 import { useGateway } from './helpers/fixture.js';
-import { createCustomer, moveKyc, subscribersAtLeast } from './helpers/subscriptions.js';
+import { subscribersAtLeast } from './helpers/subscriptions.js';
 
 const ctx = useGateway();
 /** Monaco renders spaces as no-break spaces. */
@@ -19,7 +20,7 @@ const browser = useBrowser();
 describe.runIf(browserAvailable)(`GraphiQL served by the gateway (${dbKind})`, () => {
   it('loads nothing from outside, shows the key placeholder, runs a query with the key typed in the headers tab, and a subscription over graphql-ws', async () => {
     const { key, name, orgId } = await ctx.org([Scope.CustomersRead]);
-    const customer = await createCustomer(ctx.db, orgId);
+    const customer = await seedCustomer(ctx.db, orgId);
     const { page, outside, errors } = await browser.open(ctx.gw.url, 'graphiql');
     const response = await page.goto(`${ctx.gw.url}/graphql`, { waitUntil: 'load' });
     expect(response?.status()).toBe(200);

@@ -5,9 +5,10 @@
 import { getIntrospectionQuery } from 'graphql';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GraphQLErrorCode } from '../src/graphql/context.js';
+import { moveKyc, seedCustomer } from './helpers/customers.js';
 import { dbKind } from './helpers/db.js';
 import { useGateway, type OrgKey } from './helpers/fixture.js';
-import { Clients, createCustomer, moveKyc } from './helpers/subscriptions.js';
+import { Clients } from './helpers/subscriptions.js';
 
 const ctx = useGateway();
 const clients = new Clients();
@@ -225,7 +226,7 @@ describe(`GraphQL cost limits over HTTP (${dbKind})`, () => {
   it('the documented dashboard page runs: 100 customers with aml, identity and statusHistory(first: 3)', async () => {
     const org = await ctx.org();
     for (let i = 0; i < 100; i++) {
-      const c = await createCustomer(ctx.db, org.orgId);
+      const c = await seedCustomer(ctx.db, org.orgId);
       if (i % 10 === 0) await moveKyc(ctx.db, org.orgId, c.id, 'PENDING');
     }
     const res = await ctx.gw.gql(org.key, DASHBOARD, { first: 100 });

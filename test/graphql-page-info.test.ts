@@ -4,10 +4,9 @@
 // asked for `after` a cursor (pagination is forward-only).
 import { describe, expect, it } from 'vitest';
 import { Scope } from '../src/auth/scopes.js';
+import { seedCustomer, verify } from './helpers/customers.js';
 import { dbKind } from './helpers/db.js';
 import { useGateway } from './helpers/fixture.js';
-import { seedCustomer } from './helpers/seed.js';
-import { verify } from './helpers/subscriptions.js';
 
 const ctx = useGateway();
 

@@ -3,9 +3,9 @@
 // @graphql-eslint's require-nullable-result-in-root asks, so one error cannot null `data` whole.
 import { describe, expect, it } from 'vitest';
 import { Scope } from '../src/auth/scopes.js';
+import { seedCustomer } from './helpers/customers.js';
 import { dbKind } from './helpers/db.js';
 import { useGateway } from './helpers/fixture.js';
-import { seedCustomer } from './helpers/seed.js';
 
 const ctx = useGateway();
 

@@ -8,11 +8,12 @@ import { Scope } from '../src/auth/scopes.js';
 import { GraphQLErrorCode } from '../src/graphql/context.js';
 import { DRAIN_MAX_BYTES, SILENT_SOCKET_MIN_AGE_MS } from '../src/http/connections.js';
 import { WsCloseCode } from '../src/server.js';
+import { moveKyc, seedCustomer } from './helpers/customers.js';
 import { dbKind } from './helpers/db.js';
 import { deferred } from './helpers/deferred.js';
 import { useGateway, type OrgKey } from './helpers/fixture.js';
 import { chunk, LAST_CHUNK, RawConnection, rawRequest, type RawResponse } from './helpers/raw-http.js';
-import { Clients, createCustomer, moveKyc, subscribersAtLeast, subscribersAtMost } from './helpers/subscriptions.js';
+import { Clients, subscribersAtLeast, subscribersAtMost } from './helpers/subscriptions.js';
 
 const ctx = useGateway();
 const clients = new Clients();
@@ -224,7 +225,7 @@ describe(`WebSocket limits (${dbKind})`, () => {
   it('at most WS_MAX_SUBSCRIPTIONS operations per connection: one more is refused with its code, the others live on', async () => {
     const gw = await ctx.extraGateway({ env: { WS_MAX_SUBSCRIPTIONS: '2' } });
     const { orgId, key } = await ctx.org([Scope.CustomersRead]);
-    const customer = await createCustomer(ctx.db, orgId);
+    const customer = await seedCustomer(ctx.db, orgId);
     const client = clients.ws(gw.url, key);
     const first = clients.subscribe(client);
     const secondDone = deferred<void>();

@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Scope } from '../src/auth/scopes.js';
 import { AML_TRANSITIONS, KYC_TRANSITIONS, planAmlTransition, planKycTransition } from '../src/customers/lifecycle.js';
 import { AmlStatus, KycStatus } from '../src/generated/prisma/enums.js';
+import { moveAml, seedCustomer, verify } from './helpers/customers.js';
 import { createTestDatabase, dbKind, type TestDatabase } from './helpers/db.js';
 import { issueKey, startGateway, uniqueOrg, type TestGateway } from './helpers/gateway.js';
-import { createCustomer, moveAml, verify } from './helpers/subscriptions.js';
 
 const now = new Date('2026-01-31T12:00:00.000Z');
 const identity = { legalName: 'Ada Lovelace', country: 'GBR' };
@@ -203,7 +203,7 @@ describe(`lifecycle mutations (${dbKind})`, () => {
   `;
 
   it('walks KYC to VERIFIED by external id, one KYC event per move with from/to and the snapshot', async () => {
-    const c = await createCustomer(t.db, orgId);
+    const c = await seedCustomer(t.db, orgId, { externalId: 'crm-walk' });
     for (const to of ['PENDING', 'IN_PROGRESS']) {
       const r = await gw.gql(key, KYC, { id: c.externalId, to });
       expect(r.body.data.transitionKyc).toMatchObject({ __typename: 'TransitionKycSuccess', customer: { kycStatus: to } });
@@ -235,7 +235,7 @@ describe(`lifecycle mutations (${dbKind})`, () => {
   });
 
   it('an invalid move is InvalidTransitionError and changes nothing (no write, no event)', async () => {
-    const c = await createCustomer(t.db, orgId);
+    const c = await seedCustomer(t.db, orgId);
     const r = await gw.gql(key, KYC, { id: c.id, to: 'VERIFIED', identity: { legalName: 'A', country: 'GBR' } });
     expect(r.body.data.transitionKyc).toMatchObject({
       __typename: 'InvalidTransitionError',
@@ -250,7 +250,7 @@ describe(`lifecycle mutations (${dbKind})`, () => {
   });
 
   it('records AML screening once VERIFIED: flags, screenedAt, lastReviewedAt', async () => {
-    const c = await createCustomer(t.db, orgId);
+    const c = await seedCustomer(t.db, orgId);
     await verify(t.db, orgId, c.id);
     await moveAml(t.db, orgId, c.id, 'IN_PROGRESS');
     const review = await gw.gql(key, AML, { id: c.id, status: 'NEEDS_REVIEW', flags: { pep: true, terrorism: false } });
@@ -278,7 +278,7 @@ describe(`lifecycle mutations (${dbKind})`, () => {
 
   it('unknown or other-organisation customer → CustomerNotFoundError', async () => {
     const other = await issueKey(t.db, uniqueOrg('other'));
-    const theirs = await createCustomer(t.db, other.orgId);
+    const theirs = await seedCustomer(t.db, other.orgId, { externalId: 'crm-theirs' });
     for (const id of [theirs.id, theirs.externalId, 'no-such-customer']) {
       const r = await gw.gql(key, KYC, { id, to: 'PENDING' });
       expect(r.body.data.transitionKyc).toMatchObject({ __typename: 'CustomerNotFoundError', code: 'not_found' });
@@ -288,7 +288,7 @@ describe(`lifecycle mutations (${dbKind})`, () => {
 
   it('needs compliance:write', async () => {
     const reader = await issueKey(t.db, uniqueOrg(), [Scope.CustomersRead, Scope.CustomersWrite]);
-    const c = await createCustomer(t.db, reader.orgId);
+    const c = await seedCustomer(t.db, reader.orgId);
     const r = await gw.gql(reader.key, KYC, { id: c.id, to: 'PENDING' });
     expect(r.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect((await t.db.prisma.customer.findUniqueOrThrow({ where: { id: c.id } })).kycStatus).toBe('NOT_STARTED');

@@ -4,10 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Scope } from '../src/auth/scopes.js';
 import type { Customer } from '../src/generated/prisma/client.js';
+import { seedCustomer } from './helpers/customers.js';
 import { createTestDatabase, dbKind, type TestDatabase } from './helpers/db.js';
 import { issueKey, startGateway, uniqueOrg, type TestGateway } from './helpers/gateway.js';
 import { OpenApiValidator, rest, type RestResult } from './helpers/rest.js';
-import { seedCustomer } from './helpers/seed.js';
 
 describe(`REST read routes (${dbKind})`, () => {
   let t: TestDatabase;

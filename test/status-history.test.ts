@@ -3,9 +3,9 @@
 // retention purge of old events.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { purgeEventsBefore } from '../src/events/retention.js';
+import { moveKyc, seedCustomer } from './helpers/customers.js';
 import { createTestDatabase, dbKind, type TestDatabase } from './helpers/db.js';
 import { issueKey, startGateway, uniqueOrg, type TestGateway } from './helpers/gateway.js';
-import { createCustomer, moveKyc } from './helpers/subscriptions.js';
 import { appendCustomerEvent } from '../src/events/outbox.js';
 import { SYSTEM_ACTOR } from '../src/events/actor.js';
 import type { Customer } from '../src/customers/row.js';
@@ -77,7 +77,7 @@ describe(`statusHistory (${dbKind})`, () => {
 
   it('a page of 100 customers with aml, identity and statusHistory(first: 3) costs at most 3 statements', async () => {
     const customers: Customer[] = [];
-    for (let i = 0; i < 100; i++) customers.push(await createCustomer(t.db, orgId));
+    for (let i = 0; i < 100; i++) customers.push(await seedCustomer(t.db, orgId));
     // Events of several kinds on some customers: 4 moves on the first, 1 on the second.
     const [c0, c1] = customers;
     await t.db.prisma.$transaction((tx) => appendCustomerEvent(tx, { kind: 'CREATED', customer: c0!, actor: SYSTEM_ACTOR }));
@@ -123,7 +123,7 @@ describe(`statusHistory (${dbKind})`, () => {
   });
 
   it('purges events older than the retention, keeps the rest', async () => {
-    const c = await createCustomer(t.db, orgId);
+    const c = await seedCustomer(t.db, orgId);
     await moveKyc(t.db, orgId, c.id, 'PENDING');
     await moveKyc(t.db, orgId, c.id, 'IN_PROGRESS');
     const [older] = await t.db.prisma.customerEvent.findMany({ where: { customerId: c.id }, orderBy: { id: 'asc' } });

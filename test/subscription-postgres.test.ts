@@ -5,9 +5,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { applyKycTransition } from '../src/customers/lifecycle.js';
 import { SYSTEM_ACTOR } from '../src/events/actor.js';
 import { decodeEventCursor } from '../src/events/snapshot.js';
+import { deferred } from './helpers/deferred.js';
+import { moveKyc, seedCustomer } from './helpers/customers.js';
 import { createTestDatabase, onPostgres, type TestDatabase } from './helpers/db.js';
 import { issueKey, startGateway, uniqueOrg, type TestGateway } from './helpers/gateway.js';
-import { Clients, createCustomer, deferred, moveKyc, subscribersAtLeast, subscribersAtMost } from './helpers/subscriptions.js';
+import { Clients, subscribersAtLeast, subscribersAtMost } from './helpers/subscriptions.js';
 
 describe.runIf(onPostgres)('customerStatusChanged on PostgreSQL', () => {
   let t: TestDatabase;
@@ -33,7 +35,7 @@ describe.runIf(onPostgres)('customerStatusChanged on PostgreSQL', () => {
   const id = (c: { cursor: string }) => decodeEventCursor(c.cursor).id;
 
   it('out-of-order commits: A writes first and commits after B; a subscriber resuming in between still gets A', async () => {
-    const [a, b] = [await createCustomer(t.db, orgId), await createCustomer(t.db, orgId)];
+    const [a, b] = [await seedCustomer(t.db, orgId), await seedCustomer(t.db, orgId)];
     const live = clients.subscribe(clients.ws(gw.url, key));
     await subscribersAtLeast(gw.services.bus, 1);
 
@@ -78,7 +80,7 @@ describe.runIf(onPostgres)('customerStatusChanged on PostgreSQL', () => {
   });
 
   it('a change made through one instance reaches subscribers of the other; cursors work across instances', async () => {
-    const c = await createCustomer(t.db, orgId);
+    const c = await seedCustomer(t.db, orgId);
     const onOther = clients.subscribe(clients.ws(gw2.url, key), { filter: { customerIds: [c.id] } });
     const onSame = clients.subscribe(clients.ws(gw.url, key), { filter: { customerIds: [c.id] } });
     await Promise.all([subscribersAtLeast(gw2.services.bus, 1), subscribersAtLeast(gw.services.bus, 1)]);

@@ -7,18 +7,11 @@ import { applyKycTransition } from '../src/customers/lifecycle.js';
 import { SYSTEM_ACTOR } from '../src/events/actor.js';
 import type { Customer } from '../src/customers/row.js';
 import { decodeEventCursor, encodeEventCursor } from '../src/events/snapshot.js';
+import { deferred } from './helpers/deferred.js';
+import { moveAml, moveKyc, seedCustomer, verify } from './helpers/customers.js';
 import { createTestDatabase, dbKind, type TestDatabase } from './helpers/db.js';
 import { issueKey, startGateway, uniqueOrg, type TestGateway } from './helpers/gateway.js';
-import {
-  Clients,
-  createCustomer,
-  deferred,
-  moveAml,
-  moveKyc,
-  subscribersAtLeast,
-  subscribersAtMost,
-  verify,
-} from './helpers/subscriptions.js';
+import { Clients, subscribersAtLeast, subscribersAtMost } from './helpers/subscriptions.js';
 
 describe(`customerStatusChanged (${dbKind})`, () => {
   let t: TestDatabase;
@@ -44,7 +37,7 @@ describe(`customerStatusChanged (${dbKind})`, () => {
   const summary = (c: any) => `${c.customer.id}:${c.kind}:${c.kyc ? `${c.kyc.from}>${c.kyc.to}` : `${c.aml.from}>${c.aml.to}`}`;
 
   it('delivers a committed change once; a rolled-back one never', async () => {
-    const [c1, c2] = [await createCustomer(t.db, orgId), await createCustomer(t.db, orgId)];
+    const [c1, c2] = [await seedCustomer(t.db, orgId), await seedCustomer(t.db, orgId, { externalId: 'crm-committed' })];
     const sub = clients.subscribe(clients.ws(gw.url, key));
     await subscribersAtLeast(gw.services.bus, 1);
     await t.db.prisma
@@ -67,12 +60,12 @@ describe(`customerStatusChanged (${dbKind})`, () => {
   it('filters by customer id, external id and kind; never shows another organisation', async () => {
     const other = await issueKey(t.db, uniqueOrg('other'));
     const [c1, c2, c3, c4] = [
-      await createCustomer(t.db, orgId),
-      await createCustomer(t.db, orgId),
-      await createCustomer(t.db, orgId),
-      await createCustomer(t.db, orgId),
+      await seedCustomer(t.db, orgId),
+      await seedCustomer(t.db, orgId, { externalId: 'crm-filtered' }),
+      await seedCustomer(t.db, orgId),
+      await seedCustomer(t.db, orgId),
     ];
-    const theirs = await createCustomer(t.db, other.orgId);
+    const theirs = await seedCustomer(t.db, other.orgId);
     await verify(t.db, orgId, c3.id);
     const client = clients.ws(gw.url, key);
     const all = clients.subscribe(client);
@@ -118,7 +111,7 @@ describe(`customerStatusChanged (${dbKind})`, () => {
   });
 
   it('works over Server-Sent Events', async () => {
-    const c = await createCustomer(t.db, orgId);
+    const c = await seedCustomer(t.db, orgId);
     const sse = clients.sse(gw.url, key, { filter: { customerIds: [c.id] } });
     await subscribersAtLeast(gw.services.bus, 1);
     await moveKyc(t.db, orgId, c.id, 'PENDING');
@@ -127,7 +120,7 @@ describe(`customerStatusChanged (${dbKind})`, () => {
   });
 
   it('resumes after a disconnect: exactly the missed changes, in order, then live ones, none twice', async () => {
-    const c = await createCustomer(t.db, orgId);
+    const c = await seedCustomer(t.db, orgId);
     await verify(t.db, orgId, c.id);
     const filter = { customerIds: [c.id] };
     const first = clients.subscribe(clients.ws(gw.url, key), { filter });
@@ -181,7 +174,7 @@ describe(`customerStatusChanged (${dbKind})`, () => {
   });
 
   it('fans one change out to 200 subscribers without a statement per subscriber', async () => {
-    const c = await createCustomer(t.db, orgId);
+    const c = await seedCustomer(t.db, orgId);
     const measure = async (subscribers: number, to: 'PENDING' | 'IN_PROGRESS') => {
       const subs = Array.from({ length: 4 }, () => clients.ws(gw.url, key))
         .flatMap((client) =>
@@ -236,7 +229,7 @@ describe(`slow subscribers (${dbKind})`, () => {
 
   it('cuts off a subscriber whose buffer fills, with SUBSCRIBER_TOO_SLOW and its last cursor; others are unaffected', async () => {
     const { key, orgId } = await issueKey(t.db, uniqueOrg());
-    const c: Customer = await createCustomer(t.db, orgId, { fullName: 'x'.repeat(255) });
+    const c: Customer = await seedCustomer(t.db, orgId, { fullName: 'x'.repeat(255) });
     await verify(t.db, orgId, c.id);
     await moveAml(t.db, orgId, c.id, 'IN_PROGRESS');
     // Large messages (many aliases of a 255-character name) fill the socket buffers quickly,

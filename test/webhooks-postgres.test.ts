@@ -6,11 +6,11 @@ import { describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../src/events/actor.js';
 import { transitionKyc } from '../src/customers/lifecycle.js';
 import { WebhookEventType } from '../src/webhooks/event-types.js';
+import { moveKyc, seedCustomer } from './helpers/customers.js';
 import { onPostgres } from './helpers/db.js';
 import { deferred } from './helpers/deferred.js';
 import { useGateway } from './helpers/fixture.js';
 import { startTs } from './helpers/process.js';
-import { createCustomer, moveKyc } from './helpers/subscriptions.js';
 import { createEndpoint, Receiver, recorded, SENDER_ENV, TestClock } from './helpers/webhooks.js';
 
 describe.runIf(onPostgres)('webhook sender on PostgreSQL', () => {
@@ -32,7 +32,7 @@ describe.runIf(onPostgres)('webhook sender on PostgreSQL', () => {
       ] as const) {
         gw.services.webhooks.sender!.monitor.on('attempt', () => byInstance.set(name, (byInstance.get(name) ?? 0) + 1));
       }
-      const customers = await Promise.all(Array.from({ length: 250 }, () => createCustomer(ctx.db, orgId)));
+      const customers = await Promise.all(Array.from({ length: 250 }, () => seedCustomer(ctx.db, orgId)));
       const steps = ['PENDING', 'IN_PROGRESS', 'AWAITING_RESUBMISSION', 'IN_PROGRESS'] as const;
       const t0 = performance.now();
       // Eight writers on the two instances' pools, each walking its customers through four moves.
@@ -93,7 +93,7 @@ describe.runIf(onPostgres)('webhook sender on PostgreSQL', () => {
       );
       let killed = false;
       try {
-        const c = await createCustomer(ctx.db, orgId);
+        const c = await seedCustomer(ctx.db, orgId);
         await moveKyc(ctx.db, orgId, c.id, 'PENDING');
         await inFlight.promise;
         child.child.kill('SIGKILL');

@@ -8,9 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { AddressRefusedError, guardedLookup, nonPublicReason, urlProblem } from '../src/webhooks/address-policy.js';
 import { WebhookEventType } from '../src/webhooks/event-types.js';
 import { WebhookTransport } from '../src/webhooks/transport.js';
+import { moveKyc, seedCustomer } from './helpers/customers.js';
 import { dbKind } from './helpers/db.js';
 import { useGateway } from './helpers/fixture.js';
-import { createCustomer, moveKyc } from './helpers/subscriptions.js';
 import { createEndpoint, Receiver, recorded, SENDER_ENV } from './helpers/webhooks.js';
 
 const STRICT = { allowInsecure: false, allowPrivateNetworks: false };
@@ -160,7 +160,7 @@ describe(`refused end to end, against loopback only (${dbKind})`, () => {
     });
     // A name is only checked when sending (DNS may change): localhost is accepted, then refused at connect time.
     const { id } = await createEndpoint(gw.services, orgId, `http://localhost:${receiver.port}/hook`, [WebhookEventType.KycStatusChanged]);
-    const c = await createCustomer(ctx.db, orgId);
+    const c = await seedCustomer(ctx.db, orgId);
     const done = recorded(gw.services, id);
     await moveKyc(ctx.db, orgId, c.id, 'PENDING');
     await done;
@@ -180,7 +180,7 @@ describe(`refused end to end, against loopback only (${dbKind})`, () => {
     const target = await Receiver.start();
     const redirector = await Receiver.start(() => ({ status: 307, headers: { location: target.url() } }));
     const { id } = await createEndpoint(gw.services, orgId, redirector.url(), [WebhookEventType.KycStatusChanged]);
-    const c = await createCustomer(ctx.db, orgId);
+    const c = await seedCustomer(ctx.db, orgId);
     const done = recorded(gw.services, id);
     await moveKyc(ctx.db, orgId, c.id, 'PENDING');
     await done;

@@ -12,10 +12,10 @@ import { nominalDelay, RETRY_WINDOW_MS } from '../src/webhooks/backoff.js';
 import { WEBHOOK_EVENT_TYPES, WebhookEventType } from '../src/webhooks/event-types.js';
 import { DELIVERY_LOG_DAYS, purgeFinishedDeliveries } from '../src/webhooks/queue.js';
 import { SecretBox, SecretUnavailableError } from '../src/webhooks/secret-box.js';
+import { moveKyc, seedCustomer, verify } from './helpers/customers.js';
 import { dbKind } from './helpers/db.js';
 import { useGateway } from './helpers/fixture.js';
 import { rest } from './helpers/rest.js';
-import { createCustomer, moveKyc, verify } from './helpers/subscriptions.js';
 import { createEndpoint, Receiver, recorded, SENDER_ENV, TestClock } from './helpers/webhooks.js';
 
 const ctx = useGateway({ poolSize: 6 });
@@ -31,7 +31,7 @@ describe(`webhooks (${dbKind})`, () => {
     const { id, secret } = await createEndpoint(gw.services, orgId, receiver.url(), [WebhookEventType.KycStatusChanged]);
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     expect(Buffer.from(secret.slice(6), 'base64')).toHaveLength(32);
-    const c = await createCustomer(ctx.db, orgId);
+    const c = await seedCustomer(ctx.db, orgId);
 
     await moveKyc(ctx.db, orgId, c.id, 'PENDING');
     await receiver.waitFor(1);
@@ -184,7 +184,7 @@ describe(`webhooks (${dbKind})`, () => {
     const { orgId } = await ctx.org();
     const receiver = await Receiver.start();
     await createEndpoint(gw.services, orgId, receiver.url(), [WebhookEventType.KycCompleted]);
-    const c = await createCustomer(ctx.db, orgId);
+    const c = await seedCustomer(ctx.db, orgId);
     await verify(ctx.db, orgId, c.id);
     await receiver.waitFor(1);
     await gw.services.webhooks.sender!.wake();
@@ -199,7 +199,7 @@ describe(`webhooks (${dbKind})`, () => {
     const { orgId } = await ctx.org();
     const receiver = await Receiver.start((n) => (n < 3 ? 503 : 200));
     const { id } = await createEndpoint(gw.services, orgId, receiver.url(), [WebhookEventType.KycStatusChanged]);
-    const c = await createCustomer(ctx.db, orgId);
+    const c = await seedCustomer(ctx.db, orgId);
     const outcomes: string[] = [];
     gw.services.webhooks.sender!.monitor.on('attempt', (outcome, endpointId) => endpointId === id && outcomes.push(outcome));
     let done = recorded(gw.services, id);
@@ -247,7 +247,7 @@ describe(`webhooks (${dbKind})`, () => {
     const { orgId } = await ctx.org();
     const receiver = await Receiver.start(() => 'hang');
     const { id } = await createEndpoint(gw.services, orgId, receiver.url(), [WebhookEventType.KycStatusChanged]);
-    const c = await createCustomer(ctx.db, orgId);
+    const c = await seedCustomer(ctx.db, orgId);
     const start = Date.now();
     let done = recorded(gw.services, id);
     await moveKyc(ctx.db, orgId, c.id, 'PENDING');
@@ -280,7 +280,7 @@ describe(`webhooks (${dbKind})`, () => {
     const { orgId } = await ctx.org();
     const receiver = await Receiver.start();
     await createEndpoint(gw.services, orgId, receiver.url(), [WebhookEventType.KycStatusChanged]);
-    const [a, b] = [await createCustomer(ctx.db, orgId), await createCustomer(ctx.db, orgId)];
+    const [a, b] = [await seedCustomer(ctx.db, orgId), await seedCustomer(ctx.db, orgId)];
     await expect(
       ctx.db.prisma.$transaction(async (tx) => {
         await applyKycTransition(tx, orgId, a.id, { to: 'PENDING' }, new Date(), SYSTEM_ACTOR);
@@ -300,7 +300,7 @@ describe(`webhooks (${dbKind})`, () => {
     const [ra, rb] = [await Receiver.start(), await Receiver.start()];
     const ea = await createEndpoint(gw.services, a.orgId, ra.url(), [WebhookEventType.KycStatusChanged]);
     await createEndpoint(gw.services, b.orgId, rb.url(), [WebhookEventType.KycStatusChanged]);
-    const [ca, cb] = [await createCustomer(ctx.db, a.orgId), await createCustomer(ctx.db, b.orgId)];
+    const [ca, cb] = [await seedCustomer(ctx.db, a.orgId), await seedCustomer(ctx.db, b.orgId)];
     await moveKyc(ctx.db, a.orgId, ca.id, 'PENDING');
     await moveKyc(ctx.db, b.orgId, cb.id, 'PENDING');
     await Promise.all([ra.waitFor(1), rb.waitFor(1)]);
@@ -347,7 +347,7 @@ describe(`webhooks (${dbKind})`, () => {
     });
     const endpoint = created.body.data.createWebhookEndpoint.endpoint;
     expect(endpoint).toMatchObject({ url: receiver.url(), events: ['CUSTOMER_KYC_STATUS_CHANGED'], description: 'crm', enabled: true });
-    const c = await createCustomer(ctx.db, orgId);
+    const c = await seedCustomer(ctx.db, orgId);
     const first = recorded(gw.services, endpoint.id);
     await moveKyc(ctx.db, orgId, c.id, 'PENDING');
     await first;
@@ -419,10 +419,10 @@ describe(`webhooks (${dbKind})`, () => {
     const quick = await Receiver.start();
     await createEndpoint(gw.services, slow.orgId, hanging.url(), [WebhookEventType.KycStatusChanged]);
     await createEndpoint(gw.services, fast.orgId, quick.url(), [WebhookEventType.KycStatusChanged]);
-    const slowCustomers = await Promise.all(Array.from({ length: 5 }, () => createCustomer(ctx.db, slow.orgId)));
+    const slowCustomers = await Promise.all(Array.from({ length: 5 }, () => seedCustomer(ctx.db, slow.orgId)));
     for (const c of slowCustomers) await moveKyc(ctx.db, slow.orgId, c.id, 'PENDING');
     await hanging.waitFor(1);
-    const c = await createCustomer(ctx.db, fast.orgId);
+    const c = await seedCustomer(ctx.db, fast.orgId);
     const t0 = performance.now();
     await moveKyc(ctx.db, fast.orgId, c.id, 'PENDING');
     await quick.waitFor(1);
@@ -465,7 +465,7 @@ describe(`webhooks (${dbKind})`, () => {
     const [stored] = await ctx.db.prisma.webhookSecret.findMany({ where: { endpointId: id } });
     expect(stored!.secret).toMatch(/^enc:v1:/);
     expect(stored!.secret).not.toContain(secret.slice(6));
-    const c = await createCustomer(ctx.db, orgId);
+    const c = await seedCustomer(ctx.db, orgId);
     const first = recorded(gw.services, id);
     await moveKyc(ctx.db, orgId, c.id, 'PENDING');
     await first;
@@ -510,7 +510,7 @@ describe(`webhooks (${dbKind})`, () => {
     const { orgId, key } = await ctx.org();
     const receiver = await Receiver.start((n) => (n === 0 ? 500 : 200));
     const { id } = await createEndpoint(gw.services, orgId, receiver.url(), [WebhookEventType.KycStatusChanged]);
-    const customers = [await createCustomer(ctx.db, orgId), await createCustomer(ctx.db, orgId), await createCustomer(ctx.db, orgId)];
+    const customers = [await seedCustomer(ctx.db, orgId), await seedCustomer(ctx.db, orgId), await seedCustomer(ctx.db, orgId)];
     const first = recorded(gw.services, id);
     // Three changes in one transaction: one fan-out round, three deliveries queued together.
     await ctx.db.prisma.$transaction(async (tx) => {

@@ -1,5 +1,11 @@
-// GraphQL documents and small helpers shared by the customer-write suites.
+// Test customers: the one factory (`seedCustomer`, straight into the database, so read-side
+// tests do not depend on the write path), the status moves through the domain, and the GraphQL
+// write documents and readers shared by the customer-write suites.
+import { recordAmlScreening, transitionKyc, type LifecycleResult } from '../../src/customers/lifecycle.js';
+import { normaliseEmail } from '../../src/customers/row.js';
 import type { Database } from '../../src/db/client.js';
+import { SYSTEM_ACTOR } from '../../src/events/actor.js';
+import type { Customer, Prisma } from '../../src/generated/prisma/client.js';
 import type { TestGateway } from './gateway.js';
 
 const CUSTOMER_FIELDS = 'id externalId type fullName email kycStatus addedVia createdAt updatedAt';
@@ -50,4 +56,58 @@ export function customersOf(db: Database, orgId: string) {
 /** Every event of an organisation, in id order. */
 export function eventsOf(db: Database, orgId: string) {
   return db.prisma.customerEvent.findMany({ where: { orgId }, orderBy: { id: 'asc' } });
+}
+
+let n = 0;
+/** Creates a customer in an organisation; fields default to unique, valid values. */
+export async function seedCustomer(
+  db: Database,
+  orgId: string,
+  data: Partial<Omit<Prisma.CustomerUncheckedCreateInput, 'orgId'>> = {},
+): Promise<Customer> {
+  n += 1;
+  const email = data.email === undefined ? `person${n}-${Date.now()}@example.com` : data.email;
+  return db.prisma.customer.create({
+    data: {
+      fullName: `Person ${n}`,
+      ...data,
+      email,
+      emailKey: email === null ? null : normaliseEmail(email),
+      orgId,
+    },
+  });
+}
+
+/** Walks KYC to VERIFIED (three moves, three events). */
+export async function verify(db: Database, orgId: string, id: string): Promise<void> {
+  const now = new Date();
+  for (const to of ['PENDING', 'IN_PROGRESS'] as const) expectOk(await transitionKyc(db.prisma, orgId, id, { to }, now, SYSTEM_ACTOR));
+  expectOk(
+    await transitionKyc(
+      db.prisma,
+      orgId,
+      id,
+      { to: 'VERIFIED', identity: { legalName: 'Ada Lovelace', country: 'GBR' } },
+      now,
+      SYSTEM_ACTOR,
+    ),
+  );
+}
+
+export async function moveKyc(db: Database, orgId: string, id: string, to: Parameters<typeof transitionKyc>[3]['to']): Promise<Customer> {
+  return expectOk(await transitionKyc(db.prisma, orgId, id, { to }, new Date(), SYSTEM_ACTOR));
+}
+
+export async function moveAml(
+  db: Database,
+  orgId: string,
+  id: string,
+  status: Parameters<typeof recordAmlScreening>[3]['status'],
+): Promise<Customer> {
+  return expectOk(await recordAmlScreening(db.prisma, orgId, id, { status }, new Date(), SYSTEM_ACTOR));
+}
+
+function expectOk(r: LifecycleResult): Customer {
+  if (r.kind !== 'moved') throw new Error(`lifecycle move rejected: ${JSON.stringify(r)}`);
+  return r.customer;
 }

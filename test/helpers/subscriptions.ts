@@ -2,13 +2,7 @@
 // (never sleeps). Everything opened here is disposed by `closeAll`, even when a test fails.
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import type { Database } from '../../src/db/client.js';
-import { transitionKyc, recordAmlScreening, type LifecycleResult } from '../../src/customers/lifecycle.js';
-import type { Customer } from '../../src/customers/row.js';
-import { SYSTEM_ACTOR } from '../../src/events/actor.js';
 import { deferred, type Deferred } from './deferred.js';
-
-export { deferred, type Deferred } from './deferred.js';
 
 export type Result = { data?: any; errors?: any[] };
 
@@ -147,49 +141,6 @@ export class Clients {
   async closeAll(): Promise<void> {
     for (const d of this.disposers.splice(0).reverse()) await Promise.resolve(d()).catch(() => {});
   }
-}
-
-let seq = 0;
-/** A customer created directly (upsert lives on another branch). */
-export function createCustomer(db: Database, orgId: string, extra: Partial<Customer> = {}): Promise<Customer> {
-  const n = ++seq;
-  return db.prisma.customer.create({
-    data: { orgId, fullName: `Customer ${n}`, email: `c${n}-${process.pid}@example.com`, externalId: `crm-${n}`, ...extra },
-  });
-}
-
-/** Walks KYC to VERIFIED (three moves, three events). */
-export async function verify(db: Database, orgId: string, id: string): Promise<void> {
-  const now = new Date();
-  for (const to of ['PENDING', 'IN_PROGRESS'] as const) expectOk(await transitionKyc(db.prisma, orgId, id, { to }, now, SYSTEM_ACTOR));
-  expectOk(
-    await transitionKyc(
-      db.prisma,
-      orgId,
-      id,
-      { to: 'VERIFIED', identity: { legalName: 'Ada Lovelace', country: 'GBR' } },
-      now,
-      SYSTEM_ACTOR,
-    ),
-  );
-}
-
-export async function moveKyc(db: Database, orgId: string, id: string, to: Parameters<typeof transitionKyc>[3]['to']): Promise<Customer> {
-  return expectOk(await transitionKyc(db.prisma, orgId, id, { to }, new Date(), SYSTEM_ACTOR));
-}
-
-export async function moveAml(
-  db: Database,
-  orgId: string,
-  id: string,
-  status: Parameters<typeof recordAmlScreening>[3]['status'],
-): Promise<Customer> {
-  return expectOk(await recordAmlScreening(db.prisma, orgId, id, { status }, new Date(), SYSTEM_ACTOR));
-}
-
-function expectOk(r: LifecycleResult): Customer {
-  if (r.kind !== 'moved') throw new Error(`lifecycle move rejected: ${JSON.stringify(r)}`);
-  return r.customer;
 }
 
 /** Resolves once the instance's bus has at least `n` subscribers registered. */

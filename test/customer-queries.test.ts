@@ -1,12 +1,12 @@
 // Dashboard reads (SPEC section 7): customer(id) by UUID or external id, organisation
 // isolation, the customers connection (every filter and order, stable cursors), customerAml,
 // customerStats, and the identity block only while VERIFIED.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Scope } from '../src/auth/scopes.js';
 import type { Customer } from '../src/generated/prisma/client.js';
 import { seedCustomer } from './helpers/customers.js';
-import { createTestDatabase, dbKind, type TestDatabase } from './helpers/db.js';
-import { issueKey, startGateway, uniqueOrg, type TestGateway } from './helpers/gateway.js';
+import { dbKind } from './helpers/db.js';
+import { useGateway } from './helpers/fixture.js';
 
 const PAGE = `query Page($first: Int, $after: String, $filter: CustomerFilter, $orderBy: CustomerOrder) {
   customers(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {
@@ -16,8 +16,7 @@ const PAGE = `query Page($first: Int, $after: String, $filter: CustomerFilter, $
 }`;
 
 describe(`customer queries (${dbKind})`, () => {
-  let t: TestDatabase;
-  let gw: TestGateway;
+  const ctx = useGateway({ poolSize: 4 });
   let key: string;
   let orgId: string;
   let otherKey: string;
@@ -25,14 +24,12 @@ describe(`customer queries (${dbKind})`, () => {
   const base = Date.parse('2026-01-01T00:00:00.000Z');
 
   beforeAll(async () => {
-    t = await createTestDatabase(4);
-    gw = await startGateway(t.db);
-    ({ key, orgId } = await issueKey(t.db, uniqueOrg(), [Scope.CustomersRead, Scope.AmlRead]));
-    ({ key: otherKey } = await issueKey(t.db, uniqueOrg(), [Scope.CustomersRead, Scope.AmlRead]));
+    ({ key, orgId } = await ctx.org([Scope.CustomersRead, Scope.AmlRead]));
+    ({ key: otherKey } = await ctx.org([Scope.CustomersRead, Scope.AmlRead]));
     // Ten customers with distinct, known timestamps and statuses.
     for (let i = 0; i < 10; i++) {
       rows.push(
-        await seedCustomer(t.db, orgId, {
+        await seedCustomer(ctx.db, orgId, {
           externalId: `crm-${i}`,
           fullName: i === 3 ? 'Zoë 100%_Match' : `Customer ${i}`,
           email: `c${i}@Example.com`,
@@ -48,17 +45,13 @@ describe(`customer queries (${dbKind})`, () => {
       );
     }
   });
-  afterAll(async () => {
-    await gw?.close();
-    await t?.close();
-  });
 
   const ids = (res: { body: any }) => res.body.data.customers.edges.map((e: any) => e.node.externalId);
 
   it('customer(id) finds by UUID and by external id', async () => {
     const c = rows[2]!;
     const q = 'query($id: ID!) { customer(id: $id) { id externalId fullName email type addedVia kycStatus } }';
-    const byId = await gw.gql(key, q, { id: c.id });
+    const byId = await ctx.gw.gql(key, q, { id: c.id });
     expect(byId.body.data.customer).toEqual({
       id: c.id,
       externalId: 'crm-2',
@@ -68,42 +61,42 @@ describe(`customer queries (${dbKind})`, () => {
       addedVia: 'INTEGRATION',
       kycStatus: 'NOT_STARTED',
     });
-    const byExt = await gw.gql(key, q, { id: 'crm-2' });
+    const byExt = await ctx.gw.gql(key, q, { id: 'crm-2' });
     expect(byExt.body.data.customer.id).toBe(c.id);
-    expect((await gw.gql(key, q, { id: 'crm-404' })).body.data.customer).toBeNull();
+    expect((await ctx.gw.gql(key, q, { id: 'crm-404' })).body.data.customer).toBeNull();
   });
 
   it("another organisation's customer is null, exactly like a missing one", async () => {
     const q = 'query($id: ID!) { customer(id: $id) { id } customerAml(id: $id) { status } }';
     for (const id of [rows[0]!.id, 'crm-0']) {
-      const res = await gw.gql(otherKey, q, { id });
+      const res = await ctx.gw.gql(otherKey, q, { id });
       expect(res.body).toEqual({ data: { customer: null, customerAml: null } });
     }
-    const list = await gw.gql(otherKey, PAGE, { first: 100 });
+    const list = await ctx.gw.gql(otherKey, PAGE, { first: 100 });
     expect(list.body.data.customers.edges).toEqual([]);
   });
 
   it('identity is present only while VERIFIED; phone, risk and org ids are not in the schema', async () => {
     const q =
       'query($id: ID!) { customer(id: $id) { kycStatus identity { verifiedLegalName verifiedCountry } aml { status flags { pep sanctions adverseMedia terrorism } } } }';
-    const verified = await gw.gql(key, q, { id: 'crm-8' });
+    const verified = await ctx.gw.gql(key, q, { id: 'crm-8' });
     expect(verified.body.data.customer).toEqual({
       kycStatus: 'VERIFIED',
       identity: { verifiedLegalName: 'Legal 8', verifiedCountry: 'GBR' },
       aml: { status: 'CLEAR', flags: { pep: false, sanctions: false, adverseMedia: false, terrorism: false } },
     });
     // A customer whose identity columns are set but who is not VERIFIED shows none.
-    await t.db.prisma.customer.update({ where: { id: rows[5]!.id }, data: { verifiedLegalName: 'Leak', verifiedCountry: 'FRA' } });
-    expect((await gw.gql(key, q, { id: 'crm-5' })).body.data.customer.identity).toBeNull();
+    await ctx.db.prisma.customer.update({ where: { id: rows[5]!.id }, data: { verifiedLegalName: 'Leak', verifiedCountry: 'FRA' } });
+    expect((await ctx.gw.gql(key, q, { id: 'crm-5' })).body.data.customer.identity).toBeNull();
     for (const field of ['phone', 'risk', 'orgId', 'emailKey']) {
-      const res = await gw.gql(key, `{ customer(id: "crm-1") { ${field} } }`);
+      const res = await ctx.gw.gql(key, `{ customer(id: "crm-1") { ${field} } }`);
       expect(res.body.errors?.[0]?.message).toContain(`Cannot query field "${field}"`);
     }
   });
 
   it('orders by CREATED_AT and UPDATED_AT, ASC and DESC', async () => {
     const all = rows.map((r) => r.externalId);
-    const get = (orderBy: object) => gw.gql(key, PAGE, { first: 100, orderBy }).then(ids);
+    const get = (orderBy: object) => ctx.gw.gql(key, PAGE, { first: 100, orderBy }).then(ids);
     expect(await get({ field: 'CREATED_AT', direction: 'ASC' })).toEqual(all);
     expect(await get({ field: 'CREATED_AT', direction: 'DESC' })).toEqual([...all].reverse());
     expect(await get({ field: 'UPDATED_AT', direction: 'ASC' })).toEqual([...all].reverse());
@@ -111,7 +104,7 @@ describe(`customer queries (${dbKind})`, () => {
   });
 
   it('filters by each field', async () => {
-    const get = (filter: object) => gw.gql(key, PAGE, { first: 100, filter }).then(ids);
+    const get = (filter: object) => ctx.gw.gql(key, PAGE, { first: 100, filter }).then(ids);
     expect(await get({ kycStatus: ['PENDING'] })).toEqual(['crm-4', 'crm-5', 'crm-6']);
     expect(await get({ kycStatus: ['NOT_STARTED', 'VERIFIED'] })).toEqual(['crm-0', 'crm-1', 'crm-2', 'crm-3', 'crm-7', 'crm-8', 'crm-9']);
     expect(await get({ amlStatus: ['CLEAR'] })).toEqual(['crm-8', 'crm-9']);
@@ -144,7 +137,7 @@ describe(`customer queries (${dbKind})`, () => {
     let after: string | null = null;
     let pages = 0;
     do {
-      const res: { body: any } = await gw.gql(key, PAGE, { first: 3, after });
+      const res: { body: any } = await ctx.gw.gql(key, PAGE, { first: 3, after });
       const conn: any = res.body.data.customers;
       seen.push(...ids(res));
       after = conn.pageInfo.hasNextPage ? conn.pageInfo.endCursor : null;
@@ -152,27 +145,27 @@ describe(`customer queries (${dbKind})`, () => {
     } while (after);
     expect(pages).toBe(4);
     expect(seen).toEqual(rows.map((r) => r.externalId));
-    const bad = await gw.gql(key, PAGE, { first: 3, after: 'not-a-cursor' });
+    const bad = await ctx.gw.gql(key, PAGE, { first: 3, after: 'not-a-cursor' });
     expect(bad.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    const tooMany = await gw.gql(key, PAGE, { first: 101 });
+    const tooMany = await ctx.gw.gql(key, PAGE, { first: 101 });
     expect(tooMany.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 
   it('cursors stay stable while customers are inserted between pages: nothing skipped or repeated', async () => {
-    const { key: k, orgId: o } = await issueKey(t.db, uniqueOrg(), [Scope.CustomersRead]);
+    const { key: k, orgId: o } = await ctx.org([Scope.CustomersRead]);
     const initial: string[] = [];
-    for (let i = 0; i < 12; i++) initial.push((await seedCustomer(t.db, o, { externalId: `walk-${i}` })).externalId!);
+    for (let i = 0; i < 12; i++) initial.push((await seedCustomer(ctx.db, o, { externalId: `walk-${i}` })).externalId!);
     const seen: string[] = [];
     const added: string[] = [];
     let after: string | null = null;
     do {
-      const res: { body: any } = await gw.gql(k, PAGE, { first: 5, after });
+      const res: { body: any } = await ctx.gw.gql(k, PAGE, { first: 5, after });
       const conn: any = res.body.data.customers;
       seen.push(...ids(res));
       after = conn.pageInfo.hasNextPage ? conn.pageInfo.endCursor : null;
       // Insert between pages; they sort after everything already created.
       for (let j = 0; j < 2 && added.length < 6; j++)
-        added.push((await seedCustomer(t.db, o, { externalId: `new-${added.length}` })).externalId!);
+        added.push((await seedCustomer(ctx.db, o, { externalId: `new-${added.length}` })).externalId!);
     } while (after);
     expect(new Set(seen).size).toBe(seen.length);
     for (const id of initial) expect(seen).toContain(id);
@@ -180,25 +173,25 @@ describe(`customer queries (${dbKind})`, () => {
   });
 
   it('customerAml returns only the AML block, with the aml:read scope alone', async () => {
-    const { key: amlOnly } = await issueKey(t.db, (await t.db.prisma.organization.findUniqueOrThrow({ where: { id: orgId } })).name, [
+    const { key: amlOnly } = await ctx.keyFor((await ctx.db.prisma.organization.findUniqueOrThrow({ where: { id: orgId } })).name, [
       Scope.AmlRead,
     ]);
-    const res = await gw.gql(amlOnly, '{ customerAml(id: "crm-9") { status screenedAt lastReviewedAt flags { pep } } }');
+    const res = await ctx.gw.gql(amlOnly, '{ customerAml(id: "crm-9") { status screenedAt lastReviewedAt flags { pep } } }');
     expect(res.body).toEqual({ data: { customerAml: { status: 'CLEAR', screenedAt: null, lastReviewedAt: null, flags: { pep: false } } } });
-    const denied = await gw.gql(amlOnly, '{ customer(id: "crm-9") { id } }');
+    const denied = await ctx.gw.gql(amlOnly, '{ customer(id: "crm-9") { id } }');
     expect(denied.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 
   it('customerStats counts per KYC and AML status, honouring the filter', async () => {
     const q = 'query($filter: CustomerFilter) { customerStats(filter: $filter) { total kyc { status count } aml { status count } } }';
-    const res = await gw.gql(key, q, {});
+    const res = await ctx.gw.gql(key, q, {});
     const stats = res.body.data.customerStats;
     expect(stats.total).toBe(10);
     const kyc = Object.fromEntries(stats.kyc.map((s: any) => [s.status, s.count]));
     expect(kyc).toEqual({ NOT_STARTED: 4, PENDING: 3, IN_PROGRESS: 0, VERIFIED: 3, FAILED: 0, NOT_REQUIRED: 0, AWAITING_RESUBMISSION: 0 });
     const aml = Object.fromEntries(stats.aml.map((s: any) => [s.status, s.count]));
     expect(aml).toEqual({ NOT_SCREENED: 8, IN_PROGRESS: 0, CLEAR: 2, NEEDS_REVIEW: 0, RESOLVED: 0 });
-    const filtered = await gw.gql(key, q, { filter: { type: 'SOLE_TRADER' } });
+    const filtered = await ctx.gw.gql(key, q, { filter: { type: 'SOLE_TRADER' } });
     expect(filtered.body.data.customerStats.total).toBe(5);
   });
 });

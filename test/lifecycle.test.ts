@@ -1,13 +1,13 @@
 // The KYC / AML state machine (every (from, to) pair of both machines) and the back-office
 // mutations over HTTP: scope, identity, AML precondition, and one event per move in the
 // same transaction.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Scope } from '../src/auth/scopes.js';
 import { AML_TRANSITIONS, KYC_TRANSITIONS, planAmlTransition, planKycTransition } from '../src/customers/lifecycle.js';
 import { AmlStatus, KycStatus } from '../src/generated/prisma/enums.js';
 import { moveAml, seedCustomer, verify } from './helpers/customers.js';
-import { createTestDatabase, dbKind, type TestDatabase } from './helpers/db.js';
-import { issueKey, startGateway, uniqueOrg, type TestGateway } from './helpers/gateway.js';
+import { dbKind } from './helpers/db.js';
+import { useGateway } from './helpers/fixture.js';
 
 const now = new Date('2026-01-31T12:00:00.000Z');
 const identity = { legalName: 'Ada Lovelace', country: 'GBR' };
@@ -127,18 +127,11 @@ describe('AML state machine (pure)', () => {
 });
 
 describe(`lifecycle mutations (${dbKind})`, () => {
-  let t: TestDatabase;
-  let gw: TestGateway;
+  const ctx = useGateway({ poolSize: 4 });
   let orgId: string;
   let key: string;
   beforeAll(async () => {
-    t = await createTestDatabase(4);
-    gw = await startGateway(t.db);
-    ({ key, orgId } = await issueKey(t.db, uniqueOrg()));
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await t?.close();
+    ({ key, orgId } = await ctx.org());
   });
 
   const KYC = /* GraphQL */ `
@@ -203,23 +196,23 @@ describe(`lifecycle mutations (${dbKind})`, () => {
   `;
 
   it('walks KYC to VERIFIED by external id, one KYC event per move with from/to and the snapshot', async () => {
-    const c = await seedCustomer(t.db, orgId, { externalId: 'crm-walk' });
+    const c = await seedCustomer(ctx.db, orgId, { externalId: 'crm-walk' });
     for (const to of ['PENDING', 'IN_PROGRESS']) {
-      const r = await gw.gql(key, KYC, { id: c.externalId, to });
+      const r = await ctx.gw.gql(key, KYC, { id: c.externalId, to });
       expect(r.body.data.transitionKyc).toMatchObject({ __typename: 'TransitionKycSuccess', customer: { kycStatus: to } });
     }
-    const missing = await gw.gql(key, KYC, { id: c.id, to: 'VERIFIED' });
+    const missing = await ctx.gw.gql(key, KYC, { id: c.id, to: 'VERIFIED' });
     expect(missing.body.data.transitionKyc).toMatchObject({
       __typename: 'ValidationError',
       code: 'validation_failed',
       fieldErrors: [{ field: 'identity' }],
     });
-    const ok = await gw.gql(key, KYC, { id: c.id, to: 'VERIFIED', identity: { legalName: 'Ada Lovelace', country: 'gbr' } });
+    const ok = await ctx.gw.gql(key, KYC, { id: c.id, to: 'VERIFIED', identity: { legalName: 'Ada Lovelace', country: 'gbr' } });
     const customer = ok.body.data.transitionKyc.customer;
     expect(customer).toMatchObject({ kycStatus: 'VERIFIED', identity: { verifiedLegalName: 'Ada Lovelace', verifiedCountry: 'GBR' } });
     expect(customer.kycStartedAt).toMatch(/Z$/);
     expect(customer.kycCompletedAt).toMatch(/Z$/);
-    const events = await t.db.prisma.customerEvent.findMany({ where: { customerId: c.id }, orderBy: { id: 'asc' } });
+    const events = await ctx.db.prisma.customerEvent.findMany({ where: { customerId: c.id }, orderBy: { id: 'asc' } });
     expect(events.map((e) => [e.kind, e.kycFrom, e.kycTo])).toEqual([
       ['KYC', 'NOT_STARTED', 'PENDING'],
       ['KYC', 'PENDING', 'IN_PROGRESS'],
@@ -235,25 +228,25 @@ describe(`lifecycle mutations (${dbKind})`, () => {
   });
 
   it('an invalid move is InvalidTransitionError and changes nothing (no write, no event)', async () => {
-    const c = await seedCustomer(t.db, orgId);
-    const r = await gw.gql(key, KYC, { id: c.id, to: 'VERIFIED', identity: { legalName: 'A', country: 'GBR' } });
+    const c = await seedCustomer(ctx.db, orgId);
+    const r = await ctx.gw.gql(key, KYC, { id: c.id, to: 'VERIFIED', identity: { legalName: 'A', country: 'GBR' } });
     expect(r.body.data.transitionKyc).toMatchObject({
       __typename: 'InvalidTransitionError',
       code: 'invalid_transition',
       from: 'NOT_STARTED',
       to: 'VERIFIED',
     });
-    const aml = await gw.gql(key, AML, { id: c.id, status: 'IN_PROGRESS' });
+    const aml = await ctx.gw.gql(key, AML, { id: c.id, status: 'IN_PROGRESS' });
     expect(aml.body.data.recordAmlScreening).toMatchObject({ __typename: 'InvalidTransitionError', code: 'invalid_transition' });
-    expect(await t.db.prisma.customer.findUniqueOrThrow({ where: { id: c.id } })).toEqual(c);
-    expect(await t.db.prisma.customerEvent.count({ where: { customerId: c.id } })).toBe(0);
+    expect(await ctx.db.prisma.customer.findUniqueOrThrow({ where: { id: c.id } })).toEqual(c);
+    expect(await ctx.db.prisma.customerEvent.count({ where: { customerId: c.id } })).toBe(0);
   });
 
   it('records AML screening once VERIFIED: flags, screenedAt, lastReviewedAt', async () => {
-    const c = await seedCustomer(t.db, orgId);
-    await verify(t.db, orgId, c.id);
-    await moveAml(t.db, orgId, c.id, 'IN_PROGRESS');
-    const review = await gw.gql(key, AML, { id: c.id, status: 'NEEDS_REVIEW', flags: { pep: true, terrorism: false } });
+    const c = await seedCustomer(ctx.db, orgId);
+    await verify(ctx.db, orgId, c.id);
+    await moveAml(ctx.db, orgId, c.id, 'IN_PROGRESS');
+    const review = await ctx.gw.gql(key, AML, { id: c.id, status: 'NEEDS_REVIEW', flags: { pep: true, terrorism: false } });
     const aml = review.body.data.recordAmlScreening.customer.aml;
     expect(aml).toMatchObject({
       status: 'NEEDS_REVIEW',
@@ -261,14 +254,14 @@ describe(`lifecycle mutations (${dbKind})`, () => {
       flags: { pep: true, sanctions: false, adverseMedia: false, terrorism: false },
     });
     expect(aml.screenedAt).toMatch(/Z$/);
-    const resolved = await gw.gql(key, AML, { id: c.id, status: 'RESOLVED' });
+    const resolved = await ctx.gw.gql(key, AML, { id: c.id, status: 'RESOLVED' });
     expect(resolved.body.data.recordAmlScreening.customer.aml).toMatchObject({
       status: 'RESOLVED',
       screenedAt: aml.screenedAt,
       flags: { pep: true },
     });
     expect(resolved.body.data.recordAmlScreening.customer.aml.lastReviewedAt).toMatch(/Z$/);
-    const events = await t.db.prisma.customerEvent.findMany({ where: { customerId: c.id, kind: 'AML' }, orderBy: { id: 'asc' } });
+    const events = await ctx.db.prisma.customerEvent.findMany({ where: { customerId: c.id, kind: 'AML' }, orderBy: { id: 'asc' } });
     expect(events.map((e) => `${e.amlFrom}>${e.amlTo}`)).toEqual([
       'NOT_SCREENED>IN_PROGRESS',
       'IN_PROGRESS>NEEDS_REVIEW',
@@ -277,20 +270,20 @@ describe(`lifecycle mutations (${dbKind})`, () => {
   });
 
   it('unknown or other-organisation customer → CustomerNotFoundError', async () => {
-    const other = await issueKey(t.db, uniqueOrg('other'));
-    const theirs = await seedCustomer(t.db, other.orgId, { externalId: 'crm-theirs' });
+    const other = await ctx.org(undefined, { prefix: 'other' });
+    const theirs = await seedCustomer(ctx.db, other.orgId, { externalId: 'crm-theirs' });
     for (const id of [theirs.id, theirs.externalId, 'no-such-customer']) {
-      const r = await gw.gql(key, KYC, { id, to: 'PENDING' });
+      const r = await ctx.gw.gql(key, KYC, { id, to: 'PENDING' });
       expect(r.body.data.transitionKyc).toMatchObject({ __typename: 'CustomerNotFoundError', code: 'not_found' });
     }
-    expect((await t.db.prisma.customer.findUniqueOrThrow({ where: { id: theirs.id } })).kycStatus).toBe('NOT_STARTED');
+    expect((await ctx.db.prisma.customer.findUniqueOrThrow({ where: { id: theirs.id } })).kycStatus).toBe('NOT_STARTED');
   });
 
   it('needs compliance:write', async () => {
-    const reader = await issueKey(t.db, uniqueOrg(), [Scope.CustomersRead, Scope.CustomersWrite]);
-    const c = await seedCustomer(t.db, reader.orgId);
-    const r = await gw.gql(reader.key, KYC, { id: c.id, to: 'PENDING' });
+    const reader = await ctx.org([Scope.CustomersRead, Scope.CustomersWrite]);
+    const c = await seedCustomer(ctx.db, reader.orgId);
+    const r = await ctx.gw.gql(reader.key, KYC, { id: c.id, to: 'PENDING' });
     expect(r.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
-    expect((await t.db.prisma.customer.findUniqueOrThrow({ where: { id: c.id } })).kycStatus).toBe('NOT_STARTED');
+    expect((await ctx.db.prisma.customer.findUniqueOrThrow({ where: { id: c.id } })).kycStatus).toBe('NOT_STARTED');
   });
 });

@@ -1,9 +1,9 @@
 // Round trips, not only results: a dashboard page costs a constant number of SQL statements,
 // and COUNT runs only when totalCount is selected.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Scope } from '../src/auth/scopes.js';
-import { createTestDatabase, dbKind, type TestDatabase } from './helpers/db.js';
-import { issueKey, startGateway, uniqueOrg, type TestGateway } from './helpers/gateway.js';
+import { dbKind } from './helpers/db.js';
+import { useGateway } from './helpers/fixture.js';
 
 const DASHBOARD = `query Dashboard($first: Int!) {
   customers(first: $first) {
@@ -14,16 +14,13 @@ const DASHBOARD = `query Dashboard($first: Int!) {
 }`;
 
 describe(`query cost (${dbKind})`, () => {
-  let t: TestDatabase;
-  let gw: TestGateway;
+  const ctx = useGateway({ poolSize: 4 });
   let key: string;
 
   beforeAll(async () => {
-    t = await createTestDatabase(4);
-    gw = await startGateway(t.db);
-    const issued = await issueKey(t.db, uniqueOrg(), [Scope.CustomersRead]);
+    const issued = await ctx.org([Scope.CustomersRead]);
     key = issued.key;
-    await t.db.prisma.customer.createMany({
+    await ctx.db.prisma.customer.createMany({
       data: Array.from({ length: 120 }, (_, i) => ({
         orgId: issued.orgId,
         externalId: `cost-${i}`,
@@ -33,18 +30,14 @@ describe(`query cost (${dbKind})`, () => {
         verifiedCountry: i % 3 === 0 ? 'DEU' : null,
       })),
     });
-    await gw.gql(key, '{ viewer { scopes } }'); // warm the key cache
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await t?.close();
+    await ctx.gw.gql(key, '{ viewer { scopes } }'); // warm the key cache
   });
 
   async function statementsOf(query: string, variables: Record<string, unknown>) {
     const sql: string[] = [];
-    const stop = t.db.onQuery((s) => sql.push(s));
+    const stop = ctx.db.onQuery((s) => sql.push(s));
     try {
-      const res = await gw.gql(key, query, variables);
+      const res = await ctx.gw.gql(key, query, variables);
       expect(res.body.errors).toBeUndefined();
       // Only the request's own statements: not key checks (the key and its organisation, read
       // again whenever the 500 ms cache entry expires mid-test), rate-limit leases, or background

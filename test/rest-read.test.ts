@@ -1,34 +1,32 @@
 // REST compatibility route, read side (SPEC section 6): authentication and scopes, lookups by
 // UUID or external id, organisation isolation, the list envelope, filters, sticky cursors,
 // the error envelope; every response checked against the served OpenAPI document.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Scope } from '../src/auth/scopes.js';
 import type { Customer } from '../src/generated/prisma/client.js';
 import { seedCustomer } from './helpers/customers.js';
-import { createTestDatabase, dbKind, type TestDatabase } from './helpers/db.js';
-import { issueKey, startGateway, uniqueOrg, type TestGateway } from './helpers/gateway.js';
+import { dbKind } from './helpers/db.js';
+import { useGateway } from './helpers/fixture.js';
+import { uniqueOrg } from './helpers/gateway.js';
 import { OpenApiValidator, rest, type RestResult } from './helpers/rest.js';
 
 describe(`REST read routes (${dbKind})`, () => {
-  let t: TestDatabase;
-  let gw: TestGateway;
+  const ctx = useGateway({ poolSize: 4 });
   let api: OpenApiValidator;
   let key: string;
   let orgId: string;
   let amlOnly: string;
   let otherOrgKey: string;
   let alice: Customer;
-  const get = (k: string | null, path: string) => rest(gw.url, k, 'GET', path);
+  const get = (k: string | null, path: string) => rest(ctx.gw.url, k, 'GET', path);
 
   beforeAll(async () => {
-    t = await createTestDatabase(4);
-    gw = await startGateway(t.db);
-    api = await OpenApiValidator.load(gw.url);
+    api = await OpenApiValidator.load(ctx.gw.url);
     const org = uniqueOrg();
-    ({ key, orgId } = await issueKey(t.db, org, [Scope.CustomersRead]));
-    ({ key: amlOnly } = await issueKey(t.db, org, [Scope.AmlRead]));
-    ({ key: otherOrgKey } = await issueKey(t.db, uniqueOrg(), [Scope.CustomersRead, Scope.AmlRead]));
-    alice = await seedCustomer(t.db, orgId, {
+    ({ key, orgId } = await ctx.keyFor(org, [Scope.CustomersRead]));
+    ({ key: amlOnly } = await ctx.keyFor(org, [Scope.AmlRead]));
+    ({ key: otherOrgKey } = await ctx.org([Scope.CustomersRead, Scope.AmlRead]));
+    alice = await seedCustomer(ctx.db, orgId, {
       externalId: 'crm-alice',
       fullName: 'Alice Example',
       email: 'alice@example.com',
@@ -41,10 +39,6 @@ describe(`REST read routes (${dbKind})`, () => {
       amlPep: true,
       amlScreenedAt: new Date('2026-02-01T10:00:00Z'),
     });
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await t?.close();
   });
 
   it('GET /customers/{id} by UUID and by external_id returns the documented shape', async () => {
@@ -116,7 +110,7 @@ describe(`REST read routes (${dbKind})`, () => {
   it('401 unauthorized with WWW-Authenticate for a missing, malformed, unknown or revoked key', async () => {
     const cases: Promise<RestResult>[] = [
       get(null, '/api/v1/customers'),
-      rest(gw.url, null, 'GET', '/api/v1/customers', undefined, { authorization: 'Basic abc' }),
+      rest(ctx.gw.url, null, 'GET', '/api/v1/customers', undefined, { authorization: 'Basic abc' }),
       get('ic_live_unknownunknownunknownunknownunknown12', '/api/v1/customers'),
     ];
     for (const res of await Promise.all(cases)) {
@@ -136,7 +130,7 @@ describe(`REST read routes (${dbKind})`, () => {
     expect(outside.status).toBe(404);
     expect(outside.body).toEqual({ error: { code: 'not_found', message: expect.any(String), details: {} } });
     expect(outside.headers.get('x-request-id')).toMatch(/\S+/);
-    const given = await rest(gw.url, key, 'GET', '/api/v1/customers', undefined, { 'x-request-id': 'trace-123' });
+    const given = await rest(ctx.gw.url, key, 'GET', '/api/v1/customers', undefined, { 'x-request-id': 'trace-123' });
     expect(given.headers.get('x-request-id')).toBe('trace-123');
   });
 
@@ -145,11 +139,11 @@ describe(`REST read routes (${dbKind})`, () => {
     let k: string;
     const created: Customer[] = [];
     beforeAll(async () => {
-      ({ key: k, orgId: o } = await issueKey(t.db, uniqueOrg(), [Scope.CustomersRead]));
+      ({ key: k, orgId: o } = await ctx.org([Scope.CustomersRead]));
       const base = Date.parse('2026-03-01T00:00:00Z');
       for (let i = 0; i < 6; i++) {
         created.push(
-          await seedCustomer(t.db, o, {
+          await seedCustomer(ctx.db, o, {
             externalId: `l-${i}`,
             kycStatus: i < 3 ? 'PENDING' : 'NOT_STARTED',
             amlStatus: i === 5 ? 'CLEAR' : 'NOT_SCREENED',
@@ -205,8 +199,8 @@ describe(`REST read routes (${dbKind})`, () => {
     });
 
     it('walks 250 customers with limit=100, each exactly once, while 20 more are added mid-walk', async () => {
-      const { key: wk, orgId: wo } = await issueKey(t.db, uniqueOrg(), [Scope.CustomersRead]);
-      await t.db.prisma.customer.createMany({
+      const { key: wk, orgId: wo } = await ctx.org([Scope.CustomersRead]);
+      await ctx.db.prisma.customer.createMany({
         data: Array.from({ length: 250 }, (_, i) => ({
           orgId: wo,
           externalId: `w-${i}`,
@@ -223,7 +217,7 @@ describe(`REST read routes (${dbKind})`, () => {
         seen.push(...ext(res));
         cursor = res.body.next_cursor;
         if (pages++ === 0) {
-          await t.db.prisma.customer.createMany({
+          await ctx.db.prisma.customer.createMany({
             data: Array.from({ length: 20 }, (_, i) => ({ orgId: wo, externalId: `late-${i}`, fullName: `Late ${i}` })),
           });
         }

@@ -1,25 +1,25 @@
 // REST compatibility route, write side (SPEC sections 4 and 6): the seed example verbatim,
 // a contract test per status and error code, the match rules through REST, PATCH, and what
 // a response may never contain. Every response is checked against the served OpenAPI document.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Scope } from '../src/auth/scopes.js';
 import { connect } from 'node:net';
 import { openDatabase } from '../src/db/client.js';
 import { createLogger } from '../src/ops/logger.js';
-import { createTestDatabase, dbKind, onPostgres, type TestDatabase } from './helpers/db.js';
-import { issueKey, startGateway, uniqueOrg, type TestGateway } from './helpers/gateway.js';
+import { createTestDatabase, dbKind, onPostgres } from './helpers/db.js';
+import { useGateway } from './helpers/fixture.js';
+import { issueKey, startGateway, uniqueOrg } from './helpers/gateway.js';
 import { OpenApiValidator, rest, type RestResult } from './helpers/rest.js';
 
 describe(`REST write routes (${dbKind})`, () => {
-  let t: TestDatabase;
-  let gw: TestGateway;
+  const ctx = useGateway({ poolSize: 6 });
   let api: OpenApiValidator;
   let key: string;
   let orgId: string;
   const seen: RestResult[] = [];
 
   const call = async (k: string | null, method: string, path: string, body?: unknown, headers?: Record<string, string>) => {
-    const res = await rest(gw.url, k, method, path, body, headers);
+    const res = await rest(ctx.gw.url, k, method, path, body, headers);
     seen.push(res);
     return res;
   };
@@ -29,14 +29,8 @@ describe(`REST write routes (${dbKind})`, () => {
     call(k, 'PATCH', `/api/v1/customers/${encodeURIComponent(id)}`, body, headers);
 
   beforeAll(async () => {
-    t = await createTestDatabase(6);
-    gw = await startGateway(t.db);
-    api = await OpenApiValidator.load(gw.url);
-    ({ key, orgId } = await issueKey(t.db, uniqueOrg(), [Scope.CustomersWrite, Scope.CustomersRead]));
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await t?.close();
+    api = await OpenApiValidator.load(ctx.gw.url);
+    ({ key, orgId } = await ctx.org([Scope.CustomersWrite, Scope.CustomersRead]));
   });
 
   it('the seed example works verbatim', async () => {
@@ -81,7 +75,7 @@ describe(`REST write routes (${dbKind})`, () => {
     expect(different.status).toBe(409);
     expect(different.body.error.code).toBe('idempotency_conflict');
     api.check('POST', '/customers', different);
-    expect(await t.db.prisma.customer.count({ where: { orgId, externalId: 'crm-7741' } })).toBe(1);
+    expect(await ctx.db.prisma.customer.count({ where: { orgId, externalId: 'crm-7741' } })).toBe(1);
   });
 
   describe('one contract test per status and code', () => {
@@ -98,7 +92,7 @@ describe(`REST write routes (${dbKind})`, () => {
       const anon = await post({ fullName: 'A', email: 'a@example.com' }, {}, null);
       expect(anon.status).toBe(401);
       expect(anon.headers.get('www-authenticate')).toBe('Bearer');
-      const { key: readOnly } = await issueKey(t.db, uniqueOrg(), [Scope.CustomersRead]);
+      const { key: readOnly } = await ctx.org([Scope.CustomersRead]);
       const denied = await post({ fullName: 'A', email: 'a@example.com' }, {}, readOnly);
       expect(denied.status).toBe(403);
       expect(denied.body.error).toEqual({ code: 'forbidden', message: expect.any(String), details: { required_scope: 'customers:write' } });
@@ -124,7 +118,7 @@ describe(`REST write routes (${dbKind})`, () => {
       const viaPatch = await patch('crm-b', { email: 'owner-a@example.com' });
       expect(viaPatch.status).toBe(409);
       expect(viaPatch.body.error.details).toEqual({ field: 'email' });
-      expect(await t.db.prisma.customer.count({ where: { orgId, externalId: 'crm-c' } })).toBe(0);
+      expect(await ctx.db.prisma.customer.count({ where: { orgId, externalId: 'crm-c' } })).toBe(0);
     });
 
     it('413 payload_too_large over 64 KiB', async () => {
@@ -169,7 +163,7 @@ describe(`REST write routes (${dbKind})`, () => {
     });
 
     it('429 rate_limited with Retry-After and details {limit, window_seconds}', async () => {
-      const { key: tight } = await issueKey(t.db, uniqueOrg(), [Scope.CustomersRead], { perMinute: 2 });
+      const { key: tight } = await ctx.org([Scope.CustomersRead], { perMinute: 2 });
       const results = [];
       for (let i = 0; i < 3; i++) results.push(await call(tight, 'GET', '/api/v1/customers'));
       const limited = results[2]!;
@@ -181,13 +175,13 @@ describe(`REST write routes (${dbKind})`, () => {
     });
 
     it.runIf(onPostgres)('409 idempotency_in_progress with Retry-After: 1 while the first request still runs', async () => {
-      const impatient = await startGateway(await t.openAnother(2), { env: { IDEMPOTENCY_WAIT_MS: '200' } });
+      const impatient = await startGateway(await ctx.t.openAnother(2), { env: { IDEMPOTENCY_WAIT_MS: '200' } });
       let release!: () => void;
       const released = new Promise<void>((r) => (release = r));
       let entered!: () => void;
       const inside = new Promise<void>((r) => (entered = r));
-      gw.services.testHooks.insideWriteTransaction = async () => {
-        delete gw.services.testHooks.insideWriteTransaction; // pause the first request only
+      ctx.gw.services.testHooks.insideWriteTransaction = async () => {
+        delete ctx.gw.services.testHooks.insideWriteTransaction; // pause the first request only
         entered();
         await released;
       };
@@ -207,7 +201,7 @@ describe(`REST write routes (${dbKind})`, () => {
         expect(retried.status).toBe(201);
         expect(retried.headers.get('idempotent-replayed')).toBe('true');
       } finally {
-        delete gw.services.testHooks.insideWriteTransaction;
+        delete ctx.gw.services.testHooks.insideWriteTransaction;
         release();
         await impatient.close();
       }
@@ -246,7 +240,7 @@ describe(`REST write routes (${dbKind})`, () => {
       const lines: string[] = [];
       let gone!: () => void;
       const wentAway = new Promise<void>((r) => (gone = r));
-      const gw3 = await startGateway(t.db, {
+      const gw3 = await startGateway(ctx.db, {
         log: createLogger('debug', (line) => {
           lines.push(line);
           if (/client went away|database unavailable|unexpected error/.test(line)) gone();
@@ -324,7 +318,7 @@ describe(`REST write routes (${dbKind})`, () => {
       const byExt = await patch('p-1', { email: 'pat.one@example.com' });
       expect(byExt.status).toBe(200);
       expect(byExt.body).toMatchObject({ id: c.body.id, full_name: 'Pat Uno', email: 'pat.one@example.com' });
-      const row = await t.db.prisma.customer.findUniqueOrThrow({ where: { id: c.body.id } });
+      const row = await ctx.db.prisma.customer.findUniqueOrThrow({ where: { id: c.body.id } });
       expect(row.phone).toBe('+100');
     });
 
@@ -342,7 +336,7 @@ describe(`REST write routes (${dbKind})`, () => {
 
     it('frozen identity: a VERIFIED customer keeps its name and email (422), the same values are accepted', async () => {
       const c = await post({ externalId: 'v-1', fullName: 'Vera Verified', email: 'vera@example.com' });
-      await t.db.prisma.customer.update({
+      await ctx.db.prisma.customer.update({
         where: { id: c.body.id },
         data: { kycStatus: 'VERIFIED', verifiedLegalName: 'Vera V', verifiedCountry: 'NLD' },
       });
@@ -359,13 +353,13 @@ describe(`REST write routes (${dbKind})`, () => {
 
     it("another organisation's id is 404, and its customer is unchanged", async () => {
       const c = await post({ externalId: 'mine-1', fullName: 'Mine', email: 'mine@example.com' });
-      const { key: otherKey } = await issueKey(t.db, uniqueOrg(), [Scope.CustomersWrite]);
+      const { key: otherKey } = await ctx.org([Scope.CustomersWrite]);
       for (const id of [c.body.id, 'mine-1']) {
         const res = await patch(id, { fullName: 'Stolen' }, {}, otherKey);
         expect(res.status).toBe(404);
         expect(res.body.error.code).toBe('not_found');
       }
-      expect((await t.db.prisma.customer.findUniqueOrThrow({ where: { id: c.body.id } })).fullName).toBe('Mine');
+      expect((await ctx.db.prisma.customer.findUniqueOrThrow({ where: { id: c.body.id } })).fullName).toBe('Mine');
     });
 
     it('Idempotency-Key on PATCH is scoped to the id', async () => {

@@ -1,29 +1,16 @@
 // upsertCustomer / updateCustomer end to end (real server, real database): every row of the
 // match-rule table of SPEC section 4, the precedence case, immutable fields, frozen identity,
 // validation, PATCH semantics and the event written with every write.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Scope } from '../src/auth/scopes.js';
-import { createTestDatabase, dbKind, type TestDatabase } from './helpers/db.js';
-import { customersOf, eventsOf, update, upsert } from './helpers/customers.js';
-import { issueKey, startGateway, uniqueOrg, type TestGateway } from './helpers/gateway.js';
+import { dbKind } from './helpers/db.js';
+import { customersOf, eventsOf, seedCustomer, update, upsert } from './helpers/customers.js';
+import { useGateway } from './helpers/fixture.js';
 
-let t: TestDatabase;
-let gw: TestGateway;
-
-beforeAll(async () => {
-  t = await createTestDatabase();
-  gw = await startGateway(t.db);
-});
-afterAll(async () => {
-  await gw?.close();
-  await t?.close();
-});
+const ctx = useGateway();
 
 /** A fresh organisation with a write key. */
-async function org() {
-  const { key, orgId } = await issueKey(t.db, uniqueOrg('up'), [Scope.CustomersWrite, Scope.CustomersRead]);
-  return { key, orgId };
-}
+const org = () => ctx.org([Scope.CustomersWrite, Scope.CustomersRead], { prefix: 'up' });
 
 type Seed = { externalId?: string; email: string; fullName?: string };
 interface Row {
@@ -99,16 +86,16 @@ describe(`upsertCustomer match rules (${dbKind})`, () => {
     const { key, orgId } = await org();
     const seeded = [];
     for (const s of row.seed) {
-      const r = await upsert(gw, key, { fullName: s.fullName ?? 'Seed', ...s });
+      const r = await upsert(ctx.gw, key, { fullName: s.fullName ?? 'Seed', ...s });
       expect(r.outcome).toBe('CREATED');
       seeded.push(r.customer);
     }
-    const before = await customersOf(t.db, orgId);
-    const eventsBefore = (await eventsOf(t.db, orgId)).length;
+    const before = await customersOf(ctx.db, orgId);
+    const eventsBefore = (await eventsOf(ctx.db, orgId)).length;
 
-    const r = await upsert(gw, key, row.input);
-    const after = await customersOf(t.db, orgId);
-    const events = await eventsOf(t.db, orgId);
+    const r = await upsert(ctx.gw, key, row.input);
+    const after = await customersOf(ctx.db, orgId);
+    const events = await eventsOf(ctx.db, orgId);
 
     if ('conflict' in row.expect) {
       expect(r).toMatchObject({ __typename: 'CustomerConflictError', code: 'conflict', field: row.expect.conflict });
@@ -145,23 +132,19 @@ describe(`upsertCustomer match rules (${dbKind})`, () => {
 
   it('type and addedVia never change on update', async () => {
     const { key, orgId } = await org();
-    const row = await t.db.prisma.customer.create({
-      data: {
-        orgId,
-        fullName: 'Sole',
-        email: 'sole@example.com',
-        emailKey: 'sole@example.com',
-        externalId: 'crm-s',
-        type: 'SOLE_TRADER',
-        addedVia: 'ADMIN_MANUAL',
-      },
+    const row = await seedCustomer(ctx.db, orgId, {
+      fullName: 'Sole',
+      email: 'sole@example.com',
+      externalId: 'crm-s',
+      type: 'SOLE_TRADER',
+      addedVia: 'ADMIN_MANUAL',
     });
-    const r = await upsert(gw, key, { externalId: 'crm-s', fullName: 'Sole Renamed', email: 'sole@example.com', type: 'INDIVIDUAL' });
+    const r = await upsert(ctx.gw, key, { externalId: 'crm-s', fullName: 'Sole Renamed', email: 'sole@example.com', type: 'INDIVIDUAL' });
     expect(r).toMatchObject({
       outcome: 'UPDATED',
       customer: { id: row.id, type: 'SOLE_TRADER', addedVia: 'ADMIN_MANUAL', fullName: 'Sole Renamed' },
     });
-    const stored = await t.db.prisma.customer.findUniqueOrThrow({ where: { id: row.id } });
+    const stored = await ctx.db.prisma.customer.findUniqueOrThrow({ where: { id: row.id } });
     expect(stored).toMatchObject({ type: 'SOLE_TRADER', addedVia: 'ADMIN_MANUAL' });
   });
 
@@ -174,25 +157,25 @@ describe(`upsertCustomer match rules (${dbKind})`, () => {
       phone: '+61 400 000 000',
       risk: { isNewCustomer: true },
     };
-    const first = await upsert(gw, key, input);
-    const again = await upsert(gw, key, input);
+    const first = await upsert(ctx.gw, key, input);
+    const again = await upsert(ctx.gw, key, input);
     expect(again).toMatchObject({ outcome: 'UPDATED', customer: { id: first.customer.id, updatedAt: first.customer.updatedAt } });
-    expect(await eventsOf(t.db, orgId)).toHaveLength(1);
+    expect(await eventsOf(ctx.db, orgId)).toHaveLength(1);
   });
 
   it('stores the write-only fields without ever returning them', async () => {
     const { key } = await org();
-    const r = await upsert(gw, key, {
+    const r = await upsert(ctx.gw, key, {
       fullName: 'Risky',
       email: 'risky@example.com',
       phone: '+44 20 7946 0000',
       risk: { handlesCashOrCrypto: true },
     });
-    const row = await t.db.prisma.customer.findUniqueOrThrow({ where: { id: r.customer.id } });
+    const row = await ctx.db.prisma.customer.findUniqueOrThrow({ where: { id: r.customer.id } });
     expect(row).toMatchObject({ phone: '+44 20 7946 0000', riskHandlesCashOrCrypto: true, riskIsNewCustomer: null });
-    const partial = await upsert(gw, key, { fullName: 'Risky', email: 'risky@example.com', risk: { isNewCustomer: false } });
+    const partial = await upsert(ctx.gw, key, { fullName: 'Risky', email: 'risky@example.com', risk: { isNewCustomer: false } });
     expect(partial.outcome).toBe('UPDATED');
-    const after = await t.db.prisma.customer.findUniqueOrThrow({ where: { id: r.customer.id } });
+    const after = await ctx.db.prisma.customer.findUniqueOrThrow({ where: { id: r.customer.id } });
     // Answers and fields left out stay as they were.
     expect(after).toMatchObject({ phone: '+44 20 7946 0000', riskHandlesCashOrCrypto: true, riskIsNewCustomer: false });
   });
@@ -201,12 +184,12 @@ describe(`upsertCustomer match rules (${dbKind})`, () => {
 describe(`frozen identity once VERIFIED (${dbKind})`, () => {
   async function verified() {
     const { key, orgId } = await org();
-    const r = await upsert(gw, key, { externalId: 'crm-v', fullName: 'Vera Verified', email: 'Vera@Example.com' });
-    await t.db.prisma.customer.update({
+    const r = await upsert(ctx.gw, key, { externalId: 'crm-v', fullName: 'Vera Verified', email: 'Vera@Example.com' });
+    await ctx.db.prisma.customer.update({
       where: { id: r.customer.id },
       data: { kycStatus: 'VERIFIED', verifiedLegalName: 'Vera Verified', verifiedCountry: 'AUS' },
     });
-    const before = await t.db.prisma.customer.findUniqueOrThrow({ where: { id: r.customer.id } });
+    const before = await ctx.db.prisma.customer.findUniqueOrThrow({ where: { id: r.customer.id } });
     return { key, orgId, id: r.customer.id, before };
   }
 
@@ -216,26 +199,26 @@ describe(`frozen identity once VERIFIED (${dbKind})`, () => {
     { name: 'both', input: { fullName: 'X', email: 'new@example.com' }, fields: ['fullName', 'email'] },
   ])('upsert changing $name is rejected naming the field, nothing changes', async ({ input, fields }) => {
     const { key, orgId, id, before } = await verified();
-    const r = await upsert(gw, key, { externalId: 'crm-v', ...input, phone: '123' });
+    const r = await upsert(ctx.gw, key, { externalId: 'crm-v', ...input, phone: '123' });
     expect(r.__typename).toBe('ValidationError');
     expect(r.code).toBe('validation_failed');
     expect(r.fieldErrors.map((f: { field: string }) => f.field)).toEqual(fields);
-    expect(await t.db.prisma.customer.findUniqueOrThrow({ where: { id } })).toEqual(before);
-    expect(await eventsOf(t.db, orgId)).toHaveLength(1);
+    expect(await ctx.db.prisma.customer.findUniqueOrThrow({ where: { id } })).toEqual(before);
+    expect(await eventsOf(ctx.db, orgId)).toHaveLength(1);
   });
 
   it('the same values are accepted (email compared case-insensitively, stored spelling kept)', async () => {
     const { key, id } = await verified();
-    const r = await upsert(gw, key, { externalId: 'crm-v', fullName: 'Vera Verified', email: ' vera@EXAMPLE.com', phone: '+1 555' });
+    const r = await upsert(ctx.gw, key, { externalId: 'crm-v', fullName: 'Vera Verified', email: ' vera@EXAMPLE.com', phone: '+1 555' });
     expect(r).toMatchObject({ outcome: 'UPDATED', customer: { id, email: 'Vera@Example.com', kycStatus: 'VERIFIED' } });
-    expect((await t.db.prisma.customer.findUniqueOrThrow({ where: { id } })).phone).toBe('+1 555');
+    expect((await ctx.db.prisma.customer.findUniqueOrThrow({ where: { id } })).phone).toBe('+1 555');
   });
 
   it('updateCustomer changing the name is rejected; phone alone is accepted', async () => {
     const { key, id } = await verified();
-    const bad = await update(gw, key, id, { fullName: 'Other' });
+    const bad = await update(ctx.gw, key, id, { fullName: 'Other' });
     expect(bad).toMatchObject({ __typename: 'ValidationError', fieldErrors: [{ field: 'fullName' }] });
-    const ok = await update(gw, key, id, { phone: '42', fullName: 'Vera Verified' });
+    const ok = await update(ctx.gw, key, id, { phone: '42', fullName: 'Vera Verified' });
     expect(ok).toMatchObject({ __typename: 'UpdateCustomerSuccess', customer: { id, fullName: 'Vera Verified' } });
   });
 });
@@ -243,52 +226,52 @@ describe(`frozen identity once VERIFIED (${dbKind})`, () => {
 describe(`updateCustomer (${dbKind})`, () => {
   it('updates only the fields sent, by UUID or by external id, and logs an UPDATED event', async () => {
     const { key, orgId } = await org();
-    const c = (await upsert(gw, key, { externalId: 'crm-p', fullName: 'Pat', email: 'pat@example.com', phone: '1' })).customer;
-    const byUuid = await update(gw, key, c.id, { fullName: 'Patricia' });
+    const c = (await upsert(ctx.gw, key, { externalId: 'crm-p', fullName: 'Pat', email: 'pat@example.com', phone: '1' })).customer;
+    const byUuid = await update(ctx.gw, key, c.id, { fullName: 'Patricia' });
     expect(byUuid).toMatchObject({
       __typename: 'UpdateCustomerSuccess',
       replayed: false,
       customer: { id: c.id, fullName: 'Patricia', email: 'pat@example.com', externalId: 'crm-p' },
     });
     expect(Date.parse(byUuid.customer.updatedAt)).toBeGreaterThan(Date.parse(c.updatedAt));
-    const byExternal = await update(gw, key, 'crm-p', { email: 'Pat@New.example', phone: null });
+    const byExternal = await update(ctx.gw, key, 'crm-p', { email: 'Pat@New.example', phone: null });
     expect(byExternal.customer).toMatchObject({ id: c.id, fullName: 'Patricia', email: 'Pat@New.example' });
-    const row = await t.db.prisma.customer.findUniqueOrThrow({ where: { id: c.id } });
+    const row = await ctx.db.prisma.customer.findUniqueOrThrow({ where: { id: c.id } });
     expect(row).toMatchObject({ phone: null, emailKey: 'pat@new.example', addedVia: 'INTEGRATION' });
-    expect((await eventsOf(t.db, orgId)).map((e) => e.kind)).toEqual(['CREATED', 'UPDATED', 'UPDATED']);
+    expect((await eventsOf(ctx.db, orgId)).map((e) => e.kind)).toEqual(['CREATED', 'UPDATED', 'UPDATED']);
   });
 
   it('an email that belongs to another customer is a conflict; nothing changes', async () => {
     const { key, orgId } = await org();
-    const a = (await upsert(gw, key, { fullName: 'A', email: 'a@example.com' })).customer;
-    await upsert(gw, key, { fullName: 'B', email: 'b@example.com' });
-    const before = await customersOf(t.db, orgId);
-    expect(await update(gw, key, a.id, { email: 'B@example.com', fullName: 'A2' })).toMatchObject({
+    const a = (await upsert(ctx.gw, key, { fullName: 'A', email: 'a@example.com' })).customer;
+    await upsert(ctx.gw, key, { fullName: 'B', email: 'b@example.com' });
+    const before = await customersOf(ctx.db, orgId);
+    expect(await update(ctx.gw, key, a.id, { email: 'B@example.com', fullName: 'A2' })).toMatchObject({
       __typename: 'CustomerConflictError',
       code: 'conflict',
       field: 'email',
     });
-    expect(await customersOf(t.db, orgId)).toEqual(before);
+    expect(await customersOf(ctx.db, orgId)).toEqual(before);
   });
 
   it('an unknown id, or another organisation’s customer, is not found', async () => {
     const mine = await org();
     const theirs = await org();
-    const c = (await upsert(gw, theirs.key, { externalId: 'crm-t', fullName: 'Theirs', email: 't@example.com' })).customer;
+    const c = (await upsert(ctx.gw, theirs.key, { externalId: 'crm-t', fullName: 'Theirs', email: 't@example.com' })).customer;
     for (const id of [c.id, 'crm-t', '00000000-0000-4000-8000-000000000000', 'nope']) {
-      expect(await update(gw, mine.key, id, { fullName: 'Mine now' })).toMatchObject({
+      expect(await update(ctx.gw, mine.key, id, { fullName: 'Mine now' })).toMatchObject({
         __typename: 'CustomerNotFoundError',
         code: 'not_found',
       });
     }
-    expect((await t.db.prisma.customer.findUniqueOrThrow({ where: { id: c.id } })).fullName).toBe('Theirs');
+    expect((await ctx.db.prisma.customer.findUniqueOrThrow({ where: { id: c.id } })).fullName).toBe('Theirs');
   });
 });
 
 describe(`validation and authorisation (${dbKind})`, () => {
   it('reports every bad field at once and writes nothing', async () => {
     const { key, orgId } = await org();
-    const r = await upsert(gw, key, {
+    const r = await upsert(ctx.gw, key, {
       externalId: 'x'.repeat(256),
       fullName: '   ',
       email: 'not-an-email',
@@ -296,14 +279,14 @@ describe(`validation and authorisation (${dbKind})`, () => {
     });
     expect(r.__typename).toBe('ValidationError');
     expect(r.fieldErrors.map((f: { field: string }) => f.field).sort()).toEqual(['email', 'externalId', 'fullName', 'phone']);
-    expect(await customersOf(t.db, orgId)).toHaveLength(0);
-    const patch = await update(gw, key, 'whatever', { fullName: null, email: 'a'.repeat(250) + '@x.com' });
+    expect(await customersOf(ctx.db, orgId)).toHaveLength(0);
+    const patch = await update(ctx.gw, key, 'whatever', { fullName: null, email: 'a'.repeat(250) + '@x.com' });
     expect(patch.fieldErrors.map((f: { field: string }) => f.field).sort()).toEqual(['email', 'fullName']);
   });
 
   it('needs customers:write', async () => {
-    const { key } = await issueKey(t.db, uniqueOrg('ro'), [Scope.CustomersRead]);
-    const res = await gw.gql(key, 'mutation { upsertCustomer(input: {fullName: "A", email: "a@example.com"}) { __typename } }');
+    const { key } = await ctx.org([Scope.CustomersRead], { prefix: 'ro' });
+    const res = await ctx.gw.gql(key, 'mutation { upsertCustomer(input: {fullName: "A", email: "a@example.com"}) { __typename } }');
     expect(res.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect(res.body.data?.upsertCustomer ?? null).toBeNull();
   });

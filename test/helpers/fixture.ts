@@ -22,9 +22,16 @@ export interface GatewayOptions {
   random?: () => number;
 }
 
+/** Another instance of the gateway; `ownPool` (PostgreSQL) gives it its own pool of that size. */
+export interface PeerOptions extends GatewayOptions {
+  ownPool?: number;
+}
+
 export interface FixtureOptions extends GatewayOptions {
   /** PostgreSQL pool size of the file's database (PGlite ignores it). */
   poolSize?: number;
+  /** More gateway instances for the whole file (multi-instance tests), closed with it. */
+  peers?: readonly PeerOptions[];
 }
 
 export interface OrgKey {
@@ -42,6 +49,8 @@ export interface GatewayFixture {
   readonly db: Database;
   /** The file's gateway. */
   readonly gw: TestGateway;
+  /** The file's other instances, one per `peers` option, in that order. */
+  readonly peers: readonly TestGateway[];
   /** A fresh organisation and a key for it (every scope unless told otherwise). */
   org(scopes?: readonly Scope[], extra?: Parameters<typeof issueKey>[3] & { prefix?: string }): Promise<OrgKey>;
   /** Another key of an existing organisation. */
@@ -51,19 +60,29 @@ export interface GatewayFixture {
    * gives it its own connection pool (a second instance proper); by default it shares the
    * file's database client.
    */
-  extraGateway(options?: GatewayOptions & { ownPool?: number }): Promise<TestGateway>;
+  extraGateway(options?: PeerOptions): Promise<TestGateway>;
+}
+
+/** Starts another instance on `t`: on its own pool when asked, else on the file's client. */
+async function startPeer(t: TestDatabase, options: PeerOptions): Promise<TestGateway> {
+  const { ownPool, ...gatewayOptions } = options;
+  const db = ownPool ? await t.openAnother(ownPool) : t.db;
+  return startGateway(db, gatewayOptions);
 }
 
 /** Registers the file's database and gateway with beforeAll/afterAll and returns accessors. */
 export function useGateway(options: FixtureOptions = {}): GatewayFixture {
   let t: TestDatabase | undefined;
   let gw: TestGateway | undefined;
+  const peers: TestGateway[] = [];
 
   beforeAll(async () => {
     t = await createTestDatabase(options.poolSize);
     gw = await startGateway(t.db, options);
+    for (const peer of options.peers ?? []) peers.push(await startPeer(t, peer));
   });
   afterAll(async () => {
+    await Promise.all(peers.map((p) => p.close()));
     await gw?.close();
     await t?.close();
   });
@@ -83,6 +102,9 @@ export function useGateway(options: FixtureOptions = {}): GatewayFixture {
     get gw() {
       return ready(gw, 'gateway');
     },
+    get peers() {
+      return peers;
+    },
     async org(scopes, extra = {}) {
       const { prefix, ...limits } = extra;
       const name = uniqueOrg(prefix);
@@ -94,9 +116,7 @@ export function useGateway(options: FixtureOptions = {}): GatewayFixture {
       return { ...issued, name: orgName };
     },
     async extraGateway(extra = {}) {
-      const { ownPool, ...gatewayOptions } = extra;
-      const db = ownPool ? await fixture.t.openAnother(ownPool) : fixture.db;
-      const started = await startGateway(db, gatewayOptions);
+      const started = await startPeer(fixture.t, extra);
       onTestFinished(() => started.close());
       return started;
     },

@@ -47,7 +47,7 @@ export const AmlChange = builder.objectRef<{ from: AmlStatus; to: AmlStatus }>('
 });
 
 /** The from/to pair of a change, or null when the event did not move that status. */
-export const change = <S extends string>(from: S | null, to: S | null) => (from !== null && to !== null ? { from, to } : null);
+const change = <S extends string>(from: S | null, to: S | null) => (from !== null && to !== null ? { from, to } : null);
 
 const ActorKindEnum = builder.enumType(ActorKind, {
   name: 'ActorKind',
@@ -78,6 +78,34 @@ export const ActorObject = builder.objectRef<Actor>('Actor').implement({
   }),
 });
 
+/** What a status move carries, in the history and in a live change alike. */
+interface StatusMove {
+  kycFrom: KycStatus | null;
+  kycTo: KycStatus | null;
+  amlFrom: AmlStatus | null;
+  amlTo: AmlStatus | null;
+  actor: Actor;
+}
+
+type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
+
+/** The fields of a status move (`kyc`, `aml`, `actor`), one definition for CustomerEvent and CustomerStatusChange. */
+export const statusMoveFields = <P extends StatusMove>(t: PothosSchemaTypes.ObjectFieldBuilder<Types, P>) => ({
+  kyc: t.field({
+    type: KycChange,
+    nullable: true,
+    description: 'The KYC move; null unless kind is KYC.',
+    resolve: (e) => change(e.kycFrom, e.kycTo),
+  }),
+  aml: t.field({
+    type: AmlChange,
+    nullable: true,
+    description: 'The AML move; null unless kind is AML.',
+    resolve: (e) => change(e.amlFrom, e.amlTo),
+  }),
+  actor: t.field({ type: ActorObject, description: 'Who made the change (the audit trail).', resolve: (e) => e.actor }),
+});
+
 const CustomerEventObject = builder.objectRef<HistoryEvent>('CustomerEvent').implement({
   description: "One entry of a customer's event log: a write or a status move.",
   fields: (t) => ({
@@ -87,19 +115,7 @@ const CustomerEventObject = builder.objectRef<HistoryEvent>('CustomerEvent').imp
     }),
     kind: t.field({ type: CustomerEventKindEnum, description: 'What the event records.', resolve: (e) => e.kind }),
     occurredAt: t.field({ type: 'DateTime', description: 'When the change was made (ISO-8601, UTC).', resolve: (e) => e.occurredAt }),
-    kyc: t.field({
-      type: KycChange,
-      nullable: true,
-      description: 'The KYC move; null unless kind is KYC.',
-      resolve: (e) => change(e.kycFrom, e.kycTo),
-    }),
-    aml: t.field({
-      type: AmlChange,
-      nullable: true,
-      description: 'The AML move; null unless kind is AML.',
-      resolve: (e) => change(e.amlFrom, e.amlTo),
-    }),
-    actor: t.field({ type: ActorObject, description: 'Who made the change (the audit trail).', resolve: (e) => e.actor }),
+    ...statusMoveFields(t),
   }),
 });
 

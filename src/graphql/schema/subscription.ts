@@ -9,7 +9,7 @@ import { builder } from '../builder.js';
 import { GraphQLErrorCode, principalOf } from '../context.js';
 import { assertFilterArgs } from './arguments.js';
 import { CustomerObject } from './customer.js';
-import { ActorObject, AmlChange, KycChange, change } from './lifecycle.js';
+import { statusMoveFields } from './lifecycle.js';
 
 const StatusChangeKindEnum = builder.enumType('StatusChangeKind', {
   description: 'Which status moved.',
@@ -36,19 +36,7 @@ const CustomerStatusChangeObject = builder.objectRef<StatusChange>('CustomerStat
       description: 'The customer right after the change.',
       resolve: (c) => customerFromSnapshot(c.orgId, c.snapshot),
     }),
-    kyc: t.field({
-      type: KycChange,
-      nullable: true,
-      description: 'The KYC move; null unless kind is KYC.',
-      resolve: (c) => change(c.kycFrom, c.kycTo),
-    }),
-    aml: t.field({
-      type: AmlChange,
-      nullable: true,
-      description: 'The AML move; null unless kind is AML.',
-      resolve: (c) => change(c.amlFrom, c.amlTo),
-    }),
-    actor: t.field({ type: ActorObject, description: 'Who made the change (the audit trail).', resolve: (c) => c.actor }),
+    ...statusMoveFields(t),
   }),
 });
 

@@ -7,11 +7,11 @@ import { applyKycTransition } from '../src/customers/lifecycle.js';
 import { SYSTEM_ACTOR } from '../src/events/actor.js';
 import type { Customer } from '../src/customers/row.js';
 import { decodeEventCursor, encodeEventCursor } from '../src/events/snapshot.js';
-import { deferred } from './helpers/deferred.js';
 import { moveAml, moveKyc, seedCustomer, verify } from './helpers/customers.js';
-import { createTestDatabase, dbKind, type TestDatabase } from './helpers/db.js';
+import { dbKind } from './helpers/db.js';
+import { deferred } from './helpers/deferred.js';
 import { useGateway } from './helpers/fixture.js';
-import { startGateway, type TestGateway } from './helpers/gateway.js';
+import { startGateway } from './helpers/gateway.js';
 import { Clients, subscribersAtLeast, subscribersAtMost } from './helpers/subscriptions.js';
 
 describe(`customerStatusChanged (${dbKind})`, () => {

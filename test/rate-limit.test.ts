@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import { Scope } from '../src/auth/scopes.js';
 import { dbKind, onPostgres } from './helpers/db.js';
 import { useGateway } from './helpers/fixture.js';
-import { startGateway, uniqueOrg } from './helpers/gateway.js';
 
 const VIEWER = '{ viewer { scopes } }';
 // A frozen clock in the middle of a minute: no test can straddle a window boundary.
@@ -24,20 +23,15 @@ describe(`rate limits (${dbKind})`, () => {
   });
 
   it('keys without their own limits get the defaults from the environment', async () => {
-    const strict = await startGateway(ctx.db, { now, env: { RATE_LIMIT_PER_MINUTE: '3' } });
-    try {
-      const { key } = await ctx.org([Scope.CustomersRead]);
-      const statuses = [];
-      for (let i = 0; i < 4; i++) statuses.push((await strict.gql(key, VIEWER)).status);
-      expect(statuses).toEqual([200, 200, 200, 429]);
-    } finally {
-      await strict.close();
-    }
+    const strict = await ctx.extraGateway({ now, env: { RATE_LIMIT_PER_MINUTE: '3' } });
+    const { key } = await ctx.org([Scope.CustomersRead]);
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await strict.gql(key, VIEWER)).status);
+    expect(statuses).toEqual([200, 200, 200, 429]);
   });
 
   it('the per-day limit applies too, and keys do not share allowances', async () => {
-    const org = uniqueOrg();
-    const { key } = await ctx.keyFor(org, [Scope.CustomersRead], { perDay: 3 });
+    const { key, name: org } = await ctx.org([Scope.CustomersRead], { perDay: 3 });
     const { key: other } = await ctx.keyFor(org, [Scope.CustomersRead], { perDay: 3 });
     for (let i = 0; i < 3; i++) expect((await ctx.gw.gql(key, VIEWER)).status).toBe(200);
     const res = await ctx.gw.gql(key, VIEWER);
@@ -64,19 +58,15 @@ describe(`rate limits (${dbKind})`, () => {
 
   describe.runIf(onPostgres)('across instances', () => {
     it('two instances do not multiply the limit (within 10 %)', async () => {
-      const second = await startGateway(await ctx.t.openAnother(4), { now });
-      try {
-        const { key } = await ctx.org([Scope.CustomersRead], { perMinute: 40 });
-        const statuses = await Promise.all(
-          Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? ctx.gw : second).gql(key, VIEWER).then((r) => r.status)),
-        );
-        const admitted = statuses.filter((s) => s === 200).length;
-        expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([]);
-        expect(admitted).toBeLessThanOrEqual(40);
-        expect(admitted).toBeGreaterThanOrEqual(36);
-      } finally {
-        await second.close();
-      }
+      const second = await ctx.extraGateway({ ownPool: 4, now });
+      const { key } = await ctx.org([Scope.CustomersRead], { perMinute: 40 });
+      const statuses = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? ctx.gw : second).gql(key, VIEWER).then((r) => r.status)),
+      );
+      const admitted = statuses.filter((s) => s === 200).length;
+      expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([]);
+      expect(admitted).toBeLessThanOrEqual(40);
+      expect(admitted).toBeGreaterThanOrEqual(36);
     });
   });
 });

@@ -166,33 +166,29 @@ describe.runIf(onPostgres)('upsert concurrency (postgres)', () => {
   });
 
   it('the bounded wait is the key’s alone: once claimed, a request waits for a locked customer as long as it takes', async () => {
-    const impatient = await startGateway(ctx.db, { env: { IDEMPOTENCY_WAIT_MS: '200' } });
-    try {
-      const { key, orgId } = await ctx.org([Scope.CustomersWrite], { prefix: 'held' });
-      await upsert(impatient, key, { externalId: 'crm-held', fullName: 'Held', email: 'held@example.com' });
-      const locked = deferred();
-      const release = deferred();
-      // Another transaction (a status move, say) holds the customer's row lock.
-      const holder = ctx.db.prisma.$transaction(
-        async (tx) => {
-          await tx.$queryRaw`SELECT id FROM customers WHERE org_id = ${orgId}::uuid AND external_id = 'crm-held' FOR UPDATE`;
-          locked.resolve();
-          await release.promise;
-        },
-        { timeout: 30_000 },
-      );
-      await locked.promise;
-      const waiting = upsert(impatient, key, { externalId: 'crm-held', fullName: 'Held Later', email: 'held@example.com' }, 'k-held');
-      await untilSomeoneWaitsOnALock(ctx.db);
-      // Time itself is what is tested: the row stays locked for longer than the key's bound.
-      await new Promise((r) => setTimeout(r, 600));
-      release.resolve();
-      await holder;
-      expect(await waiting).toMatchObject({ __typename: 'UpsertCustomerSuccess', outcome: 'UPDATED', replayed: false });
-      expect((await customersOf(ctx.db, orgId))[0]?.fullName).toBe('Held Later');
-    } finally {
-      await impatient.close();
-    }
+    const impatient = await ctx.extraGateway({ env: { IDEMPOTENCY_WAIT_MS: '200' } });
+    const { key, orgId } = await ctx.org([Scope.CustomersWrite], { prefix: 'held' });
+    await upsert(impatient, key, { externalId: 'crm-held', fullName: 'Held', email: 'held@example.com' });
+    const locked = deferred();
+    const release = deferred();
+    // Another transaction (a status move, say) holds the customer's row lock.
+    const holder = ctx.db.prisma.$transaction(
+      async (tx) => {
+        await tx.$queryRaw`SELECT id FROM customers WHERE org_id = ${orgId}::uuid AND external_id = 'crm-held' FOR UPDATE`;
+        locked.resolve();
+        await release.promise;
+      },
+      { timeout: 30_000 },
+    );
+    await locked.promise;
+    const waiting = upsert(impatient, key, { externalId: 'crm-held', fullName: 'Held Later', email: 'held@example.com' }, 'k-held');
+    await untilSomeoneWaitsOnALock(ctx.db);
+    // Time itself is what is tested: the row stays locked for longer than the key's bound.
+    await new Promise((r) => setTimeout(r, 600));
+    release.resolve();
+    await holder;
+    expect(await waiting).toMatchObject({ __typename: 'UpsertCustomerSuccess', outcome: 'UPDATED', replayed: false });
+    expect((await customersOf(ctx.db, orgId))[0]?.fullName).toBe('Held Later');
   });
 
   it('a connection killed mid-transaction leaves no stuck key: the retry with the same key runs', async () => {

@@ -1,6 +1,7 @@
 // The one test fixture: a migrated database and a real gateway on port 0 for a test file,
 // registered with vitest so that both are disposed even when a test fails. Extra gateways (a
-// second instance, a different clock or configuration) are disposed when their test ends.
+// second instance, a different clock or configuration) are disposed when their test ends; peers
+// (`useGateway({ peers: [{ ownPool: 4 }] })`, PostgreSQL) are more instances for the whole file.
 //
 //   const ctx = useGateway({ poolSize: 6 });
 //   it('…', async () => {

@@ -63,6 +63,11 @@ function txOver(run: (text: string, values: unknown[]) => Promise<{ rows: unknow
 export function poolTransactions(pool: pg.Pool, report: Report): TransactionRunner {
   return async (fn, { timeoutMs }) => {
     const client = await pool.connect();
+    // A checked-out client whose connection dies emits 'error' (pg-pool listens on idle clients
+    // only): the statement in flight, or the next one, fails with it and db/errors.ts classifies
+    // that; unheard, the event would crash the process.
+    const ignore = () => {};
+    client.on('error', ignore);
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -84,6 +89,7 @@ export function poolTransactions(pool: pg.Pool, report: Report): TransactionRunn
       throw error;
     } finally {
       clearTimeout(timer);
+      client.off('error', ignore);
       // A connection whose ROLLBACK failed is in an unknown state: destroyed, never pooled again
       // (pg-pool also destroys a client whose connection was lost).
       if (!timedOut) client.release(rollbackFailed);

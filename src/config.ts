@@ -46,6 +46,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** When set, GET /metrics is served on this port only (not on the main port). */
   metricsPort: number | null;
+  /** Gateway processes on this machine (node:cluster; PostgreSQL only: PGlite runs one). */
+  webConcurrency: number;
   /** OTLP/HTTP endpoint of the trace collector; unset, tracing is off and OpenTelemetry is not loaded. */
   otelEndpoint: string | undefined;
   /** `service.name` of exported spans (OTEL_SERVICE_NAME). */
@@ -118,6 +120,8 @@ function boolVar(env: Env, name: string, problems: string[]): boolean {
 
 /** Shortest WEBHOOK_SECRET_KEY accepted: it is the only protection of the secrets at rest. */
 const SECRET_KEY_MIN_LENGTH = 32;
+/** Processes per machine: each holds DATABASE_POOL_SIZE connections, so a bound keeps a typo from exhausting PostgreSQL. */
+const MAX_WEB_CONCURRENCY = 64;
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 
@@ -186,6 +190,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     shutdownTimeoutMs: intVar(env, 'SHUTDOWN_TIMEOUT_MS', 25_000, 1_000, 600_000, problems),
     metricsPort: optionalIntVar(env, 'METRICS_PORT', 0, 65535, problems),
+    webConcurrency: intVar(env, 'WEB_CONCURRENCY', 1, 1, MAX_WEB_CONCURRENCY, problems),
     otelEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT === '' ? undefined : env.OTEL_EXPORTER_OTLP_ENDPOINT,
     otelServiceName: env.OTEL_SERVICE_NAME || 'customer-gateway',
   };

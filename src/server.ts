@@ -62,6 +62,12 @@ export interface ServerOptions {
   host?: string;
   /** Process-wide tracing (ops/tracing.ts); off by default. */
   tracing?: Tracing;
+  /**
+   * false: do not open METRICS_PORT here even when it is set (the main port still refuses
+   * /metrics). A worker of a cluster (src/cluster.ts) passes it: the primary serves every
+   * worker's metrics on that port.
+   */
+  metricsListener?: boolean;
 }
 
 /** The default time close() gives connections to finish before cutting them. */
@@ -145,7 +151,7 @@ export async function startServer(services: Services, options: ServerOptions = {
   // METRICS_PORT: metrics on a listener of their own (e.g. reachable only inside the cluster), not on the main port.
   let metricsServer: Server | null = null;
   let metricsPort: number | null = null;
-  if (config.metricsPort !== null) {
+  if (config.metricsPort !== null && options.metricsListener !== false) {
     const only = createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0];
       if (path === METRICS_PATH && (req.method === 'GET' || req.method === 'HEAD')) {

@@ -6,7 +6,7 @@ import { SYSTEM_ACTOR } from '../src/events/actor.js';
 import { Scope } from '../src/auth/scopes.js';
 import { upsertCustomer, type WriteResult } from '../src/customers/upsert.js';
 import { purgeExpiredKeys } from '../src/idempotency/store.js';
-import { dbKind } from './helpers/db.js';
+import { dbKind, onPostgres } from './helpers/db.js';
 import { customersOf, eventsOf, UPSERT, update, upsert } from './helpers/customers.js';
 import { useGateway } from './helpers/fixture.js';
 
@@ -194,6 +194,24 @@ describe(`what is stored (${dbKind})`, () => {
     await call({ fullName: 'Other', email: 'mon@example.com' }, 'k-mon');
     await call({ fullName: '' });
     expect(heard).toEqual(['upsert ran', 'upsert replayed', 'upsert idempotency_conflict', 'upsert invalid']);
+  });
+
+  // Replays of one key must not queue on each other: a live key is read, never row-locked (an
+  // INSERT … ON CONFLICT DO UPDATE locks the conflicting row even when it updates nothing).
+  // PostgreSQL only: PGlite has one connection, so no second transaction can hold a lock meanwhile.
+  it.runIf(onPostgres)('a replay takes no lock on its key: it answers while another transaction holds the key row', async () => {
+    const { key, orgId } = await org();
+    const input = { externalId: 'crm-lockfree', fullName: 'Lock Free', email: 'lockfree@example.com' };
+    const first = await upsert(ctx.gw, key, input, 'k-lockfree');
+    let replay: unknown;
+    await ctx.db.prisma.$transaction(
+      async (tx) => {
+        await tx.$queryRaw`SELECT 1 FROM idempotency_keys WHERE org_id = ${orgId}::uuid AND key = 'k-lockfree' FOR UPDATE`;
+        replay = await upsert(ctx.gw, key, input, 'k-lockfree');
+      },
+      { timeout: 30_000 },
+    );
+    expect(replay).toEqual({ ...first, replayed: true });
   });
 
   it('a server failure inside the transaction stores nothing and leaves no trace; the retry runs', async () => {

@@ -310,3 +310,94 @@ describe(`SIGTERM under keep-alive load, started with npm start (${dbKind})`, { 
     }
   });
 });
+
+// WEB_CONCURRENCY (src/cluster.ts): one port served by several gateway processes; SIGTERM to the
+// primary drains every worker with the same guarantees as one process. PostgreSQL only (PGlite
+// is in-process and runs one process, with a warning: the last test).
+describe.runIf(onPostgres)(`WEB_CONCURRENCY=2, started with npm start (${dbKind})`, { timeout: SPAWN_TIMEOUT }, () => {
+  it('two workers serve one port, metrics of both on METRICS_PORT; SIGTERM: no reset, every answer whole, exit 0 in time', async () => {
+    const t = await createTestDatabase(2);
+    try {
+      const issued = await issueKey(t.db, uniqueOrg(), undefined, { perMinute: 10_000_000, perDay: 100_000_000 });
+      const proc = await startNpm(
+        {
+          PORT: '0',
+          HOST: '127.0.0.1',
+          LOG_LEVEL: 'info',
+          SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+          DATABASE_URL: t.url!,
+          DATABASE_POOL_SIZE: '4',
+          WEB_CONCURRENCY: '2',
+          METRICS_PORT: '0',
+        },
+        /listening on http:\/\/localhost:(\d+)/,
+      );
+      const port = Number(proc.match[1]);
+      expect(proc.output().match(/"msg":"worker listening"/g)).toHaveLength(2);
+      const metricsPort = Number((await proc.waitForOutput(/"port":(\d+),"msg":"cluster metrics listening"/))[1]);
+
+      const warmedUp = deferred<void>();
+      const state: LoadState = { signalled: false, answered: 0, onAnswer: () => state.answered >= CLIENTS * 6 && warmedUp.resolve() };
+      const load = Array.from({ length: CLIENTS }, (_, i) => keepAliveClient(i, port, issued.key, state));
+      await warmedUp.promise;
+
+      // Connections are dealt round-robin: both workers answered, and the primary's scrape holds both.
+      const scrape = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      const served = (worker: string) =>
+        scrape
+          .split('\n')
+          .filter((l) => l.startsWith('gateway_requests_total{') && l.includes(`worker="${worker}"`) && l.includes('surface="rest"'))
+          .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+      expect(served('1')).toBeGreaterThan(0);
+      expect(served('2')).toBeGreaterThan(0);
+
+      state.signalled = true;
+      const signalledAt = performance.now();
+      proc.child.kill('SIGTERM');
+      const outcomes = (await Promise.all(load)).flat();
+      const code = await proc.exited;
+      const exitMs = performance.now() - signalledAt;
+
+      expect(code, proc.output()).toBe(0);
+      expect(exitMs).toBeLessThan(SHUTDOWN_TIMEOUT_MS);
+      expect(proc.output().match(/"code":0,"signal":null,"msg":"worker stopped"/g)).toHaveLength(2);
+      expect(proc.output()).not.toMatch(/were cut|unexpected error|shutdown failed|worker died/);
+      expect(outcomes.filter((o) => o.error !== undefined)).toEqual([]);
+      expect(outcomes.every((o) => o.json !== undefined)).toBe(true);
+      expect(outcomes.filter((o) => o.status! >= 300 && !(o.kind === 'write' && o.status === 409))).toEqual([]);
+      const perClient = await Promise.all(load);
+      expect(perClient.map((o) => o.at(-1)?.connectionClose)).toEqual(Array(CLIENTS).fill(true));
+
+      const written = outcomes.filter((o) => o.kind === 'write' && o.status! < 300).map((o) => o.externalId!);
+      const stored = await t.db.prisma.customer.findMany({ where: { externalId: { in: written } }, select: { externalId: true } });
+      expect(stored.map((s) => s.externalId).sort()).toEqual([...written].sort());
+      console.info(
+        `cluster shutdown under load: ${outcomes.length} requests (${outcomes.filter((o) => o.afterSignal).length} after SIGTERM), ` +
+          `worker 1 / 2 served ${served('1')} / ${served('2')} REST requests by the scrape, exit 0 after ${Math.round(exitMs)} ms`,
+      );
+    } finally {
+      await clients.closeAll();
+      await t.close();
+    }
+  });
+});
+
+describe.runIf(!onPostgres)(`WEB_CONCURRENCY on the embedded database (${dbKind})`, { timeout: SPAWN_TIMEOUT }, () => {
+  it('runs one process and says why', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cg-cluster-'));
+    try {
+      const proc = await startNpm(
+        { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', DATABASE_URL: '', DATA_DIR: join(dir, 'data'), WEB_CONCURRENCY: '2' },
+        /listening on http:\/\/localhost:(\d+)/,
+      );
+      expect(proc.output()).toMatch(/WEB_CONCURRENCY ignored: the embedded PGlite database lives inside one process/);
+      expect(proc.output()).not.toMatch(/worker listening/);
+      const res = await fetch(`http://127.0.0.1:${proc.match[1]}/livez`);
+      expect(res.status).toBe(200);
+      proc.child.kill('SIGTERM');
+      expect(await proc.exited).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

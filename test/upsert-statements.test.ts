@@ -2,8 +2,10 @@
 // of a bounded number of statements, whichever match rule applies, on both surfaces, with and
 // without an idempotency key; a replay reads the stored response and nothing else.
 //
-// Prisma's query log shows every statement of a transaction except its BEGIN (the driver
-// adapter sends it on its own), so a transaction costs the statements counted here plus one.
+// The query listeners (db.onQuery) see every statement of a transaction except its BEGIN: Prisma's
+// query log for the lifecycle moves (the driver adapter sends BEGIN on its own), and the customer
+// writes' own runner (src/db/transaction.ts) reports the same way. So a transaction costs the
+// statements counted here plus one.
 import { describe, expect, it } from 'vitest';
 import { Scope } from '../src/auth/scopes.js';
 import { dbKind } from './helpers/db.js';

@@ -30,21 +30,25 @@ export const UPSERT_SQL_BEFORE = {
 export const UPSERT_ROUND_TRIPS_BEFORE = 14;
 
 /**
- * The statements the gateway sends now for the same fresh upsert (recorded after the change):
- * claim (with its bounded wait and the stored-response read), advisory locks (with the wait's
- * reset), candidates FOR UPDATE, then customer + event + NOTIFY + stored response.
+ * The statements the gateway sends now for the same fresh upsert, as printed by
+ * bench/tools/record-statements.ts (re-recorded 2026-12-02, after events gained their actor and
+ * the writes moved to src/db/write-statements.ts): claim (with its bounded wait, the
+ * stored-response read and the end of the wait), advisory locks, candidates FOR UPDATE, then
+ * customer + stored response + event (with its actor) as CTEs and the NOTIFY.
  */
 export const UPSERT_SQL = {
-  claim: `WITH ins AS ( INSERT INTO idempotency_keys (org_id, operation, key, request_hash, status, response, created_at, expires_at) SELECT $1::uuid, $2, $3, $4, 0, 'null'::jsonb, $5::timestamptz, $6::timestamptz FROM (SELECT set_config('lock_timeout', $7, true)) AS bounded_wait ON CONFLICT (org_id, operation, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, status = 0, response = 'null'::jsonb, created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at WHERE idempotency_keys.expires_at <= EXCLUDED.created_at RETURNING 1) SELECT true AS claimed, NULL AS request_hash, NULL::int AS status, NULL AS body FROM ins UNION ALL SELECT false, request_hash, status, response #>> '{}' FROM idempotency_keys WHERE org_id = $8::uuid AND operation = $9 AND key = $10 AND NOT EXISTS (SELECT 1 FROM ins)`,
-  advisoryLocks: `SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) AS locked FROM (SELECT set_config('lock_timeout', '0', true) AS reset) AS first_reset, unnest($1::text[]) AS k`,
-  candidates: `SELECT id, org_id AS "orgId", external_id AS "externalId", type::text AS type, full_name AS "fullName", email, email_key AS "emailKey", phone, risk_is_new_customer AS "riskIsNewCustomer", risk_is_designated_service AS "riskIsDesignatedService", risk_handles_cash_or_crypto AS "riskHandlesCashOrCrypto", kyc_status::text AS "kycStatus", kyc_started_at AS "kycStartedAt", kyc_completed_at AS "kycCompletedAt", verified_legal_name AS "verifiedLegalName", verified_country AS "verifiedCountry", aml_status::text AS "amlStatus", aml_screened_at AS "amlScreenedAt", aml_last_reviewed_at AS "amlLastReviewedAt", aml_pep AS "amlPep", aml_sanctions AS "amlSanctions", aml_adverse_media AS "amlAdverseMedia", aml_terrorism AS "amlTerrorism", added_via::text AS "addedVia", created_at AS "createdAt", updated_at AS "updatedAt" FROM customers WHERE org_id = $1::uuid AND (email_key = $2 OR external_id = $3) FOR UPDATE`,
-  customerEventAndResponse: `WITH c AS ( INSERT INTO customers (id, org_id, external_id, type, full_name, email, email_key, phone, risk_is_new_customer, risk_is_designated_service, risk_handles_cash_or_crypto, kyc_status, kyc_started_at, kyc_completed_at, verified_legal_name, verified_country, aml_status, aml_screened_at, aml_last_reviewed_at, aml_pep, aml_sanctions, aml_adverse_media, aml_terrorism, added_via, created_at, updated_at) VALUES ($1::uuid, $2::uuid, $3, $4::text::"CustomerType", $5, $6, $7, $8, $9, $10, $11, $12::text::"KycStatus", $13::timestamptz, $14::timestamptz, $15, $16, $17::text::"AmlStatus", $18::timestamptz, $19::timestamptz, $20, $21, $22, $23, $24::text::"AddedVia", $25::timestamptz, $26::timestamptz) RETURNING id, org_id), e AS ( INSERT INTO customer_events (org_id, customer_id, kind, snapshot, actor_kind) SELECT org_id, id, $27::text::"CustomerEventKind", $28::jsonb, 'SYSTEM' FROM c RETURNING org_id), alongside AS ( UPDATE idempotency_keys SET status = $29, response = to_jsonb($30::text) WHERE org_id = $31::uuid AND operation = $32 AND key = $33) SELECT pg_notify($34, org_id::text) FROM e`,
+  claim: `WITH ins AS ( INSERT INTO idempotency_keys (org_id, operation, key, request_hash, status, response, created_at, expires_at) SELECT $1::uuid, $2, $3, $4, 0, 'null'::jsonb, $5::timestamptz, $6::timestamptz FROM (SELECT set_config('lock_timeout', $7, true)) AS bounded_wait ON CONFLICT (org_id, operation, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, status = 0, response = 'null'::jsonb, created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at WHERE idempotency_keys.expires_at <= EXCLUDED.created_at RETURNING 1), found AS ( SELECT true AS claimed, NULL AS request_hash, NULL::int AS status, NULL AS body FROM ins UNION ALL SELECT false, request_hash, status, response #>> '{}' FROM idempotency_keys WHERE org_id = $8::uuid AND operation = $9 AND key = $10 AND NOT EXISTS (SELECT 1 FROM ins)) SELECT found.*, set_config('lock_timeout', '0', true) AS wait_ended FROM found`,
+  advisoryLocks: `SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) AS locked FROM unnest($1::text[]) AS k`,
+  candidates: `SELECT id AS "id", org_id AS "orgId", external_id AS "externalId", type::text AS "type", full_name AS "fullName", email AS "email", email_key AS "emailKey", phone AS "phone", risk_is_new_customer AS "riskIsNewCustomer", risk_is_designated_service AS "riskIsDesignatedService", risk_handles_cash_or_crypto AS "riskHandlesCashOrCrypto", kyc_status::text AS "kycStatus", kyc_started_at AS "kycStartedAt", kyc_completed_at AS "kycCompletedAt", verified_legal_name AS "verifiedLegalName", verified_country AS "verifiedCountry", aml_status::text AS "amlStatus", aml_screened_at AS "amlScreenedAt", aml_last_reviewed_at AS "amlLastReviewedAt", aml_pep AS "amlPep", aml_sanctions AS "amlSanctions", aml_adverse_media AS "amlAdverseMedia", aml_terrorism AS "amlTerrorism", added_via::text AS "addedVia", created_at AS "createdAt", updated_at AS "updatedAt" FROM customers WHERE org_id = $1::uuid AND (id = ANY($2::uuid[]) OR external_id = ANY($3::text[]) OR email_key = ANY($4::text[])) FOR UPDATE`,
+  customerEventAndResponse: `WITH w0 AS (INSERT INTO customers (id, org_id, external_id, type, full_name, email, email_key, phone, risk_is_new_customer, risk_is_designated_service, risk_handles_cash_or_crypto, kyc_status, kyc_started_at, kyc_completed_at, verified_legal_name, verified_country, aml_status, aml_screened_at, aml_last_reviewed_at, aml_pep, aml_sanctions, aml_adverse_media, aml_terrorism, added_via, created_at, updated_at) VALUES ($1::uuid,$2::uuid,$3::text,$4::text::"CustomerType",$5::text,$6::text,$7::text,$8::text,$9::boolean,$10::boolean,$11::boolean,$12::text::"KycStatus",$13::timestamptz,$14::timestamptz,$15::text,$16::text,$17::text::"AmlStatus",$18::timestamptz,$19::timestamptz,$20::boolean,$21::boolean,$22::boolean,$23::boolean,$24::text::"AddedVia",$25::timestamptz,$26::timestamptz)), w1 AS ( UPDATE idempotency_keys SET status = $27, response = to_jsonb($28::text) WHERE org_id = $29::uuid AND operation = $30 AND key = $31), w2 AS ( INSERT INTO customer_events (org_id, customer_id, kind, kyc_from, kyc_to, aml_from, aml_to, snapshot, actor_kind, actor_key_id, actor_key_label) VALUES ( $32::uuid, $33::uuid, $34::text::"CustomerEventKind", $35::text::"KycStatus", $36::text::"KycStatus", $37::text::"AmlStatus", $38::text::"AmlStatus", $39::jsonb, $40::text::"ActorKind", $41::uuid, $42::text)) SELECT pg_notify($43, $44)`,
 } as const;
 
 /** Round trips of one baseline upsert now, BEGIN and COMMIT included. */
 export const UPSERT_ROUND_TRIPS = 6;
 
 const HASH = 'a'.repeat(64);
+/** The actor of the baseline's events: an API key, as for every gateway request (the column has no foreign key). */
+const ACTOR_KEY_ID = randomUUID();
 
 /** One fresh upsert transaction, statement for statement what the gateway sends now. */
 export async function rawUpsert(pool: pg.Pool, orgId: string, tag: string): Promise<void> {
@@ -71,7 +75,7 @@ export async function rawUpsert(pool: pg.Pool, orgId: string, tag: string): Prom
     if (claim.rows[0]?.claimed !== true) throw new Error('baseline: key not claimed');
     // Sorted like the gateway's lockNaturalKeys: "email:…" before "ext:…".
     await client.query(UPSERT_SQL.advisoryLocks, [[`customer|${orgId}|email:${email}`, `customer|${orgId}|ext:${externalId}`]]);
-    await client.query(UPSERT_SQL.candidates, [orgId, email, externalId]);
+    await client.query(UPSERT_SQL.candidates, [orgId, [], [externalId], [email]]);
     // The row and its public snapshot are built before the statement, as the gateway does.
     const snapshot = JSON.stringify({
       id,
@@ -120,14 +124,24 @@ export async function rawUpsert(pool: pg.Pool, orgId: string, tag: string): Prom
       'INTEGRATION',
       now,
       now,
-      'CREATED',
-      snapshot,
       201,
       snapshot,
       orgId,
       'POST /customers',
       tag,
+      orgId,
+      id,
+      'CREATED',
+      null,
+      null,
+      null,
+      null,
+      snapshot,
+      'API_KEY',
+      ACTOR_KEY_ID,
+      'bench key',
       'customer_events',
+      orgId,
     ]);
     await client.query('COMMIT');
   } catch (error) {

@@ -5,6 +5,10 @@ import { httpLoad, type LoadResult } from '../lib/load.js';
 import { ms, num, rate, record } from '../lib/report.js';
 import { UPSERT_MUTATION, upsertBody } from '../lib/requests.js';
 
+/** Issue 12: a replay at least 3× a fresh upsert, on both surfaces. */
+const REPLAY_RATIO = 3;
+const REPLAY_TARGET = `≥ ${REPLAY_RATIO}× (issue 12)`;
+
 async function fresh(ctx: BenchContext, surface: 'rest' | 'graphql'): Promise<LoadResult> {
   const known = ctx.measured.get(`upsert.${surface}`);
   if (known) return known;
@@ -50,8 +54,8 @@ export const replayScenario: Scenario = async (ctx) => {
     figure: rate(rest.rps),
     baseline: `fresh REST upsert ${rate(restFresh.rps)}`,
     ratio: rest.rps / restFresh.rps,
-    target: '≥ 2×',
-    met: rest.rps / restFresh.rps >= 2,
+    target: REPLAY_TARGET,
+    met: rest.rps / restFresh.rps >= REPLAY_RATIO,
     note: `${num(rest.statements, 1)} statements/request, p50 ${ms(rest.p50)}, p99 ${ms(rest.p99)}, errors ${rest.errors}`,
   });
 
@@ -77,8 +81,8 @@ export const replayScenario: Scenario = async (ctx) => {
     figure: rate(gql.rps),
     baseline: `fresh GraphQL upsert ${rate(gqlFresh.rps)}`,
     ratio: gql.rps / gqlFresh.rps,
-    target: '≥ 2×',
-    met: gql.rps / gqlFresh.rps >= 2,
+    target: REPLAY_TARGET,
+    met: gql.rps / gqlFresh.rps >= REPLAY_RATIO,
     note: `${num(gql.statements, 1)} statements/request, p50 ${ms(gql.p50)}, p99 ${ms(gql.p99)}, errors ${gql.errors}`,
   });
 };

@@ -8,11 +8,12 @@ import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { DEFAULT_DATABASE_CONNECT_TIMEOUT_MS } from '../config.js';
 import { PrismaClient, type Prisma } from '../generated/prisma/client.js';
 import { PgListener, type ListenerObserver, type ListenerStatus } from './listener.js';
+import { pgliteTransactions, poolTransactions, type TransactionRunner } from './transaction.js';
 
 export type { PrismaClient };
 export type { ListenerObserver, ListenerState, ListenerStatus } from './listener.js';
-/** The client handed to interactive-transaction callbacks. */
-export type Tx = Prisma.TransactionClient;
+/** What a write transaction's statements run on: a Prisma interactive transaction or Database.transaction's. */
+export type { Tx, TransactionRunner } from './transaction.js';
 
 export type DatabaseTarget =
   | { kind: 'postgres'; url: string; poolSize?: number; connectTimeoutMs?: number }
@@ -26,6 +27,11 @@ export type QueryListener = (sql: string) => void;
 export interface Database {
   readonly kind: DatabaseTarget['kind'];
   readonly prisma: PrismaClient;
+  /**
+   * The customer write transaction, on the connection beneath Prisma (db/transaction.ts says
+   * why); its statements reach the query listeners like Prisma's.
+   */
+  readonly transaction: TransactionRunner;
   /** The adapter factory, for the schema engine (migrations). */
   readonly adapterFactory: SqlMigrationAwareDriverAdapterFactory;
   /**
@@ -59,10 +65,11 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   const listeners = new Set<QueryListener>();
   const makeClient = (adapter: SqlMigrationAwareDriverAdapterFactory): PrismaClient => {
     const client = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
-    client.$on('query', (e) => {
-      for (const l of listeners) l(e.query);
-    });
+    client.$on('query', (e) => report(e.query));
     return client;
+  };
+  const report = (sql: string) => {
+    for (const l of listeners) l(sql);
   };
   const onQuery = (listener: QueryListener) => {
     listeners.add(listener);
@@ -83,11 +90,13 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     pool.on('error', () => {});
     const adapterFactory = new PrismaPg(pool);
     const prisma = makeClient(adapterFactory);
+    const transaction = poolTransactions(pool, report);
     // One dedicated connection per process carries every LISTEN, and comes back after a loss.
     const listener = new PgListener({ connectionString: target.url, connectTimeoutMs });
     return {
       kind: 'postgres',
       prisma,
+      transaction,
       adapterFactory,
       onQuery,
       listen: (channel, onNotify) => listener.listen(channel, onNotify),
@@ -106,12 +115,14 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   await pglite.waitReady;
   const adapterFactory: SqlMigrationAwareDriverAdapterFactory = new PrismaPGlite(pglite);
   const prisma = makeClient(adapterFactory);
+  const transaction = pgliteTransactions(pglite, report);
   // In-process: there is no connection to lose, so no reconnection; the status has the same
   // shape as PostgreSQL's so that readiness reads both alike.
   const status = new PGliteListenerStatus(pglite);
   return {
     kind: target.kind,
     prisma,
+    transaction,
     adapterFactory,
     onQuery,
     async listen(channel, onNotify) {

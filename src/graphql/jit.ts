@@ -45,17 +45,30 @@ function asGraphQLError(error: GraphQLError, document: DocumentNode): GraphQLErr
 }
 
 /**
- * Queries run compiled, each document compiled once (cached by the document object, which
- * Yoga's parse cache hands out again). Register it first: its errors are rebuilt before any
- * other plugin (the front door's mapping) reads the result.
+ * Executions of a document before it is compiled. Compiling costs more than one interpreted
+ * execution, so a document sent once (a one-off, or a stream of distinct documents meant to
+ * keep the compiler busy) never pays it; a dashboard's documents are compiled on their second use.
+ */
+export const COMPILE_AFTER_USES = 1;
+
+/**
+ * Hot queries run compiled, each document compiled once (cached by the document object, which
+ * Yoga's parse cache hands out again, and counted the same way). Register it first: its errors
+ * are rebuilt before any other plugin (the front door's mapping) reads the result.
  */
 export function useCompiledQueries(): Plugin<GatewayContext> {
   const jit = useGraphQlJit();
+  const uses = new WeakMap<DocumentNode, number>();
   return {
     onExecute(payload) {
       const { document, operationName, schema, variableValues } = payload.args;
       const operation = getOperationAST(document, operationName);
       if (operation?.operation !== OperationTypeNode.QUERY) return;
+      const used = uses.get(document) ?? 0;
+      if (used < COMPILE_AFTER_USES) {
+        uses.set(document, used + 1);
+        return;
+      }
       // Variables that do not coerce are left to the reference executor, whose messages clients
       // already see (graphql-jit words them differently); a cheap check when there are none.
       if (

@@ -71,9 +71,9 @@ export const dashboardScenario: Scenario = async (ctx) => {
     figure: rate(gql.rps),
     baseline: rate(raw.rps),
     ratio: gql.rps / raw.rps,
-    target: '≥ 0.5×',
-    met: gql.rps / raw.rps >= 0.5,
-    note: `p50 ${ms(gql.p50)}, p99 ${ms(gql.p99)}, errors ${gql.errors}`,
+    // The physical reference only: issue 6's "≥ 0.5× raw pg" gave way to issue 12's targets,
+    // which are against PostGraphile on the same page (scenario 5, bench/scenarios/peer.ts).
+    note: `p50 ${ms(gql.p50)}, p99 ${ms(gql.p99)}, p99/p50 ${num(gql.p99 / gql.p50, 1)}, errors ${gql.errors}; reference, the targets are scenario 5's`,
   });
   record({
     scenario: '3 dashboard',

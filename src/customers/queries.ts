@@ -52,7 +52,7 @@ function readPosition(doc: Record<string, unknown>): { order: string; at: Date; 
 }
 
 /** The cursor of a row for a given order. */
-export function cursorOf(row: Customer, order: CustomerOrder): string {
+export function cursorOf(row: Pick<Customer, 'id' | 'createdAt' | 'updatedAt'>, order: CustomerOrder): string {
   return encodeCursor({ o: orderKey(order), t: row[column(order)].toISOString(), i: row.id } satisfies Position);
 }
 

@@ -22,7 +22,9 @@ export const builder = new SchemaBuilder<{
   AuthScopes: AuthScopes;
   DefaultFieldNullability: false;
   Scalars: {
-    DateTime: { Input: Date; Output: Date };
+    // Output: a Date, or an instant already rendered by toISOString (the public projection's
+    // timestamps), passed through rather than parsed back into a Date and formatted again.
+    DateTime: { Input: Date; Output: Date | string };
     ID: { Input: string; Output: string };
   };
 }>({
@@ -103,15 +105,24 @@ function fieldCost(args: Record<string, unknown>, type: GraphQLOutputType): Fiel
 /** Complexity of a connection's `edges`: its connection field already multiplied by `first`. */
 export const CONNECTION_EDGES_COST = { field: 1, multiplier: 1 } as const;
 
+/** The output form exactly, as Date#toISOString writes it for the years PostgreSQL stores here. */
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 /** ISO-8601 UTC timestamps with a `Z` (SPEC section 3). */
 builder.addScalarType(
   'DateTime',
-  new GraphQLScalarType<Date, string>({
+  new GraphQLScalarType<Date | string, string>({
     name: 'DateTime',
     description:
       'An ISO-8601 timestamp, answered in UTC (e.g. 2026-01-31T12:00:00.000Z). Accepted as YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss[.sss]] with Z or ±hh:mm (UTC when the zone is left out), between 0001-01-01 and 9999-12-31.',
     serialize: (value) => {
-      const d = value instanceof Date ? value : new Date(String(value));
+      if (value instanceof Date) {
+        if (Number.isNaN(value.getTime())) throw new GraphQLError('DateTime cannot represent an invalid date');
+        return value.toISOString();
+      }
+      // The gateway's own rendered instants (PublicAml, PublicCustomer) are already in the output form.
+      if (typeof value === 'string' && ISO_INSTANT.test(value)) return value;
+      const d = new Date(String(value));
       if (Number.isNaN(d.getTime())) throw new GraphQLError('DateTime cannot represent an invalid date');
       return d.toISOString();
     },

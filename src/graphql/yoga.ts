@@ -9,6 +9,7 @@ import { DEFAULT_HEADERS } from '../ops/graphiql.js';
 import type { Services } from '../services.js';
 import { GraphQLErrorCode, type GatewayContext } from './context.js';
 import { endSubscriptionsOnDrain } from './drain.js';
+import { useCompiledQueries } from './jit.js';
 import { operationLimitPlugins } from './limits.js';
 import { buildSchema } from './schema/index.js';
 
@@ -146,6 +147,7 @@ export function createGatewayYoga(frontDoor: FrontDoor, options: GatewayYogaOpti
     multipart: false,
     maxRequestBodySize: services.config.graphqlLimits.maxBodyBytes,
     plugins: [
+      useCompiledQueries(),
       useFrontDoor(frontDoor),
       useErrorCodes(),
       ...operationLimitPlugins(services.config.graphqlLimits),

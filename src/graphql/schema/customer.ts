@@ -22,6 +22,7 @@ import {
   findCustomerWhere,
   listCustomers,
   type CustomerFilter as DomainFilter,
+  type CustomerPage,
 } from '../../customers/queries.js';
 import { AddedVia, AmlStatus, CustomerType, KycStatus } from '../../generated/prisma/enums.js';
 import { builder, CONNECTION_EDGES_COST } from '../builder.js';
@@ -75,13 +76,13 @@ export const CustomerAml = builder.objectRef<PublicAml>('CustomerAml').implement
       type: 'DateTime',
       nullable: true,
       description: AML_FIELD_DOCS.screenedAt,
-      resolve: (a) => (a.screenedAt ? new Date(a.screenedAt) : null),
+      resolve: (a) => a.screenedAt,
     }),
     lastReviewedAt: t.field({
       type: 'DateTime',
       nullable: true,
       description: AML_FIELD_DOCS.lastReviewedAt,
-      resolve: (a) => (a.lastReviewedAt ? new Date(a.lastReviewedAt) : null),
+      resolve: (a) => a.lastReviewedAt,
     }),
     flags: t.field({ type: AmlFlags, description: AML_FIELD_DOCS.flags, resolve: (a) => a.flags }),
   }),
@@ -190,24 +191,29 @@ export function toDomainFilter(f: FilterArg): DomainFilter {
 }
 
 interface CustomerConnectionShape {
-  page: Awaited<ReturnType<typeof listCustomers>>;
+  page: CustomerPage;
   /** The page was requested with `after`: it continues an earlier page. */
   continues: boolean;
   /** Counted lazily: only when `totalCount` is selected. */
   totalCount: () => Promise<number>;
 }
 
-const CustomerEdge = builder
-  .objectRef<{ cursor: string; node: Awaited<ReturnType<typeof listCustomers>>['rows'][number] }>('CustomerEdge')
-  .implement({
-    description: 'One customer of a page, with its position in the list.',
-    fields: (t) => ({
-      cursor: t.exposeString('cursor', {
-        description: 'Opaque position of this customer in the list; pass it as `after` to read the customers that follow it.',
-      }),
-      node: t.field({ type: CustomerObject, description: 'The customer.', resolve: (e) => e.node }),
+/** An edge is its row and the page's order: the cursor is encoded only when selected. */
+interface CustomerEdgeShape {
+  node: CustomerPage['rows'][number];
+  order: CustomerPage['order'];
+}
+
+const CustomerEdge = builder.objectRef<CustomerEdgeShape>('CustomerEdge').implement({
+  description: 'One customer of a page, with its position in the list.',
+  fields: (t) => ({
+    cursor: t.string({
+      description: 'Opaque position of this customer in the list; pass it as `after` to read the customers that follow it.',
+      resolve: (e) => cursorOf(e.node, e.order),
     }),
-  });
+    node: t.field({ type: CustomerObject, description: 'The customer.', resolve: (e) => e.node }),
+  }),
+});
 
 /** What PageInfo renders: the Relay connection spec's four fields. */
 export interface PageInfoShape {
@@ -257,7 +263,7 @@ const CustomerConnection = builder.objectRef<CustomerConnectionShape>('CustomerC
       type: [CustomerEdge],
       description: 'The customers of this page, in the requested order.',
       complexity: CONNECTION_EDGES_COST,
-      resolve: ({ page }) => page.rows.map((node) => ({ node, cursor: cursorOf(node, page.order) })),
+      resolve: ({ page }) => page.rows.map((node) => ({ node, order: page.order })),
     }),
     pageInfo: t.field({
       type: PageInfo,

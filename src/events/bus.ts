@@ -43,7 +43,9 @@ export interface StatusChangeFilter {
   kinds?: readonly StatusChangeKind[] | undefined;
 }
 
-export type Delivery = { type: 'change'; change: StatusChange } | { type: 'overflow'; lastCursor: string | null };
+/** A change as handed to the transport; a live one is ONE object shared by every subscriber it reaches. */
+export type ChangeDelivery = { readonly type: 'change'; readonly change: StatusChange };
+export type Delivery = ChangeDelivery | { type: 'overflow'; lastCursor: string | null };
 
 /** The cursor names a position older than the event retention: events may be missing. */
 export class CursorExpiredError extends Error {
@@ -191,7 +193,10 @@ export class EventBus {
     for (const change of changes) {
       const subs = this.byOrg.get(change.orgId);
       if (!subs) continue;
-      for (const sub of subs) sub.offer(change);
+      // One delivery object for all: the GraphQL layer executes and serialises it once per
+      // group of identical subscriptions, keyed by this object (graphql/shared-subscriptions.ts).
+      const delivery: ChangeDelivery = { type: 'change', change };
+      for (const sub of subs) sub.offer(delivery);
     }
   }
 
@@ -312,7 +317,7 @@ function normaliseFilter(f: StatusChangeFilter): NormalisedFilter {
  * effect at once even while the consumer is waiting for the next event.
  */
 class BusSubscriber implements AsyncIterableIterator<Delivery> {
-  private readonly queue: StatusChange[] = [];
+  private readonly queue: ChangeDelivery[] = [];
   private waiter: ((r: IteratorResult<Delivery>) => void) | null = null;
   private replay: AsyncGenerator<StatusChange> | null = null;
   private overflowed = false;
@@ -344,14 +349,14 @@ class BusSubscriber implements AsyncIterableIterator<Delivery> {
   }
 
   /** Called by the bus for each change of this organisation, in batch order. */
-  offer(c: StatusChange): void {
-    if (this.finished || this.overflowed || !this.matches(c)) return;
+  offer(d: ChangeDelivery): void {
+    if (this.finished || this.overflowed || !this.matches(d.change)) return;
     if (this.waiter && !this.replay) {
       const w = this.waiter;
       this.waiter = null;
-      this.lastCursor = c.cursor;
-      this.onDeliver(c);
-      w({ value: { type: 'change', change: c }, done: false });
+      this.lastCursor = d.change.cursor;
+      this.onDeliver(d.change);
+      w({ value: d, done: false });
       return;
     }
     if (this.queue.length >= this.limit) {
@@ -362,7 +367,7 @@ class BusSubscriber implements AsyncIterableIterator<Delivery> {
       this.onOverflow(this);
       return;
     }
-    this.queue.push(c);
+    this.queue.push(d);
   }
 
   async next(): Promise<IteratorResult<Delivery>> {
@@ -378,11 +383,11 @@ class BusSubscriber implements AsyncIterableIterator<Delivery> {
       }
       this.replay = null;
     }
-    const c = this.queue.shift();
-    if (c) {
-      this.lastCursor = c.cursor;
-      this.onDeliver(c);
-      return { value: { type: 'change', change: c }, done: false };
+    const d = this.queue.shift();
+    if (d) {
+      this.lastCursor = d.change.cursor;
+      this.onDeliver(d.change);
+      return { value: d, done: false };
     }
     return new Promise((resolve) => (this.waiter = resolve));
   }

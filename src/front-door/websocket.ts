@@ -6,7 +6,7 @@
 // socket plumbing is ours (not graphql-ws/use/ws) so that protocol errors reach our logger,
 // never the console, and never with a payload.
 import type { IncomingMessage } from 'node:http';
-import { getOperationAST, GraphQLError, type DocumentNode, type ExecutionArgs } from 'graphql';
+import { getOperationAST, GraphQLError, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { CloseCode, handleProtocols, makeServer, type OperationResult } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { bearerToken, type Principal } from '../auth/api-keys.js';
@@ -93,6 +93,64 @@ function statusOf(errors: readonly GraphQLError[]): number {
   return status || 400;
 }
 
+/** Sends one text message; resolves once ws handed it to the socket (a closed socket drops it). */
+function sendText(socket: WebSocket, data: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (socket.readyState !== socket.OPEN) return resolve();
+    socket.send(data, (err) => (err ? reject(err) : resolve()));
+  });
+}
+
+/**
+ * Serialised payloads by result object. A live change reaches every subscriber of a group as
+ * the same ExecutionResult (graphql/shared-subscriptions.ts), so it is stringified once per
+ * group, not once per subscriber; the entry goes with the result (WeakMap).
+ */
+const payloadTexts = new WeakMap<ExecutionResult, string>();
+
+function payloadText(result: ExecutionResult): string {
+  let text = payloadTexts.get(result);
+  if (text === undefined) {
+    text = JSON.stringify(result);
+    payloadTexts.set(result, text);
+  }
+  return text;
+}
+
+/**
+ * A subscription's stream as graphql-ws consumes it, with the fan-out's fast path: results
+ * without errors are written here as `next` messages around their shared payload text (the
+ * same bytes graphql-ws's stringifyMessage would produce: id, type, payload), one after the
+ * other, each awaiting its write as graphql-ws does (so a slow socket still backs up into the
+ * bus's bounded buffer). Results with errors (SUBSCRIBER_TOO_SLOW, a failed field) and the end
+ * of the stream go to graphql-ws as before, which keeps them in order after what was written.
+ */
+function writeSharedResults(source: AsyncIterable<ExecutionResult>, socket: WebSocket, id: string): AsyncIterableIterator<ExecutionResult> {
+  const it = source[Symbol.asyncIterator]();
+  const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
+  return {
+    async next() {
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return done;
+        if (r.value.errors) return r;
+        await sendText(socket, `{"id":${JSON.stringify(id)},"type":"next","payload":${payloadText(r.value)}}`);
+      }
+    },
+    async return() {
+      await it.return?.();
+      return done;
+    },
+    async throw(error: unknown) {
+      await it.return?.();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
 /** A refusal before execution: one coded error. */
 const refusal = (message: string, code: string, extensions: Record<string, unknown> = {}) =>
   new GraphQLError(message, { extensions: { code, ...extensions, http: { status: 400 } } });
@@ -100,17 +158,19 @@ const refusal = (message: string, code: string, extensions: Record<string, unkno
 /** Serves graphql-ws on `wss` through the front door; dispose() closes every client with 1001. */
 export function serveWebSocket(frontDoor: FrontDoor, yoga: GatewayYoga, wss: WebSocketServer, options: WebSocketOptions) {
   const keyWatch = new KeyWatch(frontDoor);
-  const enveloped = new WeakMap<object, ReturnType<GatewayYoga['getEnveloped']>>();
+  /** Each operation's Envelop functions, socket and graphql-ws id, by its context. */
+  const operations = new WeakMap<object, { fns: ReturnType<GatewayYoga['getEnveloped']>; socket: WebSocket; id: string }>();
 
-  const envelopedOf = (contextValue: unknown) => {
-    const fns = typeof contextValue === 'object' && contextValue !== null ? enveloped.get(contextValue) : undefined;
-    if (!fns) throw new Error('graphql-ws operation without a front-door context');
-    return fns;
+  const operationOf = (contextValue: unknown) => {
+    const op = typeof contextValue === 'object' && contextValue !== null ? operations.get(contextValue) : undefined;
+    if (!op) throw new Error('graphql-ws operation without a front-door context');
+    return op;
   };
 
   /** Parses, validates and limits one operation; its arguments, or the errors that refuse it. */
   async function prepare(
     extra: WsExtra,
+    id: string,
     ex: Exchange,
     payload: { query: string; operationName?: string | null | undefined; variables?: Record<string, unknown> | null | undefined },
     inProgress: number,
@@ -160,7 +220,7 @@ export function serveWebSocket(frontDoor: FrontDoor, yoga: GatewayYoga, wss: Web
     const refused = await frontDoor.limit(principal, ex);
     if (refused) return [graphqlError(refused, ex.requestId)];
     const contextValue: GatewayContext = gatewayContext(frontDoor, ex, principal);
-    enveloped.set(contextValue, fns);
+    operations.set(contextValue, { fns, socket: extra.socket, id });
     return { schema: fns.schema, operationName: payload.operationName, document, variableValues: payload.variables, contextValue };
   }
 
@@ -197,13 +257,17 @@ export function serveWebSocket(frontDoor: FrontDoor, yoga: GatewayYoga, wss: Web
       ctx.extra.operations.set(id, ex);
       try {
         // graphql-ws registers the operation before calling us, so it is counted here.
-        return await prepare(ctx.extra, ex, payload, Object.keys(ctx.subscriptions).length);
+        return await prepare(ctx.extra, id, ex, payload, Object.keys(ctx.subscriptions).length);
       } catch (error) {
         return [graphqlError(frontDoor.fail(error, ex), ex.requestId)];
       }
     },
-    execute: (args): OperationResult => envelopedOf(args.contextValue).execute(args),
-    subscribe: (args): OperationResult => envelopedOf(args.contextValue).subscribe(args),
+    execute: (args): OperationResult => operationOf(args.contextValue).fns.execute(args),
+    subscribe: async (args): Promise<AsyncIterable<ExecutionResult> | ExecutionResult> => {
+      const op = operationOf(args.contextValue);
+      const result = await op.fns.subscribe(args);
+      return Symbol.asyncIterator in result ? writeSharedResults(result, op.socket, op.id) : result;
+    },
     onError: (ctx, id, _payload, errors) => {
       const ex = ctx.extra.operations.get(id);
       if (!ex) return;
@@ -244,11 +308,7 @@ export function serveWebSocket(frontDoor: FrontDoor, yoga: GatewayYoga, wss: Web
     const closed = server.opened(
       {
         protocol: socket.protocol,
-        send: (data) =>
-          new Promise<void>((resolve, reject) => {
-            if (socket.readyState !== socket.OPEN) return resolve();
-            socket.send(data, (err) => (err ? reject(err) : resolve()));
-          }),
+        send: (data) => sendText(socket, data),
         close: (code, reason) => socket.close(code, reason),
         onMessage: (handle) =>
           socket.on('message', (data) => {

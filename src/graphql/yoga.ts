@@ -11,6 +11,7 @@ import { GraphQLErrorCode, type GatewayContext } from './context.js';
 import { endSubscriptionsOnDrain } from './drain.js';
 import { operationLimitPlugins } from './limits.js';
 import { buildSchema } from './schema/index.js';
+import { useSharedSubscriptionExecution } from './shared-subscriptions.js';
 
 export type GatewayYoga = YogaServerInstance<ServerContext, GatewayContext>;
 
@@ -146,6 +147,7 @@ export function createGatewayYoga(frontDoor: FrontDoor, options: GatewayYogaOpti
     multipart: false,
     maxRequestBodySize: services.config.graphqlLimits.maxBodyBytes,
     plugins: [
+      useSharedSubscriptionExecution(),
       useFrontDoor(frontDoor),
       useErrorCodes(),
       ...operationLimitPlugins(services.config.graphqlLimits),

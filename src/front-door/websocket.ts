@@ -11,6 +11,7 @@ import { CloseCode, handleProtocols, makeServer, type OperationResult } from 'gr
 import type { WebSocket, WebSocketServer } from 'ws';
 import { bearerToken, type Principal } from '../auth/api-keys.js';
 import { GraphQLErrorCode, type GatewayContext } from '../graphql/context.js';
+import { liveResultsOf } from '../graphql/shared-subscriptions.js';
 import { isGraphQLError, type GatewayYoga } from '../graphql/yoga.js';
 import { Surface } from '../ops/metrics.js';
 import type { Exchange } from './exchange.js';
@@ -117,6 +118,9 @@ function payloadText(result: ExecutionResult): string {
   return text;
 }
 
+/** The start of a graphql-ws `next` message of operation `id`, up to its payload. */
+const nextPrefix = (id: string) => `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+
 /**
  * A subscription's stream as graphql-ws consumes it, with the fan-out's fast path: results
  * without errors are written here as `next` messages around their shared payload text (the
@@ -127,6 +131,7 @@ function payloadText(result: ExecutionResult): string {
  */
 function writeSharedResults(source: AsyncIterable<ExecutionResult>, socket: WebSocket, id: string): AsyncIterableIterator<ExecutionResult> {
   const it = source[Symbol.asyncIterator]();
+  const prefix = nextPrefix(id);
   const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
   return {
     async next() {
@@ -134,7 +139,7 @@ function writeSharedResults(source: AsyncIterable<ExecutionResult>, socket: WebS
         const r = await it.next();
         if (r.done) return done;
         if (r.value.errors) return r;
-        await sendText(socket, `{"id":${JSON.stringify(id)},"type":"next","payload":${payloadText(r.value)}}`);
+        await sendText(socket, `${prefix}${payloadText(r.value)}}`);
       }
     },
     async return() {
@@ -159,7 +164,7 @@ const refusal = (message: string, code: string, extensions: Record<string, unkno
 export function serveWebSocket(frontDoor: FrontDoor, yoga: GatewayYoga, wss: WebSocketServer, options: WebSocketOptions) {
   const keyWatch = new KeyWatch(frontDoor);
   /** Each operation's Envelop functions, socket and graphql-ws id, by its context. */
-  const operations = new WeakMap<object, { fns: ReturnType<GatewayYoga['getEnveloped']>; socket: WebSocket; id: string }>();
+  const operations = new WeakMap<object, { fns: ReturnType<GatewayYoga['getEnveloped']>; socket: WebSocket; id: string; ex: Exchange }>();
 
   const operationOf = (contextValue: unknown) => {
     const op = typeof contextValue === 'object' && contextValue !== null ? operations.get(contextValue) : undefined;
@@ -220,8 +225,28 @@ export function serveWebSocket(frontDoor: FrontDoor, yoga: GatewayYoga, wss: Web
     const refused = await frontDoor.limit(principal, ex);
     if (refused) return [graphqlError(refused, ex.requestId)];
     const contextValue: GatewayContext = gatewayContext(frontDoor, ex, principal);
-    operations.set(contextValue, { fns, socket: extra.socket, id });
+    operations.set(contextValue, { fns, socket: extra.socket, id, ex });
     return { schema: fns.schema, operationName: payload.operationName, document, variableValues: payload.variables, contextValue };
+  }
+
+  /**
+   * The fan-out's fast path: live results pushed by the bus, written at once as `next`
+   * messages around their shared payload text; `written` (ws's write callback, one closure per
+   * subscription) lets the bus push the next one. A result with errors is mapped as the front
+   * door maps any execution result (coded, logged with this operation's request id).
+   */
+  function pushWriter(socket: WebSocket, id: string, ex: Exchange) {
+    const prefix = nextPrefix(id);
+    return (result: ExecutionResult, written: () => void) => {
+      if (socket.readyState !== socket.OPEN) return;
+      let payload: string;
+      if (result.errors) {
+        const errors = result.errors.map((e) => clientError(frontDoor, ex, e));
+        ex.noteErrors(errors);
+        payload = JSON.stringify({ ...result, errors });
+      } else payload = payloadText(result);
+      socket.send(`${prefix}${payload}}`, written);
+    };
   }
 
   const server = makeServer<Record<string, unknown>, WsExtra>({
@@ -266,7 +291,9 @@ export function serveWebSocket(frontDoor: FrontDoor, yoga: GatewayYoga, wss: Web
     subscribe: async (args): Promise<AsyncIterable<ExecutionResult> | ExecutionResult> => {
       const op = operationOf(args.contextValue);
       const result = await op.fns.subscribe(args);
-      return Symbol.asyncIterator in result ? writeSharedResults(result, op.socket, op.id) : result;
+      if (!(Symbol.asyncIterator in result)) return result;
+      liveResultsOf(args.contextValue)?.attach(pushWriter(op.socket, op.id, op.ex));
+      return writeSharedResults(result, op.socket, op.id);
     },
     onError: (ctx, id, _payload, errors) => {
       const ex = ctx.extra.operations.get(id);

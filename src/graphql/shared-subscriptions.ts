@@ -16,12 +16,51 @@
 // after a cursor, the SUBSCRIBER_TOO_SLOW notice) are distinct objects, so they are never
 // shared. A shared execution gets fresh DataLoaders, so nested reads (statusHistory) reflect
 // the change rather than the first subscriber's cache.
-import { createSourceEventStream, execute, print, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import {
+  createSourceEventStream,
+  execute,
+  GraphQLError,
+  print,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+} from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { GatewayContext } from './context.js';
 import { createLoaders } from './loaders.js';
 
 type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * A source stream that can also push its live events (the event bus's subscribers can): the
+ * transport's fast path, with no promise per event (see BusSubscriber in events/bus.ts).
+ */
+interface PushSource<T> {
+  attach(sink: (event: T) => void): void;
+  resume(): void;
+}
+
+function isPushSource<T>(it: AsyncIterator<T>): it is AsyncIterator<T> & PushSource<T> {
+  return 'attach' in it && typeof it.attach === 'function' && 'resume' in it && typeof it.resume === 'function';
+}
+
+/** The push side of one subscription's results (front-door/websocket.ts writes them to its socket). */
+export interface LiveResults {
+  /**
+   * From now on, live results go to `write` one at a time, each after the previous one called
+   * its `written`; everything else (replays, the slow-subscriber notice, the end) still comes
+   * through the stream.
+   */
+  attach(write: (result: ExecutionResult, written: () => void) => void): void;
+}
+
+/** The push side of each subscription stream, by its context (one operation, one context). */
+const liveByContext = new WeakMap<object, LiveResults>();
+
+/** The push side of the subscription started with this context, if its source can push. */
+export function liveResultsOf(contextValue: unknown): LiveResults | undefined {
+  return typeof contextValue === 'object' && contextValue !== null ? liveByContext.get(contextValue) : undefined;
+}
 
 const isContext = (value: unknown): value is GatewayContext =>
   typeof value === 'object' && value !== null && 'services' in value && 'principal' in value && 'loaders' in value;
@@ -93,16 +132,37 @@ async function sharedSubscribe(args: ExecutionArgs): Promise<AsyncIterableIterat
   if (!isAsyncIterable(source)) return source;
   const group = subscriptionGroupKey(args);
   const ctx = args.contextValue;
-  return mapStream(source[Symbol.asyncIterator](), (event) =>
+  const resultOf = (event: unknown) =>
     sharedResult(event, group, () =>
       execute({
         ...args,
         rootValue: event,
         contextValue: isContext(ctx) ? { ...ctx, loaders: createLoaders(ctx.services, ctx.principal) } : ctx,
       }),
-    ),
-  );
+    );
+  const it = source[Symbol.asyncIterator]();
+  if (isPushSource(it) && typeof ctx === 'object' && ctx !== null) {
+    liveByContext.set(ctx, {
+      attach(write) {
+        const written = () => it.resume();
+        const settled = (result: ExecutionResult) => write(result, written);
+        it.attach((event) => {
+          const result = resultOf(event);
+          if (!(result instanceof Promise)) return settled(result);
+          // execute() rejects only on a failure of ours, not a field's: reported like one.
+          result.then(settled, (error: unknown) =>
+            settled({
+              errors: [error instanceof GraphQLError ? error : new GraphQLError('Internal error', { originalError: asError(error) })],
+            }),
+          );
+        });
+      },
+    });
+  }
+  return mapStream(it, resultOf);
 }
+
+const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
 
 /** Executes each live event once per group of identical subscriptions (see above). */
 export function useSharedSubscriptionExecution(): Plugin {

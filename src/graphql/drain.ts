@@ -32,7 +32,7 @@ export function endSubscriptionsOnDrain(drain: AbortSignal): Plugin {
       }
       return {
         onSubscribeResult({ result, setResult }) {
-          if (isAsyncIterable(result)) setResult(endable(result, open));
+          if (isAsyncIterable(result)) setResult(endable(result, open, drain));
         },
       };
     },
@@ -46,7 +46,7 @@ export function endSubscriptionsOnDrain(drain: AbortSignal): Plugin {
  * for that next() and kept the subscriber). No Promise.race per next(): each race left a
  * reaction on the drain's promise until the drain, so a long-lived stream grew by one per event.
  */
-function endable<T>(source: AsyncIterable<T>, open: Set<() => void>): AsyncIterableIterator<T> {
+function endable<T>(source: AsyncIterable<T>, open: Set<() => void>, drain: AbortSignal): AsyncIterableIterator<T> {
   const it = source[Symbol.asyncIterator]();
   const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
   let finished = false;
@@ -60,7 +60,9 @@ function endable<T>(source: AsyncIterable<T>, open: Set<() => void>): AsyncItera
     settle?.(done);
     return it.return?.();
   };
-  open.add(end);
+  // A stream that started while the drain began ends at once, as one that was already open.
+  if (drain.aborted) void end();
+  else open.add(end);
   return {
     next() {
       if (finished) return Promise.resolve(done);

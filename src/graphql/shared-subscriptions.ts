@@ -80,7 +80,7 @@ function textOf(document: DocumentNode): string {
 }
 
 /** What an event's result may depend on besides the event: the group key. */
-export function subscriptionGroupKey(args: ExecutionArgs): string {
+function subscriptionGroupKey(args: ExecutionArgs): string {
   const ctx = isContext(args.contextValue) ? args.contextValue : null;
   const principal = ctx?.principal ?? null;
   return JSON.stringify([

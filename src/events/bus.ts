@@ -43,7 +43,9 @@ export interface StatusChangeFilter {
   kinds?: readonly StatusChangeKind[] | undefined;
 }
 
-export type Delivery = { type: 'change'; change: StatusChange } | { type: 'overflow'; lastCursor: string | null };
+/** A change as handed to the transport; a live one is ONE object shared by every subscriber it reaches. */
+export type ChangeDelivery = { readonly type: 'change'; readonly change: StatusChange };
+export type Delivery = ChangeDelivery | { type: 'overflow'; lastCursor: string | null };
 
 /** The cursor names a position older than the event retention: events may be missing. */
 export class CursorExpiredError extends Error {
@@ -109,10 +111,19 @@ export class EventBus {
   private unwatch: (() => void) | undefined;
   private closed = false;
 
+  private readonly hooks: SubscriberHooks;
+
   constructor(
     private readonly db: Database,
     private readonly options: EventBusOptions,
-  ) {}
+  ) {
+    this.hooks = {
+      limit: options.bufferSize,
+      finished: (s) => this.remove(s),
+      overflowed: (s) => this.monitor.emit('overflow', s.orgId),
+      delivered: (c) => this.monitor.emit('delivered', c.occurredAt),
+    };
+  }
 
   get subscriberCount(): number {
     return this.count;
@@ -191,7 +202,10 @@ export class EventBus {
     for (const change of changes) {
       const subs = this.byOrg.get(change.orgId);
       if (!subs) continue;
-      for (const sub of subs) sub.offer(change);
+      // One delivery object for all: the GraphQL layer executes and serialises it once per
+      // group of identical subscriptions, keyed by this object (graphql/shared-subscriptions.ts).
+      const delivery: ChangeDelivery = { type: 'change', change };
+      for (const sub of subs) sub.offer(delivery);
     }
   }
 
@@ -202,7 +216,7 @@ export class EventBus {
    * are filtered by the cursor too, so nothing is delivered twice even if the cursor came
    * from an instance that is ahead of this one.
    */
-  async subscribe(orgId: string, filter: StatusChangeFilter, after?: string | null): Promise<AsyncIterableIterator<Delivery>> {
+  async subscribe(orgId: string, filter: StatusChangeFilter, after?: string | null): Promise<BusSubscriber> {
     const cursor = after ? decodeEventCursor(after) : null;
     const cutoff = retentionCutoff(this.options.retentionDays, this.options.now());
     if (cursor && cutoff && cursor.at < cutoff.getTime()) throw new CursorExpiredError(this.options.retentionDays ?? 0);
@@ -213,15 +227,7 @@ export class EventBus {
     // that a change committed earlier but not yet fetched is not handed out as new. (A
     // first start already took its snapshot after this call; a resume needs no catch-up.)
     if (!cursor && !initiated) await this.wake();
-    const sub = new BusSubscriber(
-      orgId,
-      normaliseFilter(filter),
-      cursor,
-      this.options.bufferSize,
-      (s) => this.remove(s),
-      (s) => this.monitor.emit('overflow', s.orgId),
-      (c) => this.monitor.emit('delivered', c.occurredAt),
-    );
+    const sub = new BusSubscriber(orgId, normaliseFilter(filter), cursor, this.hooks);
     // Registration and reading the head happen in one synchronous step: every batch after
     // `registeredAt` reaches the subscriber live, everything before it comes from the replay.
     const registeredAt = this.head!;
@@ -306,28 +312,77 @@ function normaliseFilter(f: StatusChangeFilter): NormalisedFilter {
   return { customerIds: set(f.customerIds, (s) => s.toLowerCase()), externalIds: set(f.externalIds), kinds: set(f.kinds) };
 }
 
+/** What every subscriber of a bus reports to it (one object per bus, not closures per subscriber). */
+interface SubscriberHooks {
+  limit: number;
+  finished(s: BusSubscriber): void;
+  overflowed(s: BusSubscriber): void;
+  delivered(c: StatusChange): void;
+}
+
 /**
  * One subscription: a bounded queue fed by the bus and drained by the transport. A manual
  * iterator rather than an async generator so that `return()` (client unsubscribed) takes
  * effect at once even while the consumer is waiting for the next event.
+ *
+ * Push mode (`attach`), the fan-out's fast path: while the consumer waits in next() (so
+ * nothing it pulled is still on its way) and its previous push is written (`resume()`), a
+ * live change goes straight to the sink, synchronously, with no promise per change; otherwise
+ * it is queued and pulled (or pushed on resume) as before. Replays, the SUBSCRIBER_TOO_SLOW
+ * notice and the end of the stream always go through next(). The buffer bound is the same in
+ * both modes: a sink that does not resume (a socket that does not drain) fills the queue.
  */
-class BusSubscriber implements AsyncIterableIterator<Delivery> {
-  private readonly queue: StatusChange[] = [];
+export class BusSubscriber implements AsyncIterableIterator<Delivery> {
+  private readonly queue: ChangeDelivery[] = [];
   private waiter: ((r: IteratorResult<Delivery>) => void) | null = null;
   private replay: AsyncGenerator<StatusChange> | null = null;
   private overflowed = false;
   private finished = false;
   private lastCursor: string | null = null;
+  private sink: ((d: ChangeDelivery) => void) | null = null;
+  /** True when a push may start: the sink's previous one has resumed. */
+  private sinkReady = false;
 
   constructor(
     readonly orgId: string,
     readonly filter: NormalisedFilter,
     private readonly after: EventCursor | null,
-    private readonly limit: number,
-    private readonly onFinish: (s: BusSubscriber) => void,
-    private readonly onOverflow: (s: BusSubscriber) => void,
-    private readonly onDeliver: (c: StatusChange) => void,
+    private readonly hooks: SubscriberHooks,
   ) {}
+
+  /** Switches to push mode (see above); the sink calls resume() after each change it took. */
+  attach(sink: (d: ChangeDelivery) => void): void {
+    this.sink = sink;
+    this.sinkReady = true;
+  }
+
+  /** The sink wrote its last change: push the next queued one, or wait for the next offer. */
+  resume(): void {
+    if (this.finished) return;
+    if (this.overflowed) {
+      // The cut-off waited for the push in flight, so that the notice follows it on the wire.
+      this.settleOverflow();
+      return;
+    }
+    const d = this.waiter && !this.replay ? this.queue.shift() : undefined;
+    if (d) this.push(d);
+    else this.sinkReady = true;
+  }
+
+  private push(d: ChangeDelivery): void {
+    this.sinkReady = false;
+    this.lastCursor = d.change.cursor;
+    this.hooks.delivered(d.change);
+    this.sink?.(d);
+  }
+
+  /** Hands the SUBSCRIBER_TOO_SLOW notice to a consumer waiting in next(). */
+  private settleOverflow(): void {
+    const w = this.waiter;
+    if (!w) return;
+    this.waiter = null;
+    w(this.overflowResult());
+  }
 
   replayFrom(replay: AsyncGenerator<StatusChange>): void {
     this.replay = replay;
@@ -344,25 +399,31 @@ class BusSubscriber implements AsyncIterableIterator<Delivery> {
   }
 
   /** Called by the bus for each change of this organisation, in batch order. */
-  offer(c: StatusChange): void {
-    if (this.finished || this.overflowed || !this.matches(c)) return;
+  offer(d: ChangeDelivery): void {
+    if (this.finished || this.overflowed || !this.matches(d.change)) return;
     if (this.waiter && !this.replay) {
-      const w = this.waiter;
-      this.waiter = null;
-      this.lastCursor = c.cursor;
-      this.onDeliver(c);
-      w({ value: { type: 'change', change: c }, done: false });
-      return;
+      if (this.sink) {
+        if (this.sinkReady && this.queue.length === 0) return this.push(d);
+      } else {
+        const w = this.waiter;
+        this.waiter = null;
+        this.lastCursor = d.change.cursor;
+        this.hooks.delivered(d.change);
+        w({ value: d, done: false });
+        return;
+      }
     }
-    if (this.queue.length >= this.limit) {
-      // Bounded memory: drop the buffer and leave the bus; the consumer gets the error next.
+    if (this.queue.length >= this.hooks.limit) {
+      // Bounded memory: drop the buffer and leave the bus; the consumer gets the error next
+      // (a push-mode consumer waiting in next() gets it now, or once its push in flight is written).
       this.overflowed = true;
       this.queue.length = 0;
-      this.onFinish(this);
-      this.onOverflow(this);
+      this.hooks.finished(this);
+      this.hooks.overflowed(this);
+      if (this.sink && this.sinkReady) this.settleOverflow();
       return;
     }
-    this.queue.push(c);
+    this.queue.push(d);
   }
 
   async next(): Promise<IteratorResult<Delivery>> {
@@ -378,11 +439,11 @@ class BusSubscriber implements AsyncIterableIterator<Delivery> {
       }
       this.replay = null;
     }
-    const c = this.queue.shift();
-    if (c) {
-      this.lastCursor = c.cursor;
-      this.onDeliver(c);
-      return { value: { type: 'change', change: c }, done: false };
+    const d = this.queue.shift();
+    if (d) {
+      this.lastCursor = d.change.cursor;
+      this.hooks.delivered(d.change);
+      return { value: d, done: false };
     }
     return new Promise((resolve) => (this.waiter = resolve));
   }
@@ -397,8 +458,9 @@ class BusSubscriber implements AsyncIterableIterator<Delivery> {
     if (this.finished) return;
     this.finished = true;
     this.queue.length = 0;
+    this.sink = null;
     void this.replay?.return(undefined);
-    this.onFinish(this);
+    this.hooks.finished(this);
     const w = this.waiter;
     this.waiter = null;
     w?.({ value: undefined, done: true });

@@ -12,6 +12,7 @@ import {
   type DocumentNode,
   type execute,
   type ExecutionArgs,
+  type ExecutionResult,
   type GraphQLSchema,
   type parse,
   type subscribe,
@@ -21,6 +22,7 @@ import { CloseCode, handleProtocols, makeServer, type OperationResult } from 'gr
 import type { WebSocket, WebSocketServer } from 'ws';
 import { bearerToken, type Principal } from '../auth/api-keys.js';
 import { GraphQLErrorCode, type GatewayContext } from '../graphql/context.js';
+import { liveResultsOf } from '../graphql/shared-subscriptions.js';
 import { isGraphQLError, type GatewayYoga } from '../graphql/yoga.js';
 import { Surface } from '../ops/metrics.js';
 import type { Exchange } from './exchange.js';
@@ -103,6 +105,68 @@ function statusOf(errors: readonly GraphQLError[]): number {
   return status || 400;
 }
 
+/** Sends one text message; resolves once ws handed it to the socket (a closed socket drops it). */
+function sendText(socket: WebSocket, data: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (socket.readyState !== socket.OPEN) return resolve();
+    socket.send(data, (err) => (err ? reject(err) : resolve()));
+  });
+}
+
+/**
+ * Serialised payloads by result object. A live change reaches every subscriber of a group as
+ * the same ExecutionResult (graphql/shared-subscriptions.ts), so it is stringified once per
+ * group, not once per subscriber; the entry goes with the result (WeakMap).
+ */
+const payloadTexts = new WeakMap<ExecutionResult, string>();
+
+function payloadText(result: ExecutionResult): string {
+  let text = payloadTexts.get(result);
+  if (text === undefined) {
+    text = JSON.stringify(result);
+    payloadTexts.set(result, text);
+  }
+  return text;
+}
+
+/** The start of a graphql-ws `next` message of operation `id`, up to its payload. */
+const nextPrefix = (id: string) => `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+
+/**
+ * A subscription's stream as graphql-ws consumes it, with the fan-out's fast path: results
+ * without errors are written here as `next` messages around their shared payload text (the
+ * same bytes graphql-ws's stringifyMessage would produce: id, type, payload), one after the
+ * other, each awaiting its write as graphql-ws does (so a slow socket still backs up into the
+ * bus's bounded buffer). Results with errors (SUBSCRIBER_TOO_SLOW, a failed field) and the end
+ * of the stream go to graphql-ws as before, which keeps them in order after what was written.
+ */
+function writeSharedResults(source: AsyncIterable<ExecutionResult>, socket: WebSocket, id: string): AsyncIterableIterator<ExecutionResult> {
+  const it = source[Symbol.asyncIterator]();
+  const prefix = nextPrefix(id);
+  const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
+  return {
+    async next() {
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return done;
+        if (r.value.errors) return r;
+        await sendText(socket, `${prefix}${payloadText(r.value)}}`);
+      }
+    },
+    async return() {
+      await it.return?.();
+      return done;
+    },
+    async throw(error: unknown) {
+      await it.return?.();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
 /** A refusal before execution: one coded error. */
 const refusal = (message: string, code: string, extensions: Record<string, unknown> = {}) =>
   new GraphQLError(message, { extensions: { code, ...extensions, http: { status: 400 } } });
@@ -122,17 +186,19 @@ interface EnvelopedGraphQL {
 /** Serves graphql-ws on `wss` through the front door; dispose() closes every client with 1001. */
 export function serveWebSocket(frontDoor: FrontDoor, yoga: GatewayYoga, wss: WebSocketServer, options: WebSocketOptions) {
   const keyWatch = new KeyWatch(frontDoor);
-  const enveloped = new WeakMap<object, EnvelopedGraphQL>();
+  /** Each operation's Envelop functions, socket and graphql-ws id, by its context. */
+  const operations = new WeakMap<object, { fns: EnvelopedGraphQL; socket: WebSocket; id: string; ex: Exchange }>();
 
-  const envelopedOf = (contextValue: unknown) => {
-    const fns = typeof contextValue === 'object' && contextValue !== null ? enveloped.get(contextValue) : undefined;
-    if (!fns) throw new Error('graphql-ws operation without a front-door context');
-    return fns;
+  const operationOf = (contextValue: unknown) => {
+    const op = typeof contextValue === 'object' && contextValue !== null ? operations.get(contextValue) : undefined;
+    if (!op) throw new Error('graphql-ws operation without a front-door context');
+    return op;
   };
 
   /** Parses, validates and limits one operation; its arguments, or the errors that refuse it. */
   async function prepare(
     extra: WsExtra,
+    id: string,
     ex: Exchange,
     payload: { query: string; operationName?: string | null | undefined; variables?: Record<string, unknown> | null | undefined },
     inProgress: number,
@@ -182,8 +248,28 @@ export function serveWebSocket(frontDoor: FrontDoor, yoga: GatewayYoga, wss: Web
     const refused = await frontDoor.limit(principal, ex);
     if (refused) return [graphqlError(refused, ex.requestId)];
     const contextValue: GatewayContext = gatewayContext(frontDoor, ex, principal);
-    enveloped.set(contextValue, fns);
+    operations.set(contextValue, { fns, socket: extra.socket, id, ex });
     return { schema: fns.schema, operationName: payload.operationName, document, variableValues: payload.variables, contextValue };
+  }
+
+  /**
+   * The fan-out's fast path: live results pushed by the bus, written at once as `next`
+   * messages around their shared payload text; `written` (ws's write callback, one closure per
+   * subscription) lets the bus push the next one. A result with errors is mapped as the front
+   * door maps any execution result (coded, logged with this operation's request id).
+   */
+  function pushWriter(socket: WebSocket, id: string, ex: Exchange) {
+    const prefix = nextPrefix(id);
+    return (result: ExecutionResult, written: () => void) => {
+      if (socket.readyState !== socket.OPEN) return;
+      let payload: string;
+      if (result.errors) {
+        const errors = result.errors.map((e) => clientError(frontDoor, ex, e));
+        ex.noteErrors(errors);
+        payload = JSON.stringify({ ...result, errors });
+      } else payload = payloadText(result);
+      socket.send(`${prefix}${payload}}`, written);
+    };
   }
 
   const server = makeServer<Record<string, unknown>, WsExtra>({
@@ -219,13 +305,19 @@ export function serveWebSocket(frontDoor: FrontDoor, yoga: GatewayYoga, wss: Web
       ctx.extra.operations.set(id, ex);
       try {
         // graphql-ws registers the operation before calling us, so it is counted here.
-        return await prepare(ctx.extra, ex, payload, Object.keys(ctx.subscriptions).length);
+        return await prepare(ctx.extra, id, ex, payload, Object.keys(ctx.subscriptions).length);
       } catch (error) {
         return [graphqlError(frontDoor.fail(error, ex), ex.requestId)];
       }
     },
-    execute: (args): OperationResult => envelopedOf(args.contextValue).execute(args),
-    subscribe: (args): OperationResult => envelopedOf(args.contextValue).subscribe(args),
+    execute: (args): OperationResult => operationOf(args.contextValue).fns.execute(args),
+    subscribe: async (args): Promise<AsyncIterable<ExecutionResult> | ExecutionResult> => {
+      const op = operationOf(args.contextValue);
+      const result = await op.fns.subscribe(args);
+      if (!(Symbol.asyncIterator in result)) return result;
+      liveResultsOf(args.contextValue)?.attach(pushWriter(op.socket, op.id, op.ex));
+      return writeSharedResults(result, op.socket, op.id);
+    },
     onError: (ctx, id, _payload, errors) => {
       const ex = ctx.extra.operations.get(id);
       if (!ex) return;
@@ -266,11 +358,7 @@ export function serveWebSocket(frontDoor: FrontDoor, yoga: GatewayYoga, wss: Web
     const closed = server.opened(
       {
         protocol: socket.protocol,
-        send: (data) =>
-          new Promise<void>((resolve, reject) => {
-            if (socket.readyState !== socket.OPEN) return resolve();
-            socket.send(data, (err) => (err ? reject(err) : resolve()));
-          }),
+        send: (data) => sendText(socket, data),
         close: (code, reason) => socket.close(code, reason),
         onMessage: (handle) =>
           socket.on('message', (data) => {

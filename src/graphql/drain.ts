@@ -9,10 +9,15 @@ import { GraphQLErrorCode } from './context.js';
 
 /** Ends every subscription stream when `drain` aborts; refuses new subscriptions after it. */
 export function endSubscriptionsOnDrain(drain: AbortSignal): Plugin {
-  const drained = new Promise<void>((resolve) => {
-    if (drain.aborted) resolve();
-    drain.addEventListener('abort', () => resolve(), { once: true });
-  });
+  /** How to end each open stream (one entry per stream, removed when it ends). */
+  const open = new Set<() => void>();
+  drain.addEventListener(
+    'abort',
+    () => {
+      for (const end of [...open]) end();
+    },
+    { once: true },
+  );
   return {
     onSubscribe({ setResultAndStopExecution }) {
       if (drain.aborted) {
@@ -27,7 +32,7 @@ export function endSubscriptionsOnDrain(drain: AbortSignal): Plugin {
       }
       return {
         onSubscribeResult({ result, setResult }) {
-          if (isAsyncIterable(result)) setResult(endWhen(result, drained));
+          if (isAsyncIterable(result)) setResult(endable(result, open, drain));
         },
       };
     },
@@ -35,30 +40,52 @@ export function endSubscriptionsOnDrain(drain: AbortSignal): Plugin {
 }
 
 /**
- * `source`, ending when `ended` resolves. Its return() reaches the source at once, even while
- * a next() is pending (a subscriber closing its socket must unsubscribe from the bus now; a
- * Repeater.race, tried first, waits for that next() and kept the subscriber).
+ * `source`, ended by its entry in `open` (the drain) or by return(). Either reaches the source
+ * at once and settles a pending next() with done, even if the source would not (a subscriber
+ * closing its socket must unsubscribe from the bus now; a Repeater.race, tried first, waited
+ * for that next() and kept the subscriber). No Promise.race per next(): each race left a
+ * reaction on the drain's promise until the drain, so a long-lived stream grew by one per event.
  */
-function endWhen<T>(source: AsyncIterable<T>, ended: Promise<void>): AsyncIterableIterator<T> {
+function endable<T>(source: AsyncIterable<T>, open: Set<() => void>, drain: AbortSignal): AsyncIterableIterator<T> {
   const it = source[Symbol.asyncIterator]();
   const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
-  const endedResult = ended.then(() => done);
   let finished = false;
-  const finish = async (): Promise<IteratorReturnResult<undefined>> => {
-    if (!finished) {
-      finished = true;
-      await it.return?.();
-    }
-    return done;
+  let settlePending: ((r: IteratorResult<T>) => void) | null = null;
+  const end = () => {
+    if (finished) return;
+    finished = true;
+    open.delete(end);
+    const settle = settlePending;
+    settlePending = null;
+    settle?.(done);
+    return it.return?.();
   };
+  // A stream that started while the drain began ends at once, as one that was already open.
+  if (drain.aborted) void end();
+  else open.add(end);
   return {
-    async next() {
-      if (finished) return done;
-      const result = await Promise.race([it.next(), endedResult]);
-      if (result.done) await finish();
-      return result;
+    next() {
+      if (finished) return Promise.resolve(done);
+      return new Promise<IteratorResult<T>>((resolve, reject) => {
+        settlePending = resolve;
+        it.next().then(
+          (r) => {
+            settlePending = null;
+            if (r.done) void end();
+            resolve(r);
+          },
+          (error: unknown) => {
+            settlePending = null;
+            void end();
+            reject(error);
+          },
+        );
+      });
     },
-    return: finish,
+    async return() {
+      await end();
+      return done;
+    },
     [Symbol.asyncIterator]() {
       return this;
     },

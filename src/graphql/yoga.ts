@@ -12,6 +12,7 @@ import { endSubscriptionsOnDrain } from './drain.js';
 import { useCompiledQueries } from './jit.js';
 import { operationLimitPlugins } from './limits.js';
 import { buildSchema } from './schema/index.js';
+import { useSharedSubscriptionExecution } from './shared-subscriptions.js';
 
 export type GatewayYoga = YogaServerInstance<ServerContext, GatewayContext>;
 
@@ -148,6 +149,7 @@ export function createGatewayYoga(frontDoor: FrontDoor, options: GatewayYogaOpti
     maxRequestBodySize: services.config.graphqlLimits.maxBodyBytes,
     plugins: [
       useCompiledQueries(),
+      useSharedSubscriptionExecution(),
       useFrontDoor(frontDoor),
       useErrorCodes(),
       ...operationLimitPlugins(services.config.graphqlLimits),

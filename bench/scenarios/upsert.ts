@@ -3,7 +3,7 @@
 import { rawUpsert, rawUpsertBefore, UPSERT_ROUND_TRIPS, UPSERT_ROUND_TRIPS_BEFORE } from '../lib/baseline.js';
 import { poolSize, uniqueTag, withStatements, type Scenario } from '../lib/context.js';
 import { startClusterGateway } from '../lib/gateway.js';
-import { bracket, connections, httpLoad, loopLoad, type LoadResult } from '../lib/load.js';
+import { bracket, connections, httpLoad, loopLoad } from '../lib/load.js';
 import { ms, num, rate, record } from '../lib/report.js';
 import { UPSERT_MUTATION, upsertBody } from '../lib/requests.js';
 

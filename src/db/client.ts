@@ -6,7 +6,7 @@ import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapt
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { DEFAULT_DATABASE_CONNECT_TIMEOUT_MS } from '../config.js';
-import { PrismaClient, type Prisma } from '../generated/prisma/client.js';
+import { PrismaClient } from '../generated/prisma/client.js';
 import { PgListener, type ListenerObserver, type ListenerStatus } from './listener.js';
 import { pgliteTransactions, poolTransactions, type TransactionRunner } from './transaction.js';
 

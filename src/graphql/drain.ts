@@ -10,11 +10,11 @@ import { GraphQLErrorCode } from './context.js';
 /** Ends every subscription stream when `drain` aborts; refuses new subscriptions after it. */
 export function endSubscriptionsOnDrain(drain: AbortSignal): Plugin {
   /** How to end each open stream (one entry per stream, removed when it ends). */
-  const open = new Set<() => void>();
+  const open = new Set<() => unknown>();
   drain.addEventListener(
     'abort',
     () => {
-      for (const end of [...open]) end();
+      for (const end of [...open]) void end();
     },
     { once: true },
   );
@@ -46,7 +46,7 @@ export function endSubscriptionsOnDrain(drain: AbortSignal): Plugin {
  * for that next() and kept the subscriber). No Promise.race per next(): each race left a
  * reaction on the drain's promise until the drain, so a long-lived stream grew by one per event.
  */
-function endable<T>(source: AsyncIterable<T>, open: Set<() => void>, drain: AbortSignal): AsyncIterableIterator<T> {
+function endable<T>(source: AsyncIterable<T>, open: Set<() => unknown>, drain: AbortSignal): AsyncIterableIterator<T> {
   const it = source[Symbol.asyncIterator]();
   const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
   let finished = false;
@@ -77,6 +77,8 @@ function endable<T>(source: AsyncIterable<T>, open: Set<() => void>, drain: Abor
           (error: unknown) => {
             settlePending = null;
             void end();
+            // The source's own rejection passes on unchanged, whatever it is (an iterator's contract).
+            // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
             reject(error);
           },
         );

@@ -4,7 +4,16 @@
 // Mutations and subscriptions keep the reference executor: they are not hot, and the
 // subscription path has its own per-event execution.
 import { useGraphQlJit } from '@envelop/graphql-jit';
-import { getOperationAST, getVariableValues, GraphQLError, OperationTypeNode, type DocumentNode, type Source } from 'graphql';
+import {
+  getOperationAST,
+  getVariableValues,
+  GraphQLError,
+  OperationTypeNode,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type Source,
+} from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { GatewayContext } from './context.js';
 
@@ -61,7 +70,9 @@ export function useCompiledQueries(): Plugin<GatewayContext> {
   const uses = new WeakMap<DocumentNode, number>();
   return {
     onExecute(payload) {
-      const { document, operationName, schema, variableValues } = payload.args;
+      // Envelop types the arguments `any` (it serves several graphql versions); they are graphql-js 16's.
+      const args: ExecutionArgs = payload.args;
+      const { document, operationName, schema, variableValues } = args;
       const operation = getOperationAST(document, operationName);
       if (operation?.operation !== OperationTypeNode.QUERY) return;
       const used = uses.get(document) ?? 0;
@@ -77,12 +88,15 @@ export function useCompiledQueries(): Plugin<GatewayContext> {
       ) {
         return;
       }
-      jit.onExecute?.(payload);
+      // The jit plugin's onExecute only swaps the execute function in; it returns no hooks to await.
+      void jit.onExecute?.(payload);
       return {
         onExecuteDone({ result, setResult }) {
           // A query's result is one ExecutionResult (no @defer/@stream here); a stream passes as it is.
-          if (Symbol.asyncIterator in result || !result.errors?.length) return;
-          setResult({ ...result, errors: result.errors.map((e) => asGraphQLError(e, document)) });
+          if (Symbol.asyncIterator in result) return;
+          const single: ExecutionResult = result;
+          if (!single.errors?.length) return;
+          setResult({ ...single, errors: single.errors.map((e) => asGraphQLError(e, document)) });
         },
       };
     },

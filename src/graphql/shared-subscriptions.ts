@@ -96,7 +96,7 @@ function subscriptionGroupKey(args: ExecutionArgs): string {
 function sharedResult(event: unknown, group: string, run: () => MaybePromise<ExecutionResult>): MaybePromise<ExecutionResult> {
   if (typeof event !== 'object' || event === null) return run();
   let byGroup = resultsByEvent.get(event);
-  if (!byGroup) resultsByEvent.set(event, (byGroup = new Map()));
+  if (!byGroup) resultsByEvent.set(event, (byGroup = new Map<string, MaybePromise<ExecutionResult>>()));
   let result = byGroup.get(group);
   if (!result) {
     result = run();

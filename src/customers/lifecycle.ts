@@ -179,20 +179,43 @@ export function planAmlTransition(
 /** The outcome of a move: the customer after it, or why nothing changed. */
 export type LifecycleResult = { kind: 'moved'; customer: Customer } | Rejection | { kind: 'not_found' };
 
+/** One state-machine move: how to plan it over the locked customer, and the event it appends. */
+interface Move {
+  plan: (c: Customer) => Plan;
+  event: (before: Customer, after: Customer) => Omit<NewCustomerEvent, 'actor'>;
+}
+
+/** What the KYC move takes: the status to move to, and the verified identity with VERIFIED. */
+export interface KycMoveInput {
+  to: KycStatus;
+  identity?: VerifiedIdentityInput | null | undefined;
+}
+
+/** What an AML step takes: the status, and its findings with CLEAR or NEEDS_REVIEW. */
+export interface AmlStepInput {
+  status: AmlStatus;
+  flags?: AmlFlagsInput | null | undefined;
+}
+
+/** A move inside the caller's transaction (the signature both moves share). */
+type ApplyMove<I> = (tx: Tx, orgId: string, idOrExternalId: string, input: I, now: Date, actor: Actor) => Promise<LifecycleResult>;
+
+/** A move in its own transaction. */
+export type RunMove<I> = (
+  prisma: PrismaClient,
+  orgId: string,
+  idOrExternalId: string,
+  input: I,
+  now: Date,
+  actor: Actor,
+) => Promise<LifecycleResult>;
+
 /**
  * Locks the customer a reference names (FOR UPDATE, within the organisation), plans the move
  * over it, and sends the update with its event: two statements. The move's `updatedAt` is the
  * clock, at least 1 ms after the previous value (customers/row.ts).
  */
-async function applyMove(
-  tx: Tx,
-  orgId: string,
-  idOrExternalId: string,
-  now: Date,
-  plan: (c: Customer) => Plan,
-  event: (before: Customer, after: Customer) => Omit<NewCustomerEvent, 'actor'>,
-  actor: Actor,
-): Promise<LifecycleResult> {
+async function applyMove(tx: Tx, orgId: string, idOrExternalId: string, now: Date, actor: Actor, move: Move): Promise<LifecycleResult> {
   const ref = checkCustomerRef(idOrExternalId);
   if (ref.kind === 'invalid') return { kind: 'invalid', fieldErrors: [ref.fieldError] };
   if (ref.kind === 'none') return { kind: 'not_found' };
@@ -200,73 +223,31 @@ async function applyMove(
   // customer whose id matches wins.
   const before = pickRef(await lockCustomers(tx, orgId, matchRef(ref.ref)), ref.ref);
   if (!before) return { kind: 'not_found' };
-  const planned = plan(before);
+  const planned = move.plan(before);
   if (!planned.ok) return planned.rejection;
   const { statement, after } = updateCustomer(before, planned.changes, now);
-  await appendCustomerEvent(tx, { ...event(before, after), actor }, [statement]);
+  await appendCustomerEvent(tx, { ...move.event(before, after), actor }, [statement]);
   return { kind: 'moved', customer: after };
 }
 
 /** Moves KYC inside the caller's transaction: lock, validate, update, append the KYC event. */
-export function applyKycTransition(
-  tx: Tx,
-  orgId: string,
-  idOrExternalId: string,
-  input: { to: KycStatus; identity?: VerifiedIdentityInput | null | undefined },
-  now: Date,
-  actor: Actor,
-): Promise<LifecycleResult> {
-  return applyMove(
-    tx,
-    orgId,
-    idOrExternalId,
-    now,
-    (c) => planKycTransition(c, input.to, input.identity, now),
-    (before, after) => ({ kind: 'KYC', customer: after, kycFrom: before.kycStatus, kycTo: after.kycStatus }),
-    actor,
-  );
-}
+export const applyKycTransition: ApplyMove<KycMoveInput> = (tx, orgId, idOrExternalId, input, now, actor) =>
+  applyMove(tx, orgId, idOrExternalId, now, actor, {
+    plan: (c) => planKycTransition(c, input.to, input.identity, now),
+    event: (before, after) => ({ kind: 'KYC', customer: after, kycFrom: before.kycStatus, kycTo: after.kycStatus }),
+  });
 
 /** Records an AML step inside the caller's transaction: lock, validate, update, append the AML event. */
-function applyAmlScreening(
-  tx: Tx,
-  orgId: string,
-  idOrExternalId: string,
-  input: { status: AmlStatus; flags?: AmlFlagsInput | null | undefined },
-  now: Date,
-  actor: Actor,
-): Promise<LifecycleResult> {
-  return applyMove(
-    tx,
-    orgId,
-    idOrExternalId,
-    now,
-    (c) => planAmlTransition(c, input.status, input.flags, now),
-    (before, after) => ({ kind: 'AML', customer: after, amlFrom: before.amlStatus, amlTo: after.amlStatus }),
-    actor,
-  );
-}
+const applyAmlScreening: ApplyMove<AmlStepInput> = (tx, orgId, idOrExternalId, input, now, actor) =>
+  applyMove(tx, orgId, idOrExternalId, now, actor, {
+    plan: (c) => planAmlTransition(c, input.status, input.flags, now),
+    event: (before, after) => ({ kind: 'AML', customer: after, amlFrom: before.amlStatus, amlTo: after.amlStatus }),
+  });
 
 /** Moves KYC in its own transaction (see applyKycTransition). */
-export function transitionKyc(
-  prisma: PrismaClient,
-  orgId: string,
-  idOrExternalId: string,
-  input: Parameters<typeof applyKycTransition>[3],
-  now: Date,
-  actor: Actor,
-): Promise<LifecycleResult> {
-  return prisma.$transaction((tx) => applyKycTransition(tx, orgId, idOrExternalId, input, now, actor));
-}
+export const transitionKyc: RunMove<KycMoveInput> = (prisma, orgId, idOrExternalId, input, now, actor) =>
+  prisma.$transaction((tx) => applyKycTransition(tx, orgId, idOrExternalId, input, now, actor));
 
 /** Records an AML step in its own transaction (see applyAmlScreening). */
-export function recordAmlScreening(
-  prisma: PrismaClient,
-  orgId: string,
-  idOrExternalId: string,
-  input: Parameters<typeof applyAmlScreening>[3],
-  now: Date,
-  actor: Actor,
-): Promise<LifecycleResult> {
-  return prisma.$transaction((tx) => applyAmlScreening(tx, orgId, idOrExternalId, input, now, actor));
-}
+export const recordAmlScreening: RunMove<AmlStepInput> = (prisma, orgId, idOrExternalId, input, now, actor) =>
+  prisma.$transaction((tx) => applyAmlScreening(tx, orgId, idOrExternalId, input, now, actor));

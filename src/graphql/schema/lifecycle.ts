@@ -2,7 +2,7 @@
 // customer's status history (Customer.statusHistory), batched per request.
 import { GraphQLError } from 'graphql';
 import { Scope } from '../../auth/scopes.js';
-import { recordAmlScreening, transitionKyc, type LifecycleResult } from '../../customers/lifecycle.js';
+import { recordAmlScreening, transitionKyc, type LifecycleResult, type RunMove } from '../../customers/lifecycle.js';
 import {
   HISTORY_DEFAULT,
   HISTORY_MAX,
@@ -15,7 +15,7 @@ import { AML_FLAG_DOCS } from '../../customers/descriptions.js';
 import { ActorKind, keyActor, type Actor } from '../../events/actor.js';
 import { AmlStatus, CustomerEventKind, KycStatus } from '../../generated/prisma/enums.js';
 import { builder, CONNECTION_EDGES_COST } from '../builder.js';
-import { GraphQLErrorCode, principalOf } from '../context.js';
+import { GraphQLErrorCode, principalOf, type GatewayContext } from '../context.js';
 import { AmlStatusEnum, CustomerObject, idArgDescription, KycStatusEnum, PageInfo, pageInfoOf } from './customer.js';
 import { CustomerNotFoundError, InvalidTransitionError, ValidationError } from './errors.js';
 
@@ -202,6 +202,9 @@ const AmlFlagsInput = builder.inputType('AmlFlagsInput', {
   }),
 });
 
+const IDENTITY_ARG_DOC = 'The verified identity: required with to: VERIFIED, refused (ValidationError) with any other status.';
+const FLAGS_ARG_DOC = 'The findings; only with status CLEAR or NEEDS_REVIEW (refused with ValidationError otherwise).';
+
 /** Domain result → the customer, or the matching error type (caught by plugin-errors). */
 function unwrap(r: LifecycleResult) {
   switch (r.kind) {
@@ -216,70 +219,72 @@ function unwrap(r: LifecycleResult) {
   }
 }
 
-const lifecycleErrors = [InvalidTransitionError, CustomerNotFoundError, ValidationError];
+/** Runs a move for the caller (its organisation, its key as the actor) and unwraps the outcome. */
+async function runMove<I>(ctx: GatewayContext, move: RunMove<I>, id: string, input: I) {
+  const principal = principalOf(ctx);
+  return unwrap(await move(ctx.services.db.prisma, principal.orgId, id, input, ctx.services.now(), keyActor(principal)));
+}
+
+/** What a lifecycle mutation says about itself: the names and descriptions of its outcome types. */
+interface MoveDocs {
+  /** The mutation's name with a capital, the prefix of its Success and Result types. */
+  typeName: string;
+  description: string;
+  success: string;
+  union: string;
+  customerAfter: string;
+}
+
+/** The options both lifecycle mutations share: the moved customer, or the error types (plugin-errors). */
+const lifecycleMutation = (docs: MoveDocs) => ({
+  type: CustomerObject,
+  nullable: true,
+  description: docs.description,
+  authScopes: { [Scope.ComplianceWrite]: true },
+  errors: {
+    types: [InvalidTransitionError, CustomerNotFoundError, ValidationError],
+    result: { name: `${docs.typeName}Success`, description: docs.success },
+    union: { name: `${docs.typeName}Result`, description: docs.union },
+    dataField: { name: 'customer', description: docs.customerAfter },
+  },
+});
+
+const TRANSITION_KYC_DOCS: MoveDocs = {
+  typeName: 'TransitionKyc',
+  description:
+    'Moves the KYC status of a customer along the state machine (see KycStatus for the allowed moves), appends a KYC event and notifies subscribers. Moving to VERIFIED requires the verified identity; VERIFIED and NOT_REQUIRED are final. A move the machine does not allow is an InvalidTransitionError and changes nothing. Back office only: scope compliance:write.',
+  success: 'The KYC status moved.',
+  union: 'The outcome of transitionKyc: the moved customer, or why nothing was changed.',
+  customerAfter: 'The customer after the move.',
+};
+
+const RECORD_AML_DOCS: MoveDocs = {
+  typeName: 'RecordAmlScreening',
+  description:
+    'Records an AML screening step, only once KYC is VERIFIED: IN_PROGRESS (a screening starts), a result (CLEAR, or NEEDS_REVIEW with its flags), or RESOLVED after review. Appends an AML event and notifies subscribers; a move the machine does not allow is an InvalidTransitionError and changes nothing. Back office only: scope compliance:write.',
+  success: 'The AML step was recorded.',
+  union: 'The outcome of recordAmlScreening: the customer after the step, or why nothing was changed.',
+  customerAfter: 'The customer after the step.',
+};
 
 builder.mutationFields((t) => ({
   transitionKyc: t.field({
-    type: CustomerObject,
-    nullable: true,
-    description:
-      'Moves the KYC status of a customer along the state machine (see KycStatus for the allowed moves), appends a KYC event and notifies subscribers. Moving to VERIFIED requires the verified identity; VERIFIED and NOT_REQUIRED are final. A move the machine does not allow is an InvalidTransitionError and changes nothing. Back office only: scope compliance:write.',
-    authScopes: { [Scope.ComplianceWrite]: true },
-    errors: {
-      types: lifecycleErrors,
-      result: { name: 'TransitionKycSuccess', description: 'The KYC status moved.' },
-      union: {
-        name: 'TransitionKycResult',
-        description: 'The outcome of transitionKyc: the moved customer, or why nothing was changed.',
-      },
-      dataField: { name: 'customer', description: 'The customer after the move.' },
-    },
+    ...lifecycleMutation(TRANSITION_KYC_DOCS),
     args: {
       id: t.arg.id({ required: true, description: idArgDescription }),
       to: t.arg({ type: KycStatusEnum, required: true, description: 'The KYC status to move to.' }),
-      identity: t.arg({
-        type: VerifiedIdentityInput,
-        required: false,
-        description: 'The verified identity: required with to: VERIFIED, refused (ValidationError) with any other status.',
-      }),
+      identity: t.arg({ type: VerifiedIdentityInput, required: false, description: IDENTITY_ARG_DOC }),
     },
-    resolve: async (_root, args, ctx) => {
-      const principal = principalOf(ctx);
-      const input = { to: args.to, identity: args.identity };
-      return unwrap(await transitionKyc(ctx.services.db.prisma, principal.orgId, args.id, input, ctx.services.now(), keyActor(principal)));
-    },
+    resolve: (_root, args, ctx) => runMove(ctx, transitionKyc, args.id, { to: args.to, identity: args.identity }),
   }),
 
   recordAmlScreening: t.field({
-    type: CustomerObject,
-    nullable: true,
-    description:
-      'Records an AML screening step, only once KYC is VERIFIED: IN_PROGRESS (a screening starts), a result (CLEAR, or NEEDS_REVIEW with its flags), or RESOLVED after review. Appends an AML event and notifies subscribers; a move the machine does not allow is an InvalidTransitionError and changes nothing. Back office only: scope compliance:write.',
-    authScopes: { [Scope.ComplianceWrite]: true },
-    errors: {
-      types: lifecycleErrors,
-      result: { name: 'RecordAmlScreeningSuccess', description: 'The AML step was recorded.' },
-      union: {
-        name: 'RecordAmlScreeningResult',
-        description: 'The outcome of recordAmlScreening: the customer after the step, or why nothing was changed.',
-      },
-      dataField: { name: 'customer', description: 'The customer after the step.' },
-    },
+    ...lifecycleMutation(RECORD_AML_DOCS),
     args: {
       id: t.arg.id({ required: true, description: idArgDescription }),
       status: t.arg({ type: AmlStatusEnum, required: true, description: 'The AML status to move to.' }),
-      flags: t.arg({
-        type: AmlFlagsInput,
-        required: false,
-        description: 'The findings; only with status CLEAR or NEEDS_REVIEW (refused with ValidationError otherwise).',
-      }),
+      flags: t.arg({ type: AmlFlagsInput, required: false, description: FLAGS_ARG_DOC }),
     },
-    resolve: async (_root, args, ctx) => {
-      const principal = principalOf(ctx);
-      const input = { status: args.status, flags: args.flags };
-      return unwrap(
-        await recordAmlScreening(ctx.services.db.prisma, principal.orgId, args.id, input, ctx.services.now(), keyActor(principal)),
-      );
-    },
+    resolve: (_root, args, ctx) => runMove(ctx, recordAmlScreening, args.id, { status: args.status, flags: args.flags }),
   }),
 }));

@@ -19,11 +19,14 @@ export async function openMigratedDatabase(target: DatabaseTarget): Promise<{ db
     // The schema engine takes Prisma's migration advisory lock (session-level) on a pooled
     // connection and leaves it there: a serving pool would then hold it for good, and every
     // other instance's start would wait on it. So migrate through a pool of its own, closed
-    // (lock released) before the serving pool opens.
+    // (lock released) before the serving pool opens. Closing a connection releases its locks
+    // only when the server's backend has exited, a moment after the client hung up, so the
+    // lock is also released explicitly, on the pool's one connection, before closing it.
     const migrator = await openDatabase({ ...target, poolSize: 1 });
     let applied: string[];
     try {
       applied = await applyMigrations(migrator.adapterFactory);
+      await migrator.prisma.$executeRawUnsafe('SELECT pg_advisory_unlock_all()');
     } finally {
       await migrator.close();
     }

@@ -12,13 +12,14 @@ import {
   IDENTITY_FIELD_DOCS,
   KYC_STATUS_DOCS,
 } from '../../customers/descriptions.js';
-import { amlOf, identityOf, type PublicAml, type PublicIdentity } from '../../projection/customer.js';
+import { amlOf, identityOf, type CustomerPublicRow, type PublicAml, type PublicIdentity } from '../../projection/customer.js';
 import {
   LIST_DEFAULT,
   LIST_MAX,
   countCustomers,
   cursorOf,
   customerStats,
+  findCustomer,
   findCustomerWhere,
   listCustomers,
   type CustomerFilter as DomainFilter,
@@ -96,7 +97,10 @@ const VerifiedIdentity = builder.objectRef<PublicIdentity>('VerifiedIdentity').i
   }),
 });
 
-export const CustomerObject = builder.prismaObject('Customer', {
+// A plain object type over the public columns (not a plugin-prisma object): the list's page is
+// read by its own statement (customers/queries.ts) with only those columns, and a Prisma row
+// (a write's result, a lookup) is a CustomerPublicRow too.
+export const CustomerObject = builder.objectRef<CustomerPublicRow>('Customer').implement({
   description:
     'A customer of your organisation: its public fields only. Phone and risk answers are write-only (never returned); no date of birth, address, raw screening data or internal id is ever exposed.',
   fields: (t) => ({
@@ -312,18 +316,16 @@ const CustomerStats = builder.objectRef<Awaited<ReturnType<typeof customerStats>
 export const idArgDescription = "The customer's UUID or its external id; the gateway tells them apart.";
 
 builder.queryFields((t) => ({
-  customer: t.prismaField({
-    type: 'Customer',
+  customer: t.field({
+    type: CustomerObject,
     nullable: true,
     description:
       'A customer by UUID or external id (told apart automatically); null when your organisation has no such customer. Scope customers:read.',
     authScopes: { [Scope.CustomersRead]: true },
     args: { id: t.arg.id({ required: true, description: idArgDescription }) },
-    resolve: (query, _root, args, ctx) => {
+    resolve: (_root, args, ctx) => {
       const id = customerRefArg(args.id);
-      return id === null
-        ? null
-        : ctx.services.db.prisma.customer.findFirst({ ...query, where: findCustomerWhere(principalOf(ctx).orgId, id) });
+      return id === null ? null : findCustomer(ctx.services.db.prisma, principalOf(ctx).orgId, id);
     },
   }),
 
@@ -355,16 +357,16 @@ builder.queryFields((t) => ({
       if (first < 0 || first > LIST_MAX) {
         throw new GraphQLError(`first must be between 0 and ${LIST_MAX}`, { extensions: { code: GraphQLErrorCode.BadUserInput } });
       }
-      const { prisma } = ctx.services.db;
+      const { statements } = ctx.services.db;
       const orgId = principalOf(ctx).orgId;
       const filter = toDomainFilter(args.filter);
-      const page = await listCustomers(prisma, orgId, {
+      const page = await listCustomers(statements, orgId, {
         filter,
         first,
         after: args.after ?? undefined,
         order: args.orderBy ? { field: args.orderBy.field, direction: args.orderBy.direction } : undefined,
       });
-      return { page, continues: args.after != null, totalCount: () => countCustomers(prisma, orgId, filter) };
+      return { page, continues: args.after != null, totalCount: () => countCustomers(statements, orgId, filter) };
     },
   }),
 
@@ -409,7 +411,7 @@ builder.queryFields((t) => ({
     },
     resolve: (_root, args, ctx) =>
       customerStats(
-        ctx.services.db.prisma,
+        ctx.services.db.statements,
         principalOf(ctx).orgId,
         toDomainFilter(args.filter),
         Object.values(KycStatus),

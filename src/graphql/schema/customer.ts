@@ -1,6 +1,7 @@
 // The Customer type (public fields only, SPEC section 3) and the read queries of dashboards:
 // customer, customers (Relay connection), customerAml, customerStats.
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type GraphQLResolveInfo } from 'graphql';
+import { HISTORY_MAX } from '../../events/history.js';
 import { Scope } from '../../auth/scopes.js';
 import {
   ADDED_VIA_DOCS,
@@ -28,6 +29,7 @@ import {
 import { AddedVia, AmlStatus, CustomerType, KycStatus } from '../../generated/prisma/enums.js';
 import { builder, CONNECTION_EDGES_COST } from '../builder.js';
 import { GraphQLErrorCode, principalOf } from '../context.js';
+import { nestedFieldArgs } from '../selection.js';
 import { assertFilterArgs, customerRefArg } from './arguments.js';
 
 /** Per-value descriptions of an enum, in the form Pothos takes them (`values: { X: { description } }`). */
@@ -312,6 +314,20 @@ const CustomerStats = builder.objectRef<Awaited<ReturnType<typeof customerStats>
   }),
 });
 
+/**
+ * The size of the first history page the document selects on the page's customers
+ * (`edges { node { statusHistory(first: k) } }` without `after`), which the page's statement then
+ * reads inline (as PostGraphile does); undefined when there is none. With several such
+ * selections, the first valid one is inlined and the others load through the DataLoader.
+ */
+function inlinedHistoryFirst(info: GraphQLResolveInfo): number | undefined {
+  for (const a of nestedFieldArgs(info, ['edges', 'node'], 'Customer', 'statusHistory')) {
+    const k = a.first;
+    if (a.after == null && typeof k === 'number' && Number.isInteger(k) && k >= 0 && k <= HISTORY_MAX) return k;
+  }
+  return undefined;
+}
+
 /** The `id` argument of the customer lookups (the REST routes accept the same). */
 export const idArgDescription = "The customer's UUID or its external id; the gateway tells them apart.";
 
@@ -352,7 +368,7 @@ builder.queryFields((t) => ({
         description: 'Sort order; by creation time, oldest first, when left out.',
       }),
     },
-    resolve: async (_root, args, ctx) => {
+    resolve: async (_root, args, ctx, info) => {
       const first = args.first ?? LIST_DEFAULT;
       if (first < 0 || first > LIST_MAX) {
         throw new GraphQLError(`first must be between 0 and ${LIST_MAX}`, { extensions: { code: GraphQLErrorCode.BadUserInput } });
@@ -365,7 +381,14 @@ builder.queryFields((t) => ({
         first,
         after: args.after ?? undefined,
         order: args.orderBy ? { field: args.orderBy.field, direction: args.orderBy.direction } : undefined,
+        withHistory: inlinedHistoryFirst(info),
       });
+      // The rows' first history pages came with the page: Customer.statusHistory finds them in its loader.
+      if (page.histories) {
+        const { first: historyFirst, pages } = page.histories;
+        for (const [customerId, history] of pages)
+          ctx.loaders.statusHistory.prime({ customerId, first: historyFirst, beforeId: null }, history);
+      }
       return { page, continues: args.after != null, totalCount: () => countCustomers(statements, orgId, filter) };
     },
   }),

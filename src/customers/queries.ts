@@ -129,12 +129,13 @@ function escapeLike(s: string): string {
  * (and of the tenancy condition on them). Every value is a bound parameter.
  */
 export function customerFilterSql(orgId: string, filter: CustomerFilter = {}): Prisma.Sql {
+  // Values are cast to the columns' types (not the columns to text), so the planner compares like with like.
   const conditions: Prisma.Sql[] = [Prisma.sql`c.org_id = ${orgId}::uuid`];
-  if (filter.kycStatus?.length) conditions.push(Prisma.sql`c.kyc_status::text = ANY(${[...filter.kycStatus]}::text[])`);
-  if (filter.amlStatus?.length) conditions.push(Prisma.sql`c.aml_status::text = ANY(${[...filter.amlStatus]}::text[])`);
+  if (filter.kycStatus?.length) conditions.push(Prisma.sql`c.kyc_status = ANY(${[...filter.kycStatus]}::text[]::"KycStatus"[])`);
+  if (filter.amlStatus?.length) conditions.push(Prisma.sql`c.aml_status = ANY(${[...filter.amlStatus]}::text[]::"AmlStatus"[])`);
   if (filter.updatedSince) conditions.push(Prisma.sql`c.updated_at > ${filter.updatedSince.toISOString()}::timestamptz`);
   if (filter.externalId !== undefined) conditions.push(Prisma.sql`c.external_id = ${filter.externalId}`);
-  if (filter.type) conditions.push(Prisma.sql`c.type::text = ${filter.type}`);
+  if (filter.type) conditions.push(Prisma.sql`c.type = ${filter.type}::text::"CustomerType"`);
   if (filter.search !== undefined && filter.search !== '') {
     // ILIKE's escape character is the backslash: wildcards of the search text match literally.
     const pattern = `%${escapeLike(filter.search)}%`;

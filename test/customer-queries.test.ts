@@ -132,6 +132,39 @@ describe(`customer queries (${dbKind})`, () => {
     expect(await get({ kycStatus: ['VERIFIED'], amlStatus: ['NOT_SCREENED'], type: 'SOLE_TRADER' })).toEqual(['crm-7']);
   });
 
+  it('the page, its totalCount and customerStats apply the same filter; quotes and backslashes are literal text', async () => {
+    const Q = `query($filter: CustomerFilter) {
+      customers(first: 100, filter: $filter) { totalCount edges { node { externalId kycStatus aml { status } } } }
+      customerStats(filter: $filter) { total kyc { status count } aml { status count } }
+    }`;
+    const filters = [
+      {},
+      { kycStatus: ['PENDING'] },
+      { amlStatus: ['CLEAR'] },
+      { type: 'SOLE_TRADER' },
+      { updatedSince: new Date(base + 98_000).toISOString() },
+      { search: 'customer 1' },
+      { search: "'" },
+      { search: '\\' },
+      { externalId: "crm-7' OR 1=1 --" },
+      { kycStatus: ['VERIFIED'], amlStatus: ['NOT_SCREENED'], type: 'SOLE_TRADER' },
+    ];
+    for (const filter of filters) {
+      const res = await ctx.gw.gql(key, Q, { filter });
+      expect(res.body.errors, JSON.stringify(filter)).toBeUndefined();
+      const { customers, customerStats } = res.body.data;
+      const nodes: { kycStatus: string; aml: { status: string } }[] = customers.edges.map((e: any) => e.node);
+      expect(customers.totalCount, JSON.stringify(filter)).toBe(nodes.length);
+      expect(customerStats.total, JSON.stringify(filter)).toBe(nodes.length);
+      for (const { status, count } of customerStats.kyc) expect(count).toBe(nodes.filter((n) => n.kycStatus === status).length);
+      for (const { status, count } of customerStats.aml) expect(count).toBe(nodes.filter((n) => n.aml.status === status).length);
+    }
+    // Sanity: the filters above did not all match nothing.
+    const all = await ctx.gw.gql(key, Q, { filter: {} });
+    expect(all.body.data.customers.totalCount).toBe(10);
+    expect((await ctx.gw.gql(key, Q, { filter: { search: "'" } })).body.data.customers.totalCount).toBe(0);
+  });
+
   it('pages with opaque cursors and rejects a forged one', async () => {
     const seen: string[] = [];
     let after: string | null = null;

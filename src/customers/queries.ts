@@ -1,13 +1,15 @@
 // Read side of customers: lookups, keyset-paginated lists and dashboard counts. Every query
 // is scoped by orgId: another organisation's record is indistinguishable from a missing one.
-import type { PrismaClient } from '../db/client.js';
-import type { Prisma } from '../generated/prisma/client.js';
+import type { PrismaClient, Tx } from '../db/client.js';
+import { Prisma } from '../generated/prisma/client.js';
 import type { AmlStatus, CustomerType, KycStatus } from '../generated/prisma/enums.js';
 import { InvalidCursorError, decodeCursor, encodeCursor } from '../lib/cursor.js';
 import type { FieldError } from '../lib/error-codes.js';
 import { isUuid } from '../lib/ids.js';
 import { checkStorableText, textLength } from '../lib/text.js';
 import { parseTimestamp } from '../lib/time.js';
+import { historyPageOf, inlineHistorySql, type EventColumns, type HistoryPage } from '../events/history.js';
+import { isoOf, type CustomerPublicRow } from '../projection/customer.js';
 import type { Customer, CustomerMatch } from './row.js';
 import { EXTERNAL_ID_MAX_LENGTH } from './validation.js';
 
@@ -41,7 +43,6 @@ interface Position {
 }
 
 const orderKey = (order: CustomerOrder) => `${order.field}:${order.direction}`;
-const column = (order: CustomerOrder) => (order.field === 'CREATED_AT' ? 'createdAt' : 'updatedAt');
 
 /** Reads a position cursor: its order key, a timestamp PostgreSQL stores and a UUID, or null. */
 function readPosition(doc: Record<string, unknown>): { order: string; at: Date; id: string } | null {
@@ -52,8 +53,9 @@ function readPosition(doc: Record<string, unknown>): { order: string; at: Date; 
 }
 
 /** The cursor of a row for a given order. */
-export function cursorOf(row: Pick<Customer, 'id' | 'createdAt' | 'updatedAt'>, order: CustomerOrder): string {
-  return encodeCursor({ o: orderKey(order), t: row[column(order)].toISOString(), i: row.id } satisfies Position);
+export function cursorOf(row: Pick<CustomerPublicRow, 'id' | 'createdAt' | 'updatedAt'>, order: CustomerOrder): string {
+  const at = order.field === 'CREATED_AT' ? row.createdAt : row.updatedAt;
+  return encodeCursor({ o: orderKey(order), t: isoOf(at), i: row.id } satisfies Position);
 }
 
 /** Longest reference that can name a customer: an external id (a UUID has 36 characters). */
@@ -121,29 +123,42 @@ function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-/** The Prisma filter of a CustomerFilter, always scoped to the organisation. */
-function customerWhere(orgId: string, filter: CustomerFilter = {}): Prisma.CustomerWhereInput {
-  const where: Prisma.CustomerWhereInput = { orgId };
-  const and: Prisma.CustomerWhereInput[] = [];
-  if (filter.kycStatus?.length) where.kycStatus = { in: filter.kycStatus };
-  if (filter.amlStatus?.length) where.amlStatus = { in: filter.amlStatus };
-  if (filter.updatedSince) where.updatedAt = { gt: filter.updatedSince };
-  if (filter.externalId !== undefined) where.externalId = filter.externalId;
-  if (filter.type) where.type = filter.type;
+/**
+ * The WHERE clause of a CustomerFilter over the customers table aliased `c`, always scoped to the
+ * organisation: the one owner of the list's filters, shared by the page, its count and the stats
+ * (and of the tenancy condition on them). Every value is a bound parameter.
+ */
+export function customerFilterSql(orgId: string, filter: CustomerFilter = {}): Prisma.Sql {
+  // Values are cast to the columns' types (not the columns to text), so the planner compares like with like.
+  const conditions: Prisma.Sql[] = [Prisma.sql`c.org_id = ${orgId}::uuid`];
+  if (filter.kycStatus?.length) conditions.push(Prisma.sql`c.kyc_status = ANY(${[...filter.kycStatus]}::text[]::"KycStatus"[])`);
+  if (filter.amlStatus?.length) conditions.push(Prisma.sql`c.aml_status = ANY(${[...filter.amlStatus]}::text[]::"AmlStatus"[])`);
+  if (filter.updatedSince) conditions.push(Prisma.sql`c.updated_at > ${filter.updatedSince.toISOString()}::timestamptz`);
+  if (filter.externalId !== undefined) conditions.push(Prisma.sql`c.external_id = ${filter.externalId}`);
+  if (filter.type) conditions.push(Prisma.sql`c.type = ${filter.type}::text::"CustomerType"`);
   if (filter.search !== undefined && filter.search !== '') {
-    // Prisma escapes nothing inside `contains`, so wildcard characters are escaped here.
-    const contains = escapeLike(filter.search);
-    and.push({
-      OR: [
-        { fullName: { contains, mode: 'insensitive' } },
-        { email: { contains, mode: 'insensitive' } },
-        { externalId: { contains, mode: 'insensitive' } },
-      ],
-    });
+    // ILIKE's escape character is the backslash: wildcards of the search text match literally.
+    const pattern = `%${escapeLike(filter.search)}%`;
+    conditions.push(Prisma.sql`(c.full_name ILIKE ${pattern} OR c.email ILIKE ${pattern} OR c.external_id ILIKE ${pattern})`);
   }
-  if (and.length) where.AND = and;
-  return where;
+  return Prisma.join(conditions, ' AND ');
 }
+
+/** A timestamp column as ISO text in `toISOString`'s form, so that no row makes a `Date` (the DateTime scalar passes it through). */
+const isoText = (col: string) => Prisma.raw(`to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
+
+/**
+ * The columns of CustomerPublicRow, and only those: never phone, risk answers or email_key. Enums
+ * come as text, timestamps as ISO text.
+ */
+const PUBLIC_COLUMNS = Prisma.sql`c.id::text AS "id", c.external_id AS "externalId", c.type::text AS "type",
+  c.full_name AS "fullName", c.email AS "email", c.kyc_status::text AS "kycStatus",
+  ${isoText('c.kyc_started_at')} AS "kycStartedAt", ${isoText('c.kyc_completed_at')} AS "kycCompletedAt",
+  c.verified_legal_name AS "verifiedLegalName", c.verified_country AS "verifiedCountry", c.aml_status::text AS "amlStatus",
+  ${isoText('c.aml_screened_at')} AS "amlScreenedAt", ${isoText('c.aml_last_reviewed_at')} AS "amlLastReviewedAt",
+  c.aml_pep AS "amlPep", c.aml_sanctions AS "amlSanctions", c.aml_adverse_media AS "amlAdverseMedia",
+  c.aml_terrorism AS "amlTerrorism", c.added_via::text AS "addedVia",
+  ${isoText('c.created_at')} AS "createdAt", ${isoText('c.updated_at')} AS "updatedAt"`;
 
 export interface ListArgs {
   filter?: CustomerFilter | undefined;
@@ -151,46 +166,65 @@ export interface ListArgs {
   first?: number | undefined;
   /** Cursor of the last row of the previous page (from cursorOf). */
   after?: string | undefined;
+  /**
+   * Also read each row's newest `withHistory` events (its first status-history page) in the same
+   * statement; the pages are in CustomerPage.histories.
+   */
+  withHistory?: number | undefined;
 }
 
 export interface CustomerPage {
-  rows: Customer[];
+  rows: CustomerPublicRow[];
   hasMore: boolean;
   order: CustomerOrder;
+  /** With `withHistory`: each row's first history page of that size, by customer id. */
+  histories?: { first: number; pages: Map<string, HistoryPage> } | undefined;
 }
 
+/** A page row as the statement answers it: the public columns, and the inlined history when asked for. */
+type PageRow = CustomerPublicRow & { history?: EventColumns[] };
+
 /**
- * A keyset page: rows strictly after the cursor's (sort value, id), fetching one extra row to
- * know whether more exist. Stable while rows are inserted: nothing is skipped or repeated.
+ * A keyset page in ONE statement: rows strictly after the cursor's (sort value, id), fetching one
+ * extra row to know whether more exist; stable while rows are inserted (nothing is skipped or
+ * repeated). Only the public columns are read, and, when asked, each row's newest events.
  */
-export async function listCustomers(prisma: PrismaClient, orgId: string, args: ListArgs): Promise<CustomerPage> {
+export async function listCustomers(db: Tx, orgId: string, args: ListArgs): Promise<CustomerPage> {
   const order = args.order ?? DEFAULT_ORDER;
   const first = Math.min(Math.max(args.first ?? LIST_DEFAULT, 0), LIST_MAX);
-  const where = customerWhere(orgId, args.filter);
-  const col = column(order);
-  const dir = order.direction === 'ASC' ? 'asc' : 'desc';
+  const col = Prisma.raw(order.field === 'CREATED_AT' ? 'c.created_at' : 'c.updated_at');
+  const dir = Prisma.raw(order.direction === 'ASC' ? 'ASC' : 'DESC');
+  let where = customerFilterSql(orgId, args.filter);
   if (args.after !== undefined) {
     const pos = decodeCursor(args.after, readPosition);
     if (pos.order !== orderKey(order)) throw new InvalidCursorError();
-    const cmp = dir === 'asc' ? 'gt' : 'lt';
-    where.AND = [
-      ...((where.AND as Prisma.CustomerWhereInput[] | undefined) ?? []),
-      { OR: [{ [col]: { [cmp]: pos.at } }, { [col]: pos.at, id: { [cmp]: pos.id } }] },
-    ];
+    const cmp = Prisma.raw(order.direction === 'ASC' ? '>' : '<');
+    where = Prisma.sql`${where} AND (${col}, c.id) ${cmp} (${pos.at.toISOString()}::timestamptz, ${pos.id}::uuid)`;
   }
   if (first === 0) return { rows: [], hasMore: false, order };
-  const rows = await prisma.customer.findMany({
-    where,
-    orderBy: [{ [col]: dir }, { id: dir }],
-    take: first + 1,
-  });
+  const k = args.withHistory;
+  const history = k === undefined ? Prisma.empty : Prisma.sql`, ${inlineHistorySql(k)} AS "history"`;
+  const rows = await db.$queryRaw<PageRow[]>`
+    SELECT ${PUBLIC_COLUMNS}${history}
+    FROM customers c
+    WHERE ${where}
+    ORDER BY ${col} ${dir}, c.id ${dir}
+    LIMIT ${first + 1}`;
   const hasMore = rows.length > first;
-  return { rows: hasMore ? rows.slice(0, first) : rows, hasMore, order };
+  const pageRows = hasMore ? rows.slice(0, first) : rows;
+  if (k === undefined) return { rows: pageRows, hasMore, order };
+  const pages = new Map<string, HistoryPage>();
+  // The rows keep their `history` property (a delete would turn each into a slow dictionary-mode object); nothing renders it.
+  for (const row of pageRows) pages.set(row.id, historyPageOf(row.history ?? [], k));
+  return { rows: pageRows, hasMore, order, histories: { first: k, pages } };
 }
 
 /** Number of customers matching a filter (only run when a caller asks for it). */
-export function countCustomers(prisma: PrismaClient, orgId: string, filter?: CustomerFilter): Promise<number> {
-  return prisma.customer.count({ where: customerWhere(orgId, filter) });
+export async function countCustomers(db: Tx, orgId: string, filter?: CustomerFilter): Promise<number> {
+  const [row] = await db.$queryRaw<
+    { count: number }[]
+  >`SELECT count(*)::int AS "count" FROM customers c WHERE ${customerFilterSql(orgId, filter)}`;
+  return row?.count ?? 0;
 }
 
 export interface CustomerStats {
@@ -199,23 +233,31 @@ export interface CustomerStats {
   aml: { status: AmlStatus; count: number }[];
 }
 
-/** Counts per KYC status and per AML status, every status listed (zero included). */
+/** Counts per KYC status and per AML status, every status listed (zero included), in one statement. */
 export async function customerStats(
-  prisma: PrismaClient,
+  db: Tx,
   orgId: string,
   filter: CustomerFilter,
   kycStatuses: readonly KycStatus[],
   amlStatuses: readonly AmlStatus[],
 ): Promise<CustomerStats> {
-  const where = customerWhere(orgId, filter);
-  const [kyc, aml] = await Promise.all([
-    prisma.customer.groupBy({ by: ['kycStatus'], where, _count: { _all: true } }),
-    prisma.customer.groupBy({ by: ['amlStatus'], where, _count: { _all: true } }),
-  ]);
-  const kycMap = new Map(kyc.map((g) => [g.kycStatus, g._count._all]));
-  const amlMap = new Map(aml.map((g) => [g.amlStatus, g._count._all]));
+  // One grouping set per status kind: a row has either kyc or aml set (the other null).
+  const groups = await db.$queryRaw<{ kyc: KycStatus | null; aml: AmlStatus | null; count: number }[]>`
+    SELECT c.kyc_status::text AS "kyc", c.aml_status::text AS "aml", count(*)::int AS "count"
+    FROM customers c
+    WHERE ${customerFilterSql(orgId, filter)}
+    GROUP BY GROUPING SETS ((c.kyc_status), (c.aml_status))`;
+  const kycMap = new Map<KycStatus, number>();
+  const amlMap = new Map<AmlStatus, number>();
+  let total = 0;
+  for (const g of groups) {
+    if (g.kyc !== null) {
+      kycMap.set(g.kyc, g.count);
+      total += g.count;
+    } else if (g.aml !== null) amlMap.set(g.aml, g.count);
+  }
   return {
-    total: kyc.reduce((n, g) => n + g._count._all, 0),
+    total,
     kyc: kycStatuses.map((status) => ({ status, count: kycMap.get(status) ?? 0 })),
     aml: amlStatuses.map((status) => ({ status, count: amlMap.get(status) ?? 0 })),
   };

@@ -8,7 +8,7 @@ import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { DEFAULT_DATABASE_CONNECT_TIMEOUT_MS } from '../config.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { PgListener, type ListenerObserver, type ListenerStatus } from './listener.js';
-import { pgliteTransactions, poolTransactions, type TransactionRunner } from './transaction.js';
+import { pgliteStatements, pgliteTransactions, poolStatements, poolTransactions, type TransactionRunner, type Tx } from './transaction.js';
 
 export type { PrismaClient };
 export type { ListenerObserver, ListenerState, ListenerStatus } from './listener.js';
@@ -32,6 +32,11 @@ export interface Database {
    * why); its statements reach the query listeners like Prisma's.
    */
   readonly transaction: TransactionRunner;
+  /**
+   * Single raw statements outside a transaction, on the same connection(s) beneath Prisma (the
+   * customer list's reads, customers/queries.ts); reported to the query listeners like Prisma's.
+   */
+  readonly statements: Tx;
   /** The adapter factory, for the schema engine (migrations). */
   readonly adapterFactory: SqlMigrationAwareDriverAdapterFactory;
   /**
@@ -91,12 +96,14 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     const adapterFactory = new PrismaPg(pool);
     const prisma = makeClient(adapterFactory);
     const transaction = poolTransactions(pool, report);
+    const statements = poolStatements(pool, report);
     // One dedicated connection per process carries every LISTEN, and comes back after a loss.
     const listener = new PgListener({ connectionString: target.url, connectTimeoutMs });
     return {
       kind: 'postgres',
       prisma,
       transaction,
+      statements,
       adapterFactory,
       onQuery,
       listen: (channel, onNotify) => listener.listen(channel, onNotify),
@@ -116,6 +123,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   const adapterFactory: SqlMigrationAwareDriverAdapterFactory = new PrismaPGlite(pglite);
   const prisma = makeClient(adapterFactory);
   const transaction = pgliteTransactions(pglite, report);
+  const statements = pgliteStatements(pglite, report);
   // In-process: there is no connection to lose, so no reconnection; the status has the same
   // shape as PostgreSQL's so that readiness reads both alike.
   const status = new PGliteListenerStatus(pglite);
@@ -123,6 +131,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     kind: target.kind,
     prisma,
     transaction,
+    statements,
     adapterFactory,
     onQuery,
     async listen(channel, onNotify) {

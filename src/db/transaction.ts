@@ -7,8 +7,9 @@
 // bottleneck (issue 12). Each Prisma call costs its client runtime (request building, the query
 // interpreter, the transaction manager, result mapping) on top of the driver's work, for
 // statements Prisma does not plan anyway: the profile of the upsert path showed Prisma's runtime
-// at about a quarter of the gateway's busy time. Everything else (reads, the lifecycle moves, the
-// webhook tables) stays on Prisma.
+// at about a quarter of the gateway's busy time. The customer list's statements (page, count,
+// stats) run the same way, outside a transaction (`poolStatements` / `pgliteStatements`).
+// Everything else (lookups, the lifecycle moves, the webhook tables) stays on Prisma.
 //
 // It stays ONE owner of write transactions: this file opens, commits and rolls back; what a
 // failure means is still decided by db/errors.ts (whose classifier reads pg's and PGlite's errors
@@ -52,6 +53,25 @@ function txOver(run: (text: string, values: unknown[]) => Promise<{ rows: unknow
     $queryRaw: async <T>(query: TemplateStringsArray | Prisma.Sql, ...values: unknown[]) => (await send(query, values)).rows as T,
     $executeRaw: async (query: TemplateStringsArray | Prisma.Sql, ...values: unknown[]) => (await send(query, values)).count,
   };
+}
+
+/**
+ * Single statements outside a transaction on a pg pool (the read statements that Prisma does not
+ * plan: customers/queries.ts's page, count and stats), on the same pool and reported the same way.
+ */
+export function poolStatements(pool: pg.Pool, report: Report): Tx {
+  return txOver(async (text, values) => {
+    const r = await pool.query(text, values);
+    return { rows: r.rows, count: r.rowCount ?? 0 };
+  }, report);
+}
+
+/** Single statements outside a transaction on PGlite (they wait for a transaction in progress, as Prisma's do). */
+export function pgliteStatements(pglite: PGlite, report: Report): Tx {
+  return txOver(async (text, values) => {
+    const r = await pglite.query(text, values);
+    return { rows: r.rows, count: r.affectedRows ?? 0 };
+  }, report);
 }
 
 /**

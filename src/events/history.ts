@@ -22,16 +22,16 @@ export interface HistoryEvent {
   actor: Actor;
 }
 
-/** The columns of an event row as the raw queries select them (enums cast to text). */
+/** The columns of an event row as the raw queries select them (enums cast to text; inlined as JSON, id and time are text). */
 export interface EventColumns {
-  id: bigint | null;
+  id: bigint | string | null;
   customer_id: string;
   kind: CustomerEventKind;
   kyc_from: KycStatus | null;
   kyc_to: KycStatus | null;
   aml_from: AmlStatus | null;
   aml_to: AmlStatus | null;
-  occurred_at: Date;
+  occurred_at: Date | string;
   actor_kind: string;
   actor_key_id: string | null;
   actor_key_label: string | null;
@@ -68,6 +68,30 @@ export function historyCursor(e: Pick<HistoryEvent, 'id'>): string {
 /** The event id a history cursor points at (within bigint); throws InvalidCursorError when malformed. */
 export function decodeHistoryCursor(cursor: string): bigint {
   return decodeCursor(cursor, (doc) => parseBigintText(doc.h));
+}
+
+/** Builds the page of `first` events from up to `first + 1` rows, newest first (the extra row tells `hasMore`). */
+export function historyPageOf(rows: readonly EventColumns[], first: number): HistoryPage {
+  return { events: rows.slice(0, first).map(toHistoryEvent), hasMore: rows.length > first };
+}
+
+/**
+ * A scalar subquery for a statement over customers (aliased `c`): the newest `first + 1` events
+ * of each customer as a JSON array of EventColumns (id as text, so no bigint is rounded), newest
+ * first; `historyPageOf` makes its page. It lets a page of customers carry each one's first
+ * history page in the same statement (customers/queries.ts), as loadHistories would load it.
+ */
+export function inlineHistorySql(first: number): Prisma.Sql {
+  return Prisma.sql`(
+    SELECT coalesce(json_agg(h ORDER BY h.seq DESC), '[]'::json) FROM (
+      SELECT e.id AS seq, e.id::text AS id, e.customer_id::text AS customer_id, e.kind::text AS kind,
+             e.kyc_from::text AS kyc_from, e.kyc_to::text AS kyc_to, e.aml_from::text AS aml_from, e.aml_to::text AS aml_to,
+             e.occurred_at, ${ACTOR_SELECT}
+      FROM customer_events e
+      WHERE e.org_id = c.org_id AND e.customer_id = c.id
+      ORDER BY e.id DESC
+      LIMIT ${first + 1}
+    ) h)`;
 }
 
 /**

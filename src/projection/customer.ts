@@ -2,7 +2,6 @@
 // in a response, an event snapshot or a webhook payload. Phone, risk answers and organisation
 // ids are deliberately absent. It stands below the domain: customers/ projects its rows with
 // it, events/ stores it as the snapshot of every change, webhooks/ and the surfaces render it.
-import type { Customer } from '../generated/prisma/client.js';
 import type { AddedVia, AmlStatus, CustomerType, KycStatus } from '../generated/prisma/enums.js';
 
 export interface AmlFlags {
@@ -40,17 +39,60 @@ export interface PublicCustomer {
   updatedAt: string;
 }
 
-const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
+/**
+ * A timestamp as a customer row carries it: a `Date` in a Prisma row, or already the ISO text
+ * `toISOString` writes (UTC, milliseconds) in the rows the read statements select
+ * (customers/queries.ts formats it in SQL, so that a page makes no `Date` per value).
+ */
+export type Timestamp = Date | string;
+
+/**
+ * The columns of a customer the public projection reads, and nothing else: what the read
+ * statements select (never phone, risk answers, email_key or org_id), and what the GraphQL
+ * Customer type renders. A Prisma `Customer` row is one too (its timestamps are `Date`s), so
+ * writes hand their rows over unchanged.
+ */
+export interface CustomerPublicRow {
+  id: string;
+  externalId: string | null;
+  type: CustomerType;
+  fullName: string;
+  email: string | null;
+  kycStatus: KycStatus;
+  kycStartedAt: Timestamp | null;
+  kycCompletedAt: Timestamp | null;
+  verifiedLegalName: string | null;
+  verifiedCountry: string | null;
+  amlStatus: AmlStatus;
+  amlScreenedAt: Timestamp | null;
+  amlLastReviewedAt: Timestamp | null;
+  amlPep: boolean;
+  amlSanctions: boolean;
+  amlAdverseMedia: boolean;
+  amlTerrorism: boolean;
+  addedVia: AddedVia;
+  createdAt: Timestamp;
+  updatedAt: Timestamp;
+}
+
+/** A row's timestamp in the public (ISO, UTC) form. */
+export function isoOf(d: Timestamp): string {
+  return typeof d === 'string' ? d : d.toISOString();
+}
+const iso = (d: Timestamp | null): string | null => (d === null ? null : isoOf(d));
 
 /** The verified identity, present only while KYC is VERIFIED. */
-export function identityOf(c: Pick<Customer, 'kycStatus' | 'verifiedLegalName' | 'verifiedCountry'>): PublicIdentity | null {
+export function identityOf(c: Pick<CustomerPublicRow, 'kycStatus' | 'verifiedLegalName' | 'verifiedCountry'>): PublicIdentity | null {
   if (c.kycStatus !== 'VERIFIED' || !c.verifiedLegalName || !c.verifiedCountry) return null;
   return { verifiedLegalName: c.verifiedLegalName, verifiedCountry: c.verifiedCountry };
 }
 
 /** The AML block of a customer. */
 export function amlOf(
-  c: Pick<Customer, 'amlStatus' | 'amlScreenedAt' | 'amlLastReviewedAt' | 'amlPep' | 'amlSanctions' | 'amlAdverseMedia' | 'amlTerrorism'>,
+  c: Pick<
+    CustomerPublicRow,
+    'amlStatus' | 'amlScreenedAt' | 'amlLastReviewedAt' | 'amlPep' | 'amlSanctions' | 'amlAdverseMedia' | 'amlTerrorism'
+  >,
 ): PublicAml {
   return {
     status: c.amlStatus,
@@ -61,7 +103,7 @@ export function amlOf(
 }
 
 /** Projects a stored customer onto its public fields. */
-export function toPublicCustomer(c: Customer): PublicCustomer {
+export function toPublicCustomer(c: CustomerPublicRow): PublicCustomer {
   return {
     id: c.id,
     externalId: c.externalId,
@@ -74,7 +116,7 @@ export function toPublicCustomer(c: Customer): PublicCustomer {
     identity: identityOf(c),
     aml: amlOf(c),
     addedVia: c.addedVia,
-    createdAt: c.createdAt.toISOString(),
-    updatedAt: c.updatedAt.toISOString(),
+    createdAt: isoOf(c.createdAt),
+    updatedAt: isoOf(c.updatedAt),
   };
 }

@@ -168,11 +168,11 @@ async function list(req: RestRequest): Promise<RestResponse> {
   // A cursor keeps the filters of the first page; filters sent along with it are ignored.
   const filters = cursor ? cursor.f : queryFilters;
   const filter = domainFilter(filters);
-  const { prisma } = req.services.db;
+  const { statements } = req.services.db;
   const orgId = req.principal.orgId;
   let page;
   try {
-    page = await listCustomers(prisma, orgId, { filter, first: limit, after: cursor?.p });
+    page = await listCustomers(statements, orgId, { filter, first: limit, after: cursor?.p });
   } catch (error) {
     if (error instanceof InvalidCursorError) throw validationFailed([{ field: 'cursor', message: CURSOR_MESSAGE }]);
     throw error;
@@ -185,7 +185,7 @@ async function list(req: RestRequest): Promise<RestResponse> {
     next_cursor: page.hasMore && last ? encodeCursor({ p: cursorOf(last, page.order), f: filters } satisfies RestCursor) : null,
     limit,
   };
-  if (includeTotal) body.total_count = await countCustomers(prisma, orgId, filter);
+  if (includeTotal) body.total_count = await countCustomers(statements, orgId, filter);
   return { status: 200, body };
 }
 

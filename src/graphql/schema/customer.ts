@@ -1,6 +1,7 @@
 // The Customer type (public fields only, SPEC section 3) and the read queries of dashboards:
 // customer, customers (Relay connection), customerAml, customerStats.
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type GraphQLResolveInfo } from 'graphql';
+import { HISTORY_MAX } from '../../events/history.js';
 import { Scope } from '../../auth/scopes.js';
 import {
   ADDED_VIA_DOCS,
@@ -12,13 +13,14 @@ import {
   IDENTITY_FIELD_DOCS,
   KYC_STATUS_DOCS,
 } from '../../customers/descriptions.js';
-import { amlOf, identityOf, type PublicAml, type PublicIdentity } from '../../projection/customer.js';
+import { amlOf, identityOf, type CustomerPublicRow, type PublicAml, type PublicIdentity } from '../../projection/customer.js';
 import {
   LIST_DEFAULT,
   LIST_MAX,
   countCustomers,
   cursorOf,
   customerStats,
+  findCustomer,
   findCustomerWhere,
   listCustomers,
   type CustomerFilter as DomainFilter,
@@ -27,6 +29,7 @@ import {
 import { AddedVia, AmlStatus, CustomerType, KycStatus } from '../../generated/prisma/enums.js';
 import { builder, CONNECTION_EDGES_COST } from '../builder.js';
 import { GraphQLErrorCode, principalOf } from '../context.js';
+import { nestedFieldArgs } from '../selection.js';
 import { assertFilterArgs, customerRefArg } from './arguments.js';
 
 /** Per-value descriptions of an enum, in the form Pothos takes them (`values: { X: { description } }`). */
@@ -96,7 +99,10 @@ const VerifiedIdentity = builder.objectRef<PublicIdentity>('VerifiedIdentity').i
   }),
 });
 
-export const CustomerObject = builder.prismaObject('Customer', {
+// A plain object type over the public columns (not a plugin-prisma object): the list's page is
+// read by its own statement (customers/queries.ts) with only those columns, and a Prisma row
+// (a write's result, a lookup) is a CustomerPublicRow too.
+export const CustomerObject = builder.objectRef<CustomerPublicRow>('Customer').implement({
   description:
     'A customer of your organisation: its public fields only. Phone and risk answers are write-only (never returned); no date of birth, address, raw screening data or internal id is ever exposed.',
   fields: (t) => ({
@@ -308,22 +314,34 @@ const CustomerStats = builder.objectRef<Awaited<ReturnType<typeof customerStats>
   }),
 });
 
+/**
+ * The size of the first history page the document selects on the page's customers
+ * (`edges { node { statusHistory(first: k) } }` without `after`), which the page's statement then
+ * reads inline (as PostGraphile does); undefined when there is none. With several such
+ * selections, the first valid one is inlined and the others load through the DataLoader.
+ */
+function inlinedHistoryFirst(info: GraphQLResolveInfo): number | undefined {
+  for (const a of nestedFieldArgs(info, ['edges', 'node'], 'Customer', 'statusHistory')) {
+    const k = a.first;
+    if (a.after == null && typeof k === 'number' && Number.isInteger(k) && k >= 0 && k <= HISTORY_MAX) return k;
+  }
+  return undefined;
+}
+
 /** The `id` argument of the customer lookups (the REST routes accept the same). */
 export const idArgDescription = "The customer's UUID or its external id; the gateway tells them apart.";
 
 builder.queryFields((t) => ({
-  customer: t.prismaField({
-    type: 'Customer',
+  customer: t.field({
+    type: CustomerObject,
     nullable: true,
     description:
       'A customer by UUID or external id (told apart automatically); null when your organisation has no such customer. Scope customers:read.',
     authScopes: { [Scope.CustomersRead]: true },
     args: { id: t.arg.id({ required: true, description: idArgDescription }) },
-    resolve: (query, _root, args, ctx) => {
+    resolve: (_root, args, ctx) => {
       const id = customerRefArg(args.id);
-      return id === null
-        ? null
-        : ctx.services.db.prisma.customer.findFirst({ ...query, where: findCustomerWhere(principalOf(ctx).orgId, id) });
+      return id === null ? null : findCustomer(ctx.services.db.prisma, principalOf(ctx).orgId, id);
     },
   }),
 
@@ -350,21 +368,28 @@ builder.queryFields((t) => ({
         description: 'Sort order; by creation time, oldest first, when left out.',
       }),
     },
-    resolve: async (_root, args, ctx) => {
+    resolve: async (_root, args, ctx, info) => {
       const first = args.first ?? LIST_DEFAULT;
       if (first < 0 || first > LIST_MAX) {
         throw new GraphQLError(`first must be between 0 and ${LIST_MAX}`, { extensions: { code: GraphQLErrorCode.BadUserInput } });
       }
-      const { prisma } = ctx.services.db;
+      const { statements } = ctx.services.db;
       const orgId = principalOf(ctx).orgId;
       const filter = toDomainFilter(args.filter);
-      const page = await listCustomers(prisma, orgId, {
+      const page = await listCustomers(statements, orgId, {
         filter,
         first,
         after: args.after ?? undefined,
         order: args.orderBy ? { field: args.orderBy.field, direction: args.orderBy.direction } : undefined,
+        withHistory: inlinedHistoryFirst(info),
       });
-      return { page, continues: args.after != null, totalCount: () => countCustomers(prisma, orgId, filter) };
+      // The rows' first history pages came with the page: Customer.statusHistory finds them in its loader.
+      if (page.histories) {
+        const { first: historyFirst, pages } = page.histories;
+        for (const [customerId, history] of pages)
+          ctx.loaders.statusHistory.prime({ customerId, first: historyFirst, beforeId: null }, history);
+      }
+      return { page, continues: args.after != null, totalCount: () => countCustomers(statements, orgId, filter) };
     },
   }),
 
@@ -409,7 +434,7 @@ builder.queryFields((t) => ({
     },
     resolve: (_root, args, ctx) =>
       customerStats(
-        ctx.services.db.prisma,
+        ctx.services.db.statements,
         principalOf(ctx).orgId,
         toDomainFilter(args.filter),
         Object.values(KycStatus),

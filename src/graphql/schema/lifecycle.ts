@@ -150,7 +150,7 @@ const CustomerEventConnection = builder.objectRef<HistoryConnectionShape>('Custo
   }),
 });
 
-builder.prismaObjectField('Customer', 'statusHistory', (t) =>
+builder.objectField(CustomerObject, 'statusHistory', (t) =>
   t.field({
     type: CustomerEventConnection,
     description:

@@ -34,12 +34,22 @@ export function uniqueTag(prefix: string): string {
   return `${prefix}-${process.pid}-${counter}`;
 }
 
-/** Runs an HTTP load and counts the statements the gateway sent per request in its measured window. */
+/**
+ * Runs an HTTP load and counts, over its measured window, the statements the gateway sent per
+ * request and the gateway process's CPU time per request (µs, user + system): the figure that
+ * compares the surfaces' own cost when the machine's load moves the rates.
+ */
 export async function withStatements(
   ctx: BenchContext,
   fn: (onMeasureStart: () => Promise<void>) => Promise<LoadResult>,
-): Promise<LoadResult & { statements: number }> {
-  const result = await fn(() => ctx.gateway.resetStatements());
+): Promise<LoadResult & { statements: number; cpuPerRequest: number }> {
+  let cpuAtStart = 0;
+  const result = await fn(async () => {
+    await ctx.gateway.resetStatements();
+    cpuAtStart = await ctx.gateway.cpuMicros();
+  });
+  const cpu = (await ctx.gateway.cpuMicros()) - cpuAtStart;
   const { statements } = await ctx.gateway.stats();
-  return { ...result, statements: statements / Math.max(1, result.total) };
+  const requests = Math.max(1, result.total);
+  return { ...result, statements: statements / requests, cpuPerRequest: cpu / requests };
 }

@@ -56,7 +56,7 @@ export const replayScenario: Scenario = async (ctx) => {
     ratio: rest.rps / restFresh.rps,
     target: REPLAY_TARGET,
     met: rest.rps / restFresh.rps >= REPLAY_RATIO,
-    note: `${num(rest.statements, 1)} statements/request, p50 ${ms(rest.p50)}, p99 ${ms(rest.p99)}, errors ${rest.errors}`,
+    note: `${num(rest.statements, 1)} statements/request, ${num(rest.cpuPerRequest, 0)} µs CPU/request, p50 ${ms(rest.p50)}, p99 ${ms(rest.p99)}, errors ${rest.errors}`,
   });
 
   const gqlFresh = await fresh(ctx, 'graphql');
@@ -83,6 +83,6 @@ export const replayScenario: Scenario = async (ctx) => {
     ratio: gql.rps / gqlFresh.rps,
     target: REPLAY_TARGET,
     met: gql.rps / gqlFresh.rps >= REPLAY_RATIO,
-    note: `${num(gql.statements, 1)} statements/request, p50 ${ms(gql.p50)}, p99 ${ms(gql.p99)}, errors ${gql.errors}`,
+    note: `${num(gql.statements, 1)} statements/request, ${num(gql.cpuPerRequest, 0)} µs CPU/request, p50 ${ms(gql.p50)}, p99 ${ms(gql.p99)}, errors ${gql.errors}`,
   });
 };

@@ -47,7 +47,7 @@ export const upsertScenario: Scenario = async (ctx) => {
     ratio: rest.rps / raw.rps,
     target: UPSERT_TARGET,
     met: rest.rps / raw.rps >= 0.7,
-    note: `${num(rest.statements, 1)} statements/request, p50 ${ms(rest.p50)}, p99 ${ms(rest.p99)}, errors ${rest.errors}`,
+    note: `${num(rest.statements, 1)} statements/request, ${num(rest.cpuPerRequest, 0)} µs CPU/request, p50 ${ms(rest.p50)}, p99 ${ms(rest.p99)}, errors ${rest.errors}`,
   });
   ctx.measured.set('upsert.rest', rest);
 
@@ -82,7 +82,7 @@ export const upsertScenario: Scenario = async (ctx) => {
     ratio: gql.rps / raw.rps,
     target: UPSERT_TARGET,
     met: gql.rps / raw.rps >= 0.7,
-    note: `${num(gql.statements, 1)} statements/request, p50 ${ms(gql.p50)}, p99 ${ms(gql.p99)}, errors ${gql.errors}`,
+    note: `${num(gql.statements, 1)} statements/request, ${num(gql.cpuPerRequest, 0)} µs CPU/request, p50 ${ms(gql.p50)}, p99 ${ms(gql.p99)}, errors ${gql.errors}`,
   });
   ctx.measured.set('upsert.graphql', gql);
 

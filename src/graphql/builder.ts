@@ -92,13 +92,20 @@ function requiredScope(failure: AuthFailure): Scope | null {
 const UNPAGED_LIST_MULTIPLIER = 10;
 
 /**
+ * The one argument a field's cost reads (fieldCost): the cost of a document depends on the
+ * request's variables only through the variables given to it (graphql/limits.ts caches by them).
+ */
+export const COST_ARGUMENT = 'first';
+
+/**
  * A field costs 1, plus its sub-selection multiplied by how many times it runs: `first` for a
  * paged field (every connection: the rows it may read), 10 for any other list, else 1.
  * Connection `edges` say `multiplier: 1` themselves (CONNECTION_EDGES_COST), as their
  * connection already counted `first`.
  */
 function fieldCost(args: Record<string, unknown>, type: GraphQLOutputType): FieldComplexityValue {
-  if (typeof args.first === 'number') return { field: 1, multiplier: Math.max(args.first, 0) };
+  const first = args[COST_ARGUMENT];
+  if (typeof first === 'number') return { field: 1, multiplier: Math.max(first, 0) };
   return isListType(getNullableType(type)) ? { field: 1, multiplier: UNPAGED_LIST_MULTIPLIER } : 1;
 }
 

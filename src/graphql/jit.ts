@@ -1,8 +1,10 @@
-// Compiled execution of queries (graphql-jit through Envelop): a document is compiled once into
-// a function that walks its selection without the reference executor's per-field work (the
-// dashboard page resolves about 2,500 fields; issue 12 measured a third less CPU per page).
-// Mutations and subscriptions keep the reference executor: they are not hot, and the
-// subscription path has its own per-event execution.
+// Compiled execution of queries and mutations (graphql-jit through Envelop): a document is
+// compiled once into a function that walks its selection without the reference executor's
+// per-field work (the dashboard page resolves about 2,500 fields; issue 12 measured a third less
+// CPU per page; an upsert's payload is some 25 fields, resolved again on every replay).
+// graphql-jit runs a mutation's root fields one after the other, as the spec demands (its
+// `serialExecution` for mutation operations). Subscriptions keep the reference executor: their
+// path has its own per-event execution (shared-subscriptions.ts).
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import {
   getOperationAST,
@@ -60,8 +62,11 @@ function asGraphQLError(error: GraphQLError, document: DocumentNode): GraphQLErr
  */
 export const COMPILE_AFTER_USES = 1;
 
+/** The operations that run compiled once hot. */
+const COMPILED_OPERATIONS: ReadonlySet<OperationTypeNode> = new Set([OperationTypeNode.QUERY, OperationTypeNode.MUTATION]);
+
 /**
- * Hot queries run compiled, each document compiled once (cached by the document object, which
+ * Hot queries and mutations run compiled, each document compiled once (cached by the document object, which
  * Yoga's parse cache hands out again, and counted the same way). Register it first: its errors
  * are rebuilt before any other plugin (the front door's mapping) reads the result.
  */
@@ -74,7 +79,7 @@ export function useCompiledQueries(): Plugin<GatewayContext> {
       const args: ExecutionArgs = payload.args;
       const { document, operationName, schema, variableValues } = args;
       const operation = getOperationAST(document, operationName);
-      if (operation?.operation !== OperationTypeNode.QUERY) return;
+      if (!operation || !COMPILED_OPERATIONS.has(operation.operation)) return;
       const used = uses.get(document) ?? 0;
       if (used < COMPILE_AFTER_USES) {
         uses.set(document, used + 1);
@@ -92,7 +97,7 @@ export function useCompiledQueries(): Plugin<GatewayContext> {
       void jit.onExecute?.(payload);
       return {
         onExecuteDone({ result, setResult }) {
-          // A query's result is one ExecutionResult (no @defer/@stream here); a stream passes as it is.
+          // A query's or mutation's result is one ExecutionResult (no @defer/@stream here); a stream passes as it is.
           if (Symbol.asyncIterator in result) return;
           const single: ExecutionResult = result;
           if (!single.errors?.length) return;

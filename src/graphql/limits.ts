@@ -5,17 +5,29 @@
 //   - while validating: depth, aliases and directives (graphql-armor rules) and variable
 //     definitions. These depend on the document alone, so Yoga's validation cache keeps them;
 //   - after validating: the computed cost (@pothos/plugin-complexity, with the field costs of
-//     builder.ts). It depends on the request's variables (`first: $n`), so it runs for every
-//     request, after the cached validation, never inside it.
+//     builder.ts). It depends on the request's variables (`first: $n`), so it runs after the
+//     cached validation, never inside it; a cost found within the limit is remembered for the
+//     document and the values of the variables the cost reads (COST_ARGUMENT), so a hot
+//     document (an upsert, whose variables differ every time) is costed once, not per request.
 // A rejected document gets HTTP 400 and an `extensions.code` naming the limit.
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import { MaxTokensParserWLexer } from '@escape.tech/graphql-armor-max-tokens';
 import { createComplexityRule } from '@pothos/plugin-complexity';
-import { GraphQLError, validate, type DocumentNode, type GraphQLSchema, type parse, type Source, type ValidationRule } from 'graphql';
+import {
+  GraphQLError,
+  validate,
+  visit,
+  type DocumentNode,
+  type GraphQLSchema,
+  type parse,
+  type Source,
+  type ValidationRule,
+} from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { GraphQLLimits } from '../config.js';
+import { COST_ARGUMENT } from './builder.js';
 import { GraphQLErrorCode } from './context.js';
 
 type LimitCode =
@@ -81,6 +93,44 @@ interface RequestParams {
   params?: { variables?: Record<string, unknown> | null; operationName?: string | null };
 }
 
+/** Costs found within the limit for one document (the cache holds no more per document). */
+const MAX_PASSED_COSTS_PER_DOCUMENT = 64;
+
+/** What the cost check remembers of one document. */
+interface DocumentCost {
+  /** The variables the cost reads: those given to a COST_ARGUMENT anywhere in the document. */
+  variables: readonly string[];
+  /** Operations in the document. */
+  operations: number;
+  /** Keys (costKey) whose cost was computed and found within the limit. */
+  passed: Set<string>;
+}
+
+function documentCost(document: DocumentNode): DocumentCost {
+  const variables = new Set<string>();
+  let operations = 0;
+  visit(document, {
+    OperationDefinition() {
+      operations += 1;
+    },
+    Argument(node) {
+      if (node.name.value !== COST_ARGUMENT) return;
+      visit(node.value, {
+        Variable(v) {
+          variables.add(v.name.value);
+        },
+      });
+    },
+  });
+  return { variables: [...variables], operations, passed: new Set() };
+}
+
+/** The request's part of a cost: the operation chosen and the values of the variables the cost reads (absent ≠ null). */
+function costKey(cost: DocumentCost, operationName: string | undefined, values: Readonly<Record<string, unknown>>): string {
+  const parts = cost.variables.map((name) => (Object.hasOwn(values, name) ? String(JSON.stringify(values[name])) : ''));
+  return `${operationName ?? ''}\n${parts.join('\n')}`;
+}
+
 /** The Envelop plugins enforcing `limits`, in the order they must run. */
 export function operationLimitPlugins(limits: GraphQLLimits): Plugin<RequestParams>[] {
   const tokenLimit = { n: limits.maxTokens, onReject: rejectWith(GraphQLErrorCode.MaxTokensExceeded, limits.maxTokens) };
@@ -128,6 +178,8 @@ export function operationLimitPlugins(limits: GraphQLLimits): Plugin<RequestPara
     },
   };
 
+  // By the document object, which Yoga's parse cache hands out again for the same text.
+  const costs = new WeakMap<DocumentNode, DocumentCost>();
   const cost: Plugin<RequestParams> = {
     onValidate({
       context,
@@ -138,14 +190,25 @@ export function operationLimitPlugins(limits: GraphQLLimits): Plugin<RequestPara
     }) {
       return ({ valid }) => {
         if (!valid) return;
+        const variableValues = context.params?.variables ?? {};
+        const operationName = context.params?.operationName ?? undefined;
+        let cost = costs.get(documentAST);
+        if (!cost) {
+          cost = documentCost(documentAST);
+          costs.set(documentAST, cost);
+        }
+        const key = costKey(cost, operationName, variableValues);
+        if (cost.passed.has(key)) return;
         let over: GraphQLError | undefined;
+        let costed = 0;
         validate(schema, documentAST, [
           createComplexityRule({
             context: {},
-            variableValues: context.params?.variables ?? {},
-            operationName: context.params?.operationName ?? undefined,
+            variableValues,
+            operationName,
             // Other findings of the rule (bad variables) are left to execution to report, as before.
             validate: ({ complexity }) => {
+              costed += 1;
               if (complexity > limits.maxCost) {
                 over = limitError(
                   GraphQLErrorCode.MaxCostExceeded,
@@ -159,6 +222,12 @@ export function operationLimitPlugins(limits: GraphQLLimits): Plugin<RequestPara
         // Thrown, not set as the validation result: Yoga's validation cache (a later hook)
         // would otherwise store it for the document, whatever the next request's variables.
         if (over) throw over;
+        // Remembered only when every operation concerned was costed: an operation whose
+        // variables did not coerce was not, and must be costed when they do.
+        if (costed === (operationName === undefined ? cost.operations : 1)) {
+          if (cost.passed.size >= MAX_PASSED_COSTS_PER_DOCUMENT) cost.passed.clear();
+          cost.passed.add(key);
+        }
       };
     },
   };

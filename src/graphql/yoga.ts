@@ -146,7 +146,11 @@ export function createGatewayYoga(frontDoor: FrontDoor, options: GatewayYogaOpti
     context: ({ request, exchange }) => httpContext(frontDoor, exchange, request.headers.get('authorization')),
     maskedErrors: { maskError: (error) => maskError(services, error) },
     multipart: false,
-    maxRequestBodySize: services.config.graphqlLimits.maxBodyBytes,
+    // server.ts reads every body itself, bounded by GRAPHQL_MAX_BODY_BYTES (http/body.ts: 413
+    // before Yoga runs), and hands Yoga the bytes. Yoga's own limit would pipe those bytes again
+    // through a counting TransformStream on every request (4–5 % of the process's CPU under
+    // GraphQL replays, issue 12) to check a bound already enforced.
+    maxRequestBodySize: false,
     plugins: [
       useCompiledQueries(),
       useSharedSubscriptionExecution(),

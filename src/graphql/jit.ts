@@ -70,7 +70,7 @@ const COMPILED_OPERATIONS: ReadonlySet<OperationTypeNode> = new Set([OperationTy
  * Yoga's parse cache hands out again, and counted the same way). Register it first: its errors
  * are rebuilt before any other plugin (the front door's mapping) reads the result.
  */
-export function useCompiledQueries(): Plugin<GatewayContext> {
+export function useCompiledExecution(): Plugin<GatewayContext> {
   const jit = useGraphQlJit();
   const uses = new WeakMap<DocumentNode, number>();
   return {

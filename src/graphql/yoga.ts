@@ -9,7 +9,7 @@ import { DEFAULT_HEADERS } from '../ops/graphiql.js';
 import type { Services } from '../services.js';
 import { GraphQLErrorCode, type GatewayContext } from './context.js';
 import { endSubscriptionsOnDrain } from './drain.js';
-import { useCompiledQueries } from './jit.js';
+import { useCompiledExecution } from './jit.js';
 import { operationLimitPlugins } from './limits.js';
 import { buildSchema } from './schema/index.js';
 import { useSharedSubscriptionExecution } from './shared-subscriptions.js';
@@ -152,7 +152,7 @@ export function createGatewayYoga(frontDoor: FrontDoor, options: GatewayYogaOpti
     // GraphQL replays, issue 12) to check a bound already enforced.
     maxRequestBodySize: false,
     plugins: [
-      useCompiledQueries(),
+      useCompiledExecution(),
       useSharedSubscriptionExecution(),
       useFrontDoor(frontDoor),
       useErrorCodes(),

@@ -23,13 +23,17 @@ export interface PublicIdentity {
   verifiedCountry: string;
 }
 
-export interface PublicCustomer {
+/** The fields the public customer and the row it is projected from share, as they are. */
+interface CustomerCore {
   id: string;
   externalId: string | null;
   type: CustomerType;
   fullName: string;
   email: string | null;
   kycStatus: KycStatus;
+}
+
+export interface PublicCustomer extends CustomerCore {
   kycStartedAt: string | null;
   kycCompletedAt: string | null;
   identity: PublicIdentity | null;
@@ -52,13 +56,7 @@ export type Timestamp = Date | string;
  * Customer type renders. A Prisma `Customer` row is one too (its timestamps are `Date`s), so
  * writes hand their rows over unchanged.
  */
-export interface CustomerPublicRow {
-  id: string;
-  externalId: string | null;
-  type: CustomerType;
-  fullName: string;
-  email: string | null;
-  kycStatus: KycStatus;
+export interface CustomerPublicRow extends CustomerCore {
   kycStartedAt: Timestamp | null;
   kycCompletedAt: Timestamp | null;
   verifiedLegalName: string | null;

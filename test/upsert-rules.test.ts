@@ -2,7 +2,7 @@
 // JSON Schema, and the canonical form idempotency compares. No database, no server.
 import { describe, expect, it } from 'vitest';
 import type { Customer } from '../src/customers/row.js';
-import { normaliseEmail } from '../src/customers/row.js';
+import { INITIAL_STATUS, normaliseEmail } from '../src/customers/row.js';
 import { decidePatch, decideUpsert, FROZEN_MESSAGE, isNoop, type Decision } from '../src/customers/rules.js';
 import { customerInputJsonSchema, validatePatchInput, validateUpsertInput, type UpsertInput } from '../src/customers/validation.js';
 import { canonicalJson, requestHash, validateIdempotencyKey } from '../src/idempotency/store.js';
@@ -22,18 +22,7 @@ function customer(over: Partial<Customer> = {}): Customer {
     riskIsNewCustomer: null,
     riskIsDesignatedService: null,
     riskHandlesCashOrCrypto: null,
-    kycStatus: 'NOT_STARTED',
-    kycStartedAt: null,
-    kycCompletedAt: null,
-    verifiedLegalName: null,
-    verifiedCountry: null,
-    amlStatus: 'NOT_SCREENED',
-    amlScreenedAt: null,
-    amlLastReviewedAt: null,
-    amlPep: false,
-    amlSanctions: false,
-    amlAdverseMedia: false,
-    amlTerrorism: false,
+    ...INITIAL_STATUS,
     addedVia: 'INTEGRATION',
     createdAt: new Date('2026-01-01T00:00:00Z'),
     updatedAt: new Date('2026-01-01T00:00:00Z'),

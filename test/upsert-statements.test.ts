@@ -87,35 +87,23 @@ describe(`round trips of customer writes (${dbKind})`, () => {
     await expectWrite(
       'REST adopt, keyed',
       () => post(writer.key, { externalId: 'rt-2', fullName: 'Adopted', email: 'rt-2@example.com' }, 'k-adopt'),
-      {
-        status: 200,
-        max: 6,
-      },
+      { status: 200, max: 6 },
     );
     await expectWrite(
       'REST no-op, keyed',
       () => post(writer.key, { externalId: 'rt-2', fullName: 'Adopted', email: 'rt-2@example.com' }, 'k-same'),
-      {
-        status: 200,
-        max: 6,
-      },
+      { status: 200, max: 6 },
     );
     await expectWrite(
       'REST conflict, keyed',
       () => post(writer.key, { externalId: 'rt-3', fullName: 'Taken', email: 'rt-1@example.com' }, 'k-conflict'),
-      {
-        status: 409,
-        max: 6,
-      },
+      { status: 409, max: 6 },
     );
     // Without a key there is no claim and no stored response.
     await expectWrite(
       'REST create, no key',
       () => post(writer.key, { externalId: 'rt-4', fullName: 'No Key', email: 'rt-4@example.com' }),
-      {
-        status: 201,
-        max: 5,
-      },
+      { status: 201, max: 5 },
     );
   });
 

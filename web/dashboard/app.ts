@@ -65,26 +65,22 @@ export class App {
 
   private showUnreachable(message: string): void {
     const retry = h('button', { type: 'button', class: 'btn btn-primary', onclick: () => void this.start() }, 'Try again');
-    fill(
-      this.root,
+    this.showCard(
+      h('h1', {}, 'Compliance dashboard'),
+      h('p', { class: 'inline-error', role: 'alert' }, message),
       h(
-        'main',
-        { class: 'signin' },
-        h(
-          'div',
-          { class: 'signin-card' },
-          h('h1', {}, 'Compliance dashboard'),
-          h('p', { class: 'inline-error', role: 'alert' }, message),
-          h(
-            'div',
-            { class: 'form-buttons' },
-            retry,
-            h('button', { type: 'button', class: 'btn btn-quiet', onclick: () => this.signOut() }, 'Sign out'),
-          ),
-        ),
+        'div',
+        { class: 'form-buttons' },
+        retry,
+        h('button', { type: 'button', class: 'btn btn-quiet', onclick: () => this.signOut() }, 'Sign out'),
       ),
     );
     retry.focus();
+  }
+
+  /** The centred card of the signed-out views (sign-in, gateway unreachable). */
+  private showCard(...children: Node[]): void {
+    fill(this.root, h('main', { class: 'signin' }, h('div', { class: 'signin-card' }, ...children)));
   }
 
   /** Checks a key: valid, and allowed to read customers. */
@@ -156,25 +152,16 @@ export class App {
       error,
       submit,
     );
-    fill(
-      this.root,
+    this.showCard(
       h(
-        'main',
-        { class: 'signin' },
-        h(
-          'div',
-          { class: 'signin-card' },
-          h(
-            'div',
-            { class: 'brand brand-large' },
-            h('span', { class: 'brand-mark', 'aria-hidden': 'true' }),
-            h('span', {}, 'Customer Gateway'),
-          ),
-          h('h1', {}, 'Compliance dashboard'),
-          h('p', { class: 'lead' }, 'Live KYC and AML status of your organisation’s customers.'),
-          form,
-        ),
+        'div',
+        { class: 'brand brand-large' },
+        h('span', { class: 'brand-mark', 'aria-hidden': 'true' }),
+        h('span', {}, 'Customer Gateway'),
       ),
+      h('h1', {}, 'Compliance dashboard'),
+      h('p', { class: 'lead' }, 'Live KYC and AML status of your organisation’s customers.'),
+      form,
     );
     document.title = 'Sign in · Compliance dashboard';
     input.focus();

@@ -497,6 +497,13 @@ const filterValue = fc.oneof(
 );
 const intValue = fc.oneof(fc.integer({ min: -5, max: 120 }), fc.constantFrom(2 ** 31, 2 ** 53, 1.5, -0), anyValue);
 
+/** Ways of selecting a customer's history under the list; every one uses fragment H or none. */
+const HISTORY_SELECTIONS = [
+  'statusHistory(first: $hf, after: $ha) { edges { cursor node { kind } } } ...H',
+  '...H',
+  '... on Customer { ...H two: statusHistory(first: 2) @skip(if: true) { edges { node { kind } } } }',
+];
+
 const graphqlOperation = (world: FuzzWorld): fc.Arbitrary<Operation> =>
   fc.oneof(
     fc.record({ id: idValue(world) }).map((variables) => ({
@@ -524,16 +531,21 @@ const graphqlOperation = (world: FuzzWorld): fc.Arbitrary<Operation> =>
         },
         { requiredKeys: [] },
       )
-      .map((variables) => ({
-        query: `query Q($first: Int, $after: String, $filter: CustomerFilter, $orderBy: CustomerOrder, $hf: Int, $ha: String) {
+      // The page inlines the history it finds in its selection (graphql/selection.ts): also
+      // reached through a fragment, an inline fragment and a skipped duplicate.
+      .chain((variables) =>
+        fc.constantFrom(...HISTORY_SELECTIONS).map((history) => ({
+          query: `query Q($first: Int, $after: String, $filter: CustomerFilter, $orderBy: CustomerOrder, $hf: Int, $ha: String) {
           customers(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {
             totalCount pageInfo { hasNextPage endCursor }
-            edges { cursor node { id statusHistory(first: $hf, after: $ha) { edges { cursor node { kind } } } } }
+            edges { cursor node { id ${history} } }
           }
-        }`,
-        variables,
-        key: world.writerKey,
-      })),
+        }
+        fragment H on Customer { statusHistory(first: $hf, after: $ha) { edges { cursor node { kind } } } }`,
+          variables,
+          key: world.writerKey,
+        })),
+      ),
     fc.record({ filter: filterValue }, { requiredKeys: [] }).map((variables) => ({
       query: 'query Q($filter: CustomerFilter) { customerStats(filter: $filter) { total kyc { status count } } }',
       variables,

@@ -38,6 +38,8 @@ export interface Config {
   webhookTimeoutMs: number;
   /** Endpoints this instance sends to at once; 0 turns the webhook sender off on this instance. */
   webhookConcurrency: number;
+  /** Attempts of one endpoint in flight at once, pipelined in order on its connection; 1: one at a time. */
+  webhookPipelining: number;
   /** GraphQL cost limits, checked before execution (SPEC section 9; defaults argued in the README). */
   graphqlLimits: GraphQLLimits;
   /** HTTP and WebSocket connection limits (SPEC section 9). */
@@ -170,6 +172,8 @@ export function loadConfig(env: Env = process.env): Config {
     webhookSecretKey: env.WEBHOOK_SECRET_KEY === '' ? undefined : env.WEBHOOK_SECRET_KEY,
     webhookTimeoutMs: intVar(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 1, 10_000, problems),
     webhookConcurrency: intVar(env, 'WEBHOOK_CONCURRENCY', 16, 0, 1000, problems),
+    // At most a batch (20, sender.ts): a batch's attempts are what can be in flight together.
+    webhookPipelining: intVar(env, 'WEBHOOK_PIPELINING', 10, 1, 20, problems),
     graphqlLimits: {
       maxDepth: intVar(env, 'GRAPHQL_MAX_DEPTH', 10, 1, 1000, problems),
       maxAliases: intVar(env, 'GRAPHQL_MAX_ALIASES', 15, 0, 10_000, problems),

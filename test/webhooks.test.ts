@@ -16,6 +16,7 @@ import { moveKyc, seedCustomer, verify } from './helpers/customers.js';
 import { dbKind } from './helpers/db.js';
 import { useGateway } from './helpers/fixture.js';
 import { rest } from './helpers/rest.js';
+import { deferred, type Deferred } from './helpers/deferred.js';
 import { createEndpoint, Receiver, recorded, SENDER_ENV, TestClock } from './helpers/webhooks.js';
 
 const ctx = useGateway({ poolSize: 6 });
@@ -498,29 +499,44 @@ describe(`webhooks (${dbKind})`, () => {
       webhookSecretKey: undefined,
       webhookTimeoutMs: 10_000,
       webhookConcurrency: 16,
+      webhookPipelining: 10,
     });
     expect(() =>
-      loadConfig({ WEBHOOK_ALLOW_INSECURE: 'yes', WEBHOOK_TIMEOUT_MS: '30000', WEBHOOK_SECRET_KEY: 'short', WEBHOOK_CONCURRENCY: '-1' }),
-    ).toThrow(/WEBHOOK_ALLOW_INSECURE[\s\S]*WEBHOOK_TIMEOUT_MS[\s\S]*WEBHOOK_CONCURRENCY[\s\S]*WEBHOOK_SECRET_KEY/);
+      loadConfig({
+        WEBHOOK_ALLOW_INSECURE: 'yes',
+        WEBHOOK_TIMEOUT_MS: '30000',
+        WEBHOOK_SECRET_KEY: 'short',
+        WEBHOOK_CONCURRENCY: '-1',
+        WEBHOOK_PIPELINING: '21',
+      }),
+    ).toThrow(
+      /WEBHOOK_ALLOW_INSECURE[\s\S]*WEBHOOK_TIMEOUT_MS[\s\S]*WEBHOOK_CONCURRENCY[\s\S]*WEBHOOK_PIPELINING[\s\S]*WEBHOOK_SECRET_KEY/,
+    );
   });
 
-  it('a failing endpoint is paused for its backoff (its other deliveries wait), then resumes in order and is reset', async () => {
-    const clock = new TestClock();
-    const gw = await ctx.extraGateway({ env: SENDER_ENV, now: clock.now, random: () => 0.5 });
-    const { orgId, key } = await ctx.org();
-    const receiver = await Receiver.start((n) => (n === 0 ? 500 : 200));
-    const { id } = await createEndpoint(gw.services, orgId, receiver.url(), [WebhookEventType.KycStatusChanged]);
+  /** Three KYC changes committed together (one fan-out round: three deliveries queued at once). */
+  async function threeChanges(orgId: string) {
     const customers = [await seedCustomer(ctx.db, orgId), await seedCustomer(ctx.db, orgId), await seedCustomer(ctx.db, orgId)];
-    const first = recorded(gw.services, id);
-    // Three changes in one transaction: one fan-out round, three deliveries queued together.
     await ctx.db.prisma.$transaction(async (tx) => {
       for (const c of customers) await applyKycTransition(tx, orgId, c.id, { to: 'PENDING' }, new Date(), SYSTEM_ACTOR);
     });
+    return customers.map((c) => c.id);
+  }
+
+  const STATE = `{ webhookEndpoints { failureCount pausedUntil } }`;
+
+  it('one request at a time (WEBHOOK_PIPELINING=1): a failing endpoint is paused for its backoff (its other deliveries wait), then resumes in order and is reset', async () => {
+    const clock = new TestClock();
+    const gw = await ctx.extraGateway({ env: { ...SENDER_ENV, WEBHOOK_PIPELINING: '1' }, now: clock.now, random: () => 0.5 });
+    const { orgId, key } = await ctx.org();
+    const receiver = await Receiver.start((n) => (n === 0 ? 500 : 200));
+    const { id } = await createEndpoint(gw.services, orgId, receiver.url(), [WebhookEventType.KycStatusChanged]);
+    const first = recorded(gw.services, id);
+    const customers = await threeChanges(orgId);
     await first;
     await gw.services.webhooks.sender!.wake();
     // One attempt failed; the two others were not tried: the endpoint rests.
     expect(receiver.received).toHaveLength(1);
-    const STATE = `{ webhookEndpoints { failureCount pausedUntil } }`;
     const paused = (await gw.gql(key, STATE)).body.data.webhookEndpoints[0];
     expect(paused.failureCount).toBe(1);
     const until = new Date(paused.pausedUntil);
@@ -530,7 +546,70 @@ describe(`webhooks (${dbKind})`, () => {
     await gw.services.webhooks.sender!.wake();
     await rest;
     // Back in commit order (the retried one first: it is the oldest), and healthy again.
-    expect(receiver.received.map((r) => r.json.data.customer.id)).toEqual([customers[0]!.id, ...customers.map((c) => c.id)]);
+    expect(receiver.received.map((r) => r.json.data.customer.id)).toEqual([customers[0], ...customers]);
     expect((await gw.gql(key, STATE)).body.data.webhookEndpoints[0]).toEqual({ failureCount: 0, pausedUntil: null });
+  });
+
+  it('pipelined (the default): attempts behind a failed one were already sent; they are recorded, the failed one is retried after the pause', async () => {
+    const clock = new TestClock();
+    const gw = await ctx.extraGateway({ env: SENDER_ENV, now: clock.now, random: () => 0.5 });
+    const { orgId, key } = await ctx.org();
+    const receiver = await Receiver.start((n) => (n === 0 ? 500 : 200));
+    const { id } = await createEndpoint(gw.services, orgId, receiver.url(), [WebhookEventType.KycStatusChanged]);
+    const first = recorded(gw.services, id, 3);
+    const customers = await threeChanges(orgId);
+    await first;
+    await gw.services.webhooks.sender!.wake();
+    expect(receiver.received.map((r) => r.json.data.customer.id)).toEqual(customers);
+    const rows = await ctx.db.prisma.webhookDelivery.findMany({ where: { endpointId: id }, orderBy: { id: 'asc' } });
+    expect(rows.map((d) => [d.status, d.attempts, d.lastStatusCode])).toEqual([
+      ['PENDING', 1, 500],
+      ['DELIVERED', 1, 200],
+      ['DELIVERED', 1, 200],
+    ]);
+    const paused = (await gw.gql(key, STATE)).body.data.webhookEndpoints[0];
+    expect(paused.failureCount).toBe(1);
+    const until = new Date(paused.pausedUntil);
+    expect(until.getTime() - clock.now().getTime()).toBeGreaterThan(nominalDelay(1) - 1000);
+    const retried = recorded(gw.services, id);
+    clock.set(until);
+    await gw.services.webhooks.sender!.wake();
+    await retried;
+    expect(receiver.received.map((r) => r.json.data.customer.id)).toEqual([...customers, customers[0]]);
+    expect(new Set(receiver.received.map((r) => r.headers['webhook-id'])).size).toBe(3);
+    expect((await gw.gql(key, STATE)).body.data.webhookEndpoints[0]).toEqual({ failureCount: 0, pausedUntil: null });
+  });
+
+  it("an endpoint's attempts are pipelined in commit order on its own connection; another endpoint on the same host has its own", async () => {
+    const gw = await ctx.extraGateway({ env: SENDER_ENV });
+    const { orgId } = await ctx.org();
+    // Answers nothing until the third request of a path has arrived: only a pipelining sender
+    // gets past the first request (one at a time, it would wait for an answer that never comes).
+    const held = new Map<string, Deferred<void>>();
+    const seen = new Map<string, number>();
+    const receiver = await Receiver.start(async (_n, req) => {
+      const path = req.url ?? '';
+      const d = held.get(path) ?? deferred();
+      held.set(path, d);
+      const count = (seen.get(path) ?? 0) + 1;
+      seen.set(path, count);
+      if (count === 3) d.resolve();
+      await d.promise;
+      return 200;
+    });
+    const a = await createEndpoint(gw.services, orgId, receiver.url('/a'), [WebhookEventType.KycStatusChanged]);
+    const b = await createEndpoint(gw.services, orgId, receiver.url('/b'), [WebhookEventType.KycStatusChanged]);
+    const done = Promise.all([recorded(gw.services, a.id, 3), recorded(gw.services, b.id, 3)]);
+    const customers = await threeChanges(orgId);
+    await done;
+    const ordered = (path: string) => receiver.received.filter((r) => r.path === path);
+    for (const path of ['/a', '/b']) {
+      const got = ordered(path);
+      expect(got.map((r) => r.json.data.customer.id)).toEqual(customers);
+      expect(new Set(got.map((r) => r.connection)).size).toBe(1);
+    }
+    expect(ordered('/a')[0]!.connection).not.toBe(ordered('/b')[0]!.connection);
+    const rows = await ctx.db.prisma.webhookDelivery.findMany({ where: { endpointId: { in: [a.id, b.id] } } });
+    expect(rows.map((d) => [d.status, d.attempts])).toEqual(Array.from({ length: 6 }, () => ['DELIVERED', 1]));
   });
 });

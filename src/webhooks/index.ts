@@ -20,7 +20,12 @@ export interface Webhooks {
 
 export type WebhookConfig = Pick<
   Config,
-  'webhookAllowInsecure' | 'webhookAllowPrivateNetworks' | 'webhookSecretKey' | 'webhookTimeoutMs' | 'webhookConcurrency'
+  | 'webhookAllowInsecure'
+  | 'webhookAllowPrivateNetworks'
+  | 'webhookSecretKey'
+  | 'webhookTimeoutMs'
+  | 'webhookConcurrency'
+  | 'webhookPipelining'
 >;
 
 /** The network policy of the configuration (SPEC section 10 safety rules and their two escape hatches). */
@@ -40,7 +45,7 @@ export function createWebhooks(
   const endpoints = new WebhookEndpoints(db.prisma, box, policy, options.now);
   const sender =
     config.webhookConcurrency > 0
-      ? new WebhookSender(db, box, new WebhookTransport(policy), {
+      ? new WebhookSender(db, box, new WebhookTransport(policy, { pipelining: config.webhookPipelining }), {
           concurrency: config.webhookConcurrency,
           timeoutMs: config.webhookTimeoutMs,
           now: options.now,

@@ -1,7 +1,10 @@
 // The delivery queue in SQL: the fan-out (customer events → deliveries, exactly once across
 // instances), the claim of an endpoint's next delivery (one sender per endpoint at a time),
 // the recording of an attempt, and the re-queueing of the replay tool. Each is one statement.
-import type { PrismaClient } from '../db/client.js';
+// They take any runner of raw statements (`Tx`): the sender sends its own through
+// `Database.statements`, beneath Prisma (as the customer list does, db/transaction.ts says
+// why), since they run with every batch; the management API's go through Prisma.
+import type { Tx } from '../db/client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { AmlStatus, CustomerEventKind, KycStatus, WebhookDeliveryStatus } from '../generated/prisma/enums.js';
 import type { PublicCustomer } from '../projection/customer.js';
@@ -38,9 +41,9 @@ export interface FanOutResult {
  * row committed after its own snapshot was taken (EvalPlanQual), and then no event is in
  * (cursor, snapshot] and the cursor must stay where the other instance put it.
  */
-export async function fanOut(prisma: PrismaClient, now: Date): Promise<FanOutResult> {
+export async function fanOut(db: Tx, now: Date): Promise<FanOutResult> {
   const deadline = new Date(now.getTime() + RETRY_WINDOW_MS);
-  const rows = await prisma.$queryRaw<{ locked: number; events: number; queued: number }[]>`
+  const rows = await db.$queryRaw<{ locked: number; events: number; queued: number }[]>`
     WITH cur AS (SELECT snapshot::pg_snapshot AS snap FROM webhook_cursor WHERE id = 1 FOR UPDATE SKIP LOCKED),
     s AS (SELECT pg_current_snapshot() AS snap),
     ev AS (
@@ -184,15 +187,8 @@ const dueOf = (endpoint: Prisma.Sql, now: Date, size: number) => Prisma.sql`
  * come first (round robin when more are due than there are free slots). A paused endpoint (its
  * breaker, after failures) is skipped until its pause ends.
  */
-export async function claimBatches(
-  prisma: PrismaClient,
-  me: string,
-  now: Date,
-  leaseUntil: Date,
-  limit: number,
-  size: number,
-): Promise<Batch[]> {
-  const rows = await prisma.$queryRaw<ItemRow[]>`
+export async function claimBatches(db: Tx, me: string, now: Date, leaseUntil: Date, limit: number, size: number): Promise<Batch[]> {
+  const rows = await db.$queryRaw<ItemRow[]>`
     WITH ep AS (
       SELECT e.id FROM webhook_endpoints e
       WHERE e.enabled
@@ -221,7 +217,7 @@ export interface Sent {
   statusCode: number;
 }
 
-/** A failed attempt: the batch stopped there. `retryAt` null: out of time (FAILED). */
+/** A failed attempt (the batch stopped dispatching there). `retryAt` null: out of time (FAILED). */
 export interface Failed extends Omit<Sent, 'statusCode'> {
   statusCode: number | null;
   error: string;
@@ -231,25 +227,27 @@ export interface Failed extends Omit<Sent, 'statusCode'> {
 
 /**
  * Records what a batch did, in one statement: the successes (always: they happened), the
- * failure that stopped it if any (only while this instance still holds the lease: one that
- * lost it to a takeover leaves the retry to the new holder), the endpoint's breaker, and,
- * when `next` is given and nothing failed, the next batch of the endpoint under a renewed
- * lease (so a busy endpoint costs one statement per batch, not per delivery). Deliveries of
- * the batch that were not attempted simply stay PENDING. Attempts are counted here: an attempt
- * cut short by a crash is not recorded.
+ * failures if any (only while this instance still holds the lease: one that lost it to a
+ * takeover leaves the retries to the new holder), the endpoint's breaker (one failure per
+ * batch, paused until the first failure's retry), and, when `next` is given and nothing
+ * failed, the next batch of the endpoint under a renewed lease (so a busy endpoint costs one
+ * statement per batch, not per delivery). Deliveries of the batch that were not attempted
+ * simply stay PENDING. Attempts are counted here: an attempt cut short by a crash is not
+ * recorded.
  */
 export async function recordBatch(
-  prisma: PrismaClient,
+  db: Tx,
   me: string,
   batch: Batch,
   sent: readonly Sent[],
-  failed: Failed | null,
+  failed: readonly Failed[],
   now: Date,
   next: { leaseUntil: Date; size: number } | null,
 ): Promise<Batch | null> {
   const ids = sent.map((r) => r.deliveryId.toString());
-  const chain = next !== null && failed === null;
-  const rows = await prisma.$queryRaw<ItemRow[]>`
+  const failing = failed.length > 0;
+  const chain = next !== null && !failing;
+  const rows = await db.$queryRaw<ItemRow[]>`
     -- Data-modifying CTEs run to completion even when the main query does not read them.
     WITH ok AS (
       UPDATE webhook_deliveries d SET status = 'DELIVERED', delivered_at = ${now}::timestamptz, last_status_code = r.code,
@@ -265,8 +263,8 @@ export async function recordBatch(
     leased AS (
       UPDATE webhook_endpoints e SET
         -- The breaker: a failure counts and pauses, a success resets, nothing sent changes nothing.
-        failure_count = CASE WHEN ${failed !== null}::boolean THEN e.failure_count + 1 WHEN ${sent.length > 0}::boolean THEN 0 ELSE e.failure_count END,
-        paused_until = CASE WHEN ${failed !== null}::boolean THEN ${failed?.pauseUntil ?? null}::timestamptz
+        failure_count = CASE WHEN ${failing}::boolean THEN e.failure_count + 1 WHEN ${sent.length > 0}::boolean THEN 0 ELSE e.failure_count END,
+        paused_until = CASE WHEN ${failing}::boolean THEN ${failed[0]?.pauseUntil ?? null}::timestamptz
                             WHEN ${sent.length > 0}::boolean THEN NULL ELSE e.paused_until END,
         lease_owner = CASE WHEN EXISTS (SELECT 1 FROM batch) THEN ${me} END,
         lease_until = CASE WHEN EXISTS (SELECT 1 FROM batch) THEN ${next?.leaseUntil ?? now}::timestamptz ELSE ${now}::timestamptz END
@@ -274,18 +272,20 @@ export async function recordBatch(
       RETURNING e.id, e.url, e.failure_count),
     bad AS (
       UPDATE webhook_deliveries d
-      SET status = ${failed?.retryAt === null ? 'FAILED' : 'PENDING'}::text::"WebhookDeliveryStatus",
-          next_attempt_at = coalesce(${failed?.retryAt ?? null}::timestamptz, d.next_attempt_at),
-          last_status_code = ${failed?.statusCode ?? null}::int, last_error = ${failed?.error.slice(0, 500) ?? null},
-          attempts = d.attempts + 1, last_attempt_at = ${failed?.startedAt ?? null}::timestamptz
-      FROM leased WHERE d.id = ${failed?.deliveryId ?? null}::bigint AND d.status = 'PENDING')
+      SET status = CASE WHEN f.retry IS NULL THEN 'FAILED' ELSE 'PENDING' END::"WebhookDeliveryStatus",
+          next_attempt_at = coalesce(f.retry, d.next_attempt_at),
+          last_status_code = f.code, last_error = f.error, attempts = d.attempts + 1, last_attempt_at = f.started
+      FROM leased, unnest(${failed.map((f) => f.deliveryId.toString())}::bigint[], ${failed.map((f) => f.retryAt)}::timestamptz[],
+                          ${failed.map((f) => f.statusCode)}::int[], ${failed.map((f) => f.error.slice(0, 500))}::text[],
+                          ${failed.map((f) => f.startedAt)}::timestamptz[]) AS f(id, retry, code, error, started)
+      WHERE d.id = f.id AND d.status = 'PENDING')
     ${batchSelect(now)}`;
   return next ? (toBatches(rows, next.leaseUntil)[0] ?? null) : null;
 }
 
 /** When the oldest delivery still waiting (PENDING) was queued, across all endpoints; null when none waits. */
-export async function oldestPendingAt(prisma: PrismaClient): Promise<Date | null> {
-  const rows = await prisma.$queryRaw<{ at: Date | null }[]>`
+export async function oldestPendingAt(db: Tx): Promise<Date | null> {
+  const rows = await db.$queryRaw<{ at: Date | null }[]>`
     SELECT min(x.created_at) AS at FROM webhook_endpoints e CROSS JOIN LATERAL (
       SELECT d.created_at FROM webhook_deliveries d WHERE d.endpoint_id = e.id AND d.status = 'PENDING' ORDER BY d.id LIMIT 1) x`;
   const at = rows[0]?.at;
@@ -334,7 +334,7 @@ const ON_CONFLICT_REQUEUE = Prisma.sql`
  * such event. A delivery still pending is left as it is (it is already going to be sent).
  */
 export async function requeueEvent(
-  prisma: PrismaClient,
+  db: Tx,
   orgId: string,
   endpointId: string,
   customerEventId: bigint,
@@ -342,7 +342,7 @@ export async function requeueEvent(
   now: Date,
 ): Promise<DeliveryColumns | null> {
   const v = requeueValues(now);
-  const rows = await prisma.$queryRaw<DeliveryColumns[]>`
+  const rows = await db.$queryRaw<DeliveryColumns[]>`
     WITH ins AS (
       INSERT INTO webhook_deliveries (org_id, endpoint_id, customer_event_id, event_type, next_attempt_at, deadline_at, created_at)
       SELECT e.org_id, ${endpointId}::uuid, e.id, m.type, ${v.next}, ${v.deadline}, ${now}::timestamptz
@@ -369,7 +369,7 @@ export async function requeueEvent(
  * queued and the time of the last customer event covered (to continue from when limited).
  */
 export async function requeueSince(
-  prisma: PrismaClient,
+  db: Tx,
   orgId: string,
   endpointId: string,
   since: Date,
@@ -377,7 +377,7 @@ export async function requeueSince(
   now: Date,
 ): Promise<{ queued: number; events: number; lastOccurredAt: Date | null }> {
   const v = requeueValues(now);
-  const rows = await prisma.$queryRaw<{ queued: number; events: number; last: Date | null }[]>`
+  const rows = await db.$queryRaw<{ queued: number; events: number; last: Date | null }[]>`
     WITH ev AS (
       SELECT e.id, e.org_id, e.kind::text AS kind, coalesce(e.kyc_to::text, e.aml_to::text) AS status_to, e.occurred_at
       FROM customer_events e
@@ -406,10 +406,10 @@ const PURGE_BATCH = 5000;
  * Deletes finished deliveries queued before `cutoff`, in bounded batches; returns how many.
  * Walks the primary key from the oldest id (ids grow with time), so no index on dates is needed.
  */
-export async function purgeFinishedDeliveries(prisma: PrismaClient, cutoff: Date): Promise<number> {
+export async function purgeFinishedDeliveries(db: Tx, cutoff: Date): Promise<number> {
   let total = 0;
   for (;;) {
-    const n = await prisma.$executeRaw`
+    const n = await db.$executeRaw`
       DELETE FROM webhook_deliveries WHERE id IN (
         SELECT id FROM webhook_deliveries WHERE status <> 'PENDING' AND created_at < ${cutoff}::timestamptz ORDER BY id LIMIT ${PURGE_BATCH})`;
     total += n;

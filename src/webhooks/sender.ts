@@ -37,6 +37,9 @@ import { SecretUnavailableError, type SecretBox } from './secret-box.js';
 import { signatureHeaders } from './signing.js';
 import type { AttemptOutcome, AttemptOutcomeKind, WebhookTransport } from './transport.js';
 
+/** An attempt's outcome, or why nothing could be sent (`final`: never will be). */
+type Outcome = AttemptOutcome | { kind: 'skipped'; error: string; final: boolean };
+
 /** Outcomes of attempts as the monitor reports them (`skipped`: nothing could be sent, e.g. no readable secret). */
 export type AttemptMonitorOutcome = AttemptOutcomeKind | 'skipped';
 
@@ -61,6 +64,8 @@ export interface SenderOptions {
   pollMs?: number;
   /** Batches sent to one endpoint in a row before its slot goes back to the pool (fairness). */
   chainLimit?: number;
+  /** Shortest time between the starts of two fan-outs of this instance (0: back to back). */
+  fanOutIntervalMs?: number;
   /** Deliveries leased with an endpoint at a time (sent one by one, recorded together). */
   batchSize?: number;
   now: () => Date;
@@ -69,6 +74,14 @@ export interface SenderOptions {
 }
 
 const DEFAULT_POLL_MS = 1000;
+/**
+ * A fan-out starts at most this often. Under a stream of writes every commit NOTIFYs; without a
+ * pause each fan-out would carry one or two events, and the statements that follow (the
+ * claim, one record per batch) would too. Waiting this long lets the events of the interval
+ * travel together, which is what keeps the sender's cost on the write path low; it adds at
+ * most this much to the first attempt's latency (SPEC: within 1 s of the commit).
+ */
+const DEFAULT_FAN_OUT_INTERVAL_MS = 25;
 const DEFAULT_CHAIN_LIMIT = 10;
 const DEFAULT_BATCH_SIZE = 20;
 /** A lease outlives an attempt by this margin, so that only a dead instance loses one. */
@@ -83,6 +96,7 @@ export class WebhookSender {
   private readonly active = new Set<Promise<void>>();
   private fanOutChain: Promise<void> = Promise.resolve();
   private fanOutQueued: Promise<void> | null = null;
+  private lastFanOutAt = 0;
   private pumping: Promise<void> | null = null;
   private pumpAgain = false;
   private poll: NodeJS.Timeout | undefined;
@@ -141,10 +155,14 @@ export class WebhookSender {
     if (this.closed) return Promise.resolve();
     if (this.fanOutQueued) return this.fanOutQueued;
     const run = this.fanOutChain.then(async () => {
+      // Wake-ups that arrive while this waits share it.
+      const wait = this.lastFanOutAt + (this.options.fanOutIntervalMs ?? DEFAULT_FAN_OUT_INTERVAL_MS) - performance.now();
+      if (wait > 0 && !this.closed) await new Promise((resolve) => setTimeout(resolve, wait));
+      this.lastFanOutAt = performance.now();
       this.fanOutQueued = null;
       if (this.closed) return;
       try {
-        const r = await fanOut(this.db.prisma, this.options.now());
+        const r = await fanOut(this.db.statements, this.options.now());
         if (r.queued > 0) this.monitor.emit('queued', r.queued);
       } catch (error) {
         // The cursor did not move: the next wake-up (at the latest the poll) retries.
@@ -173,7 +191,7 @@ export class WebhookSender {
           let batches: Batch[];
           try {
             const leaseUntil = new Date(now.getTime() + this.leaseMs);
-            batches = await claimBatches(this.db.prisma, this.instanceId, now, leaseUntil, free, this.batchSize);
+            batches = await claimBatches(this.db.statements, this.instanceId, now, leaseUntil, free, this.batchSize);
           } catch (error) {
             this.options.log.warn({ error: errorText(error) }, 'webhook claim failed');
             break;
@@ -217,16 +235,23 @@ export class WebhookSender {
       const { sent, failed } = await this.send(current);
       rounds += 1;
       const now = this.options.now();
-      const more = failed === null && !this.closed && rounds < (this.options.chainLimit ?? DEFAULT_CHAIN_LIMIT);
+      const more = failed.length === 0 && !this.closed && rounds < (this.options.chainLimit ?? DEFAULT_CHAIN_LIMIT);
       const next = more ? { leaseUntil: new Date(now.getTime() + this.leaseMs), size: this.batchSize } : null;
-      batch = await recordBatch(this.db.prisma, this.instanceId, current, sent, failed, now, next);
-      this.monitor.emit('recorded', current.endpointId, sent.length + (failed ? 1 : 0));
+      batch = await recordBatch(this.db.statements, this.instanceId, current, sent, failed, now, next);
+      this.monitor.emit('recorded', current.endpointId, sent.length + failed.length);
     }
   }
 
-  /** Sends a batch's items in order until one fails (the rest wait for the endpoint's backoff). */
-  private async send(batch: Batch): Promise<{ sent: Sent[]; failed: Failed | null }> {
+  /**
+   * Sends a batch's items in order, up to the transport's pipelining depth in flight at once
+   * (on the endpoint's one connection, so they reach it in this order), and reads the outcomes
+   * in the same order. The first failure stops the dispatch: the items behind it that were
+   * already sent are awaited and recorded too (each attempt made is counted), the rest wait for
+   * the endpoint's backoff.
+   */
+  private async send(batch: Batch): Promise<{ sent: Sent[]; failed: Failed[] }> {
     const sent: Sent[] = [];
+    const failed: Failed[] = [];
     let secrets: string[] | Error;
     try {
       secrets = batch.secrets.map((s) => this.box.open(s.secret, s.id));
@@ -236,45 +261,43 @@ export class WebhookSender {
       this.options.log.error({ endpointId: batch.endpointId, error: error.message }, 'webhook not signed: secret unavailable');
       secrets = error;
     }
+    const window: { item: BatchItem; startedAt: Date; t0: number; outcome: Promise<Outcome> }[] = [];
+    const settleHead = async () => {
+      const head = window.shift()!;
+      const outcome = await head.outcome;
+      this.monitor.emit('attempt', outcome.kind, batch.endpointId, performance.now() - head.t0);
+      if (outcome.kind === 'delivered')
+        sent.push({ deliveryId: head.item.deliveryId, startedAt: head.startedAt, statusCode: outcome.status });
+      else failed.push(this.failure(batch, head.item, outcome, head.startedAt));
+    };
     for (const item of batch.items) {
+      if (failed.length > 0) break;
       // Never start an attempt that could outlive the lease; the rest stays queued.
       const startedAt = this.options.now();
       if (startedAt.getTime() + this.options.timeoutMs > batch.leaseUntil.getTime() - LEASE_SAFETY_MS) break;
-      if (this.closed && sent.length > 0) break;
-      const t0 = performance.now();
-      const outcome = await this.attempt(batch, item, secrets, startedAt);
-      this.monitor.emit('attempt', outcome.kind, batch.endpointId, performance.now() - t0);
-      if (outcome.kind === 'delivered') {
-        sent.push({ deliveryId: item.deliveryId, startedAt, statusCode: outcome.status });
-        continue;
-      }
-      return { sent, failed: this.failure(batch, item, outcome, startedAt) };
+      if (this.closed && sent.length + window.length > 0) break;
+      const outcome = this.attempt(batch, item, secrets, startedAt);
+      // Awaited in order below; if an earlier one throws, this one's failure must not go unhandled.
+      outcome.catch(() => {});
+      window.push({ item, startedAt, t0: performance.now(), outcome });
+      if (window.length >= this.transport.pipelining) await settleHead();
     }
-    return { sent, failed: null };
+    while (window.length > 0) await settleHead();
+    return { sent, failed };
   }
 
   /** Builds, signs and sends one attempt. */
-  private async attempt(
-    batch: Batch,
-    item: BatchItem,
-    secrets: string[] | Error,
-    now: Date,
-  ): Promise<AttemptOutcome | { kind: 'skipped'; error: string; final: boolean }> {
+  private async attempt(batch: Batch, item: BatchItem, secrets: string[] | Error, now: Date): Promise<Outcome> {
     if (!item.event) return { kind: 'skipped', error: 'the event is no longer in the event log (EVENT_RETENTION_DAYS)', final: true };
     if (secrets instanceof Error) return { kind: 'skipped', error: `not sent: ${secrets.message}`, final: false };
     const payload = buildPayload(item.event, item.type);
     const body = JSON.stringify(payload);
     const headers = signatureHeaders(secrets, payload.id, Math.floor(now.getTime() / 1000), body);
-    return this.transport.attempt({ url: batch.url, body, headers, timeoutMs: this.options.timeoutMs });
+    return this.transport.attempt({ endpointId: batch.endpointId, url: batch.url, body, headers, timeoutMs: this.options.timeoutMs });
   }
 
   /** A failed attempt: its retry (backoff with jitter, until the deadline) and the endpoint's pause. */
-  private failure(
-    batch: Batch,
-    item: BatchItem,
-    outcome: Exclude<AttemptOutcome, { kind: 'delivered' }> | { kind: 'skipped'; error: string; final: boolean },
-    startedAt: Date,
-  ): Failed {
+  private failure(batch: Batch, item: BatchItem, outcome: Exclude<Outcome, { kind: 'delivered' }>, startedAt: Date): Failed {
     const end = this.options.now();
     const failures = Math.max(item.attempts + 1, batch.endpointFailures + 1);
     const delay = retryDelay(failures, this.options.random);
@@ -303,7 +326,7 @@ export class WebhookSender {
 
   /** When the oldest waiting delivery was queued (for the metric of that name); null when none waits. */
   oldestPendingAt(): Promise<Date | null> {
-    return oldestPendingAt(this.db.prisma);
+    return oldestPendingAt(this.db.statements);
   }
 
   /** Stops listening and polling and lets the attempts in flight finish (bounded by the timeout). */

@@ -15,20 +15,25 @@ export const SENDER_ENV = {
 } as const;
 
 export interface Received {
+  path: string;
   headers: Record<string, string>;
   body: string;
   json: any;
   at: number;
+  /** Which of the receiver's connections it came on (1-based, in the order they were accepted). */
+  connection: number;
 }
 
-/** What the receiver does with the n-th request (0-based): answer a status, or hang. */
-export type Behaviour = (n: number, req: IncomingMessage) => number | 'hang' | { status: number; headers?: Record<string, string> };
+type Answer = number | 'hang' | { status: number; headers?: Record<string, string> };
+/** What the receiver does with the n-th request (0-based): answer a status (now or later), or hang. */
+export type Behaviour = (n: number, req: IncomingMessage) => Answer | Promise<Answer>;
 
 export class Receiver {
   readonly received: Received[] = [];
   connections = 0;
   private waiters: { n: number; d: Deferred<void> }[] = [];
   private readonly sockets = new Set<Socket>();
+  private readonly connectionNumbers = new WeakMap<Socket, number>();
   private constructor(
     private readonly server: Server,
     readonly port: number,
@@ -49,18 +54,26 @@ export class Receiver {
         } catch {
           /* kept as text */
         }
-        r.received.push({ headers, body, json, at: performance.now() });
-        const answer = behaviour(n, req);
-        if (answer !== 'hang') {
+        r.received.push({
+          path: req.url ?? '',
+          headers,
+          body,
+          json,
+          at: performance.now(),
+          connection: r.connectionNumbers.get(req.socket) ?? 0,
+        });
+        void Promise.resolve(behaviour(n, req)).then((answer) => {
+          if (answer === 'hang') return;
           const { status, headers: extra } = typeof answer === 'number' ? { status: answer, headers: {} } : answer;
           res.writeHead(status, { 'content-type': 'text/plain', ...extra });
           res.end(status >= 300 ? `answer ${status}` : 'ok');
-        }
+        });
         r.notify();
       });
     });
     server.on('connection', (s: Socket) => {
       receiver.connections += 1;
+      receiver.connectionNumbers.set(s, receiver.connections);
       receiver.sockets.add(s);
       s.on('close', () => receiver.sockets.delete(s));
     });

@@ -10,6 +10,10 @@ export const peerRounds = Math.max(2, Number(process.env.BENCH_PEER_ROUNDS ?? 3)
 export interface Contender {
   server: ServerHandle;
   load: HttpLoad;
+  /** Runs before each of this contender's rounds (e.g. sets up the condition it measures). */
+  before?: () => Promise<void>;
+  /** Runs after each of this contender's rounds. */
+  after?: () => Promise<void>;
 }
 
 export interface SideBySide extends LoadResult {
@@ -28,7 +32,8 @@ export interface SideBySide extends LoadResult {
 export async function alternate(contenders: readonly Contender[], rounds = peerRounds): Promise<SideBySide[]> {
   const measured = contenders.map(() => ({ rounds: [] as HttpRound[], cpuMicros: 0, statements: 0 }));
   for (let round = 0; round < rounds; round++) {
-    for (const [i, { server, load }] of contenders.entries()) {
+    for (const [i, { server, load, before, after }] of contenders.entries()) {
+      await before?.();
       let cpuAtStart = 0;
       const result = await httpRound(load, async () => {
         await server.resetStatements();
@@ -39,6 +44,7 @@ export async function alternate(contenders: readonly Contender[], rounds = peerR
       m.rounds.push(result);
       m.cpuMicros += cpuMicros;
       m.statements += await server.statements();
+      await after?.();
     }
   }
   return measured.map((m) => {

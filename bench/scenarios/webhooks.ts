@@ -1,13 +1,14 @@
 // Scenario: webhooks. (1) Commit-to-receipt latency of 1,000 KYC changes sent to 10 endpoints
 // (receivers in this process on 127.0.0.1), measured from the mutation's request (sent before
 // its commit, so an upper bound). (2) The write path's cost of the sender: REST upsert
-// throughput with no endpoint, then with one endpoint receiving every creation, then without
-// again (the two "without" runs bracket the "with" run against the machine's drift).
+// throughput in rounds alternating between no endpoint and one endpoint receiving every
+// creation (BENCH_PEER_ROUNDS of each, default 3), against the machine's drift.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { poolSize, uniqueTag, type BenchContext, type Scenario } from '../lib/context.js';
 import { startGatewayProcess } from '../lib/gateway.js';
-import { bracket, httpLoad, percentile } from '../lib/load.js';
+import { percentile } from '../lib/load.js';
+import { alternate, type SideBySide } from '../lib/rounds.js';
 import { ms, num, rate, record } from '../lib/report.js';
 import { upsertBody } from '../lib/requests.js';
 
@@ -163,26 +164,40 @@ async function latency(
   await Promise.all(endpoints.map((id) => gql(ctx, DELETE, { id })));
 }
 
+/**
+ * The write path's cost of the sender: REST upsert rounds alternating without and with one
+ * endpoint receiving every creation (created before its round, deleted after), so that the
+ * machine's drift falls on both sides alike; per side, the rounds are merged, with the
+ * gateway's CPU time per upsert (its sender included).
+ */
 async function writeCost(ctx: BenchContext, port: number, receipts: unknown[]) {
-  const load = () =>
-    httpLoad({
-      url: `${ctx.gateway.url}/api/v1/customers`,
-      method: 'POST',
-      headers: ctx.headers,
-      next: () => ({ body: JSON.stringify(upsertBody(uniqueTag('whw'))) }),
-    });
-  const before = await load();
-  const endpoint = await createEndpoint(ctx, `http://127.0.0.1:${port}/created`, ['CUSTOMER_CREATED']);
-  const withEndpoint = await load();
-  await gql(ctx, DELETE, { id: endpoint });
-  const after = await load();
-  const without = bracket(before, after);
+  const load = {
+    url: `${ctx.gateway.url}/api/v1/customers`,
+    method: 'POST' as const,
+    headers: ctx.headers,
+    next: () => ({ body: JSON.stringify(upsertBody(uniqueTag('whw'))) }),
+  };
+  let endpoint = '';
+  const [without, withEndpoint] = (await alternate([
+    { server: ctx.gateway, load },
+    {
+      server: ctx.gateway,
+      load,
+      before: async () => {
+        endpoint = await createEndpoint(ctx, `http://127.0.0.1:${port}/created`, ['CUSTOMER_CREATED']);
+      },
+      after: async () => {
+        await gql(ctx, DELETE, { id: endpoint });
+      },
+    },
+  ])) as [SideBySide, SideBySide];
   const ratio = withEndpoint.rps / without.rps;
+  const rounds = (r: SideBySide) => `${r.roundRps.length} rounds: ${r.roundRps.map((x) => num(x)).join(', ')} req/s`;
   record({
     scenario: 'webhooks',
     subject: 'REST upserts with no endpoint (sender idle)',
     figure: rate(without.rps),
-    note: `mean of before and after, p50 ${ms(without.p50)}, p99 ${ms(without.p99)}, errors ${without.errors}`,
+    note: `${rounds(without)}; p50 ${ms(without.p50)}, p99 ${ms(without.p99)}, gateway CPU ${num(without.cpuPerRequest)} µs and ${without.statements.toFixed(2)} statements per upsert, errors ${without.errors}`,
   });
   record({
     scenario: 'webhooks',
@@ -192,6 +207,6 @@ async function writeCost(ctx: BenchContext, port: number, receipts: unknown[]) {
     ratio,
     target: 'cost < 10 % (≥ 0.9×)',
     met: ratio >= 0.9,
-    note: `p50 ${ms(withEndpoint.p50)}, p99 ${ms(withEndpoint.p99)}, errors ${withEndpoint.errors}, ${num(receipts.length)} webhooks received during the runs`,
+    note: `${rounds(withEndpoint)}, alternating with those without; p50 ${ms(withEndpoint.p50)}, p99 ${ms(withEndpoint.p99)}, gateway CPU ${num(withEndpoint.cpuPerRequest)} µs (${(withEndpoint.cpuPerRequest / without.cpuPerRequest).toFixed(2)}× of without) and ${withEndpoint.statements.toFixed(2)} statements per upsert (the sender's included), errors ${withEndpoint.errors}, ${num(receipts.length)} webhooks received during the runs`,
   });
 }

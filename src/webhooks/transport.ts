@@ -15,7 +15,11 @@
 //   an event carries the same `webhook-id` for the receiver to dedupe on. So the requests are
 //   marked idempotent, and when a connection drops with requests in flight, the first one fails
 //   (it is retried with backoff) and undici sends the rest again on a new connection, in order.
-//   `WEBHOOK_PIPELINING=1` turns this off (one request at a time per endpoint).
+//   A new connection sends one request at a time until an answer shows the receiver keeps it
+//   open; a receiver that answers `Connection: close` is never pipelined to (some servers, Node's
+//   among them, still run the requests queued behind such an answer, and each would then arrive
+//   again on the next connection: duplicates growing with the depth). `WEBHOOK_PIPELINING=1`
+//   turns pipelining off (one request at a time per endpoint).
 // undici rather than node:http: node:http has no pipelining, and undici costs less CPU per
 // request, which the API requests served by the same process feel.
 import { Client, type Dispatcher } from 'undici';
@@ -60,6 +64,8 @@ interface Connection {
   client: Client;
   origin: string;
   lastUsed: number;
+  /** The receiver answered `Connection: close`: never pipelined to (while this object lives). */
+  closes: boolean;
 }
 
 /** Sends attempts, each endpoint over its own keep-alive connection. */
@@ -91,7 +97,7 @@ export class WebhookTransport {
     } catch (error) {
       return { kind: 'refused', error: (error as Error).message };
     }
-    const client = this.connectionFor(req.endpointId, url, req.timeoutMs);
+    const connection = this.connectionFor(req.endpointId, url, req.timeoutMs);
     const abort = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -99,7 +105,7 @@ export class WebhookTransport {
       abort.abort();
     }, req.timeoutMs);
     try {
-      const res = await client.request({
+      const res = await connection.client.request({
         path: `${url.pathname}${url.search}`,
         method: 'POST',
         headers: {
@@ -114,6 +120,7 @@ export class WebhookTransport {
         idempotent: true,
         blocking: false,
       });
+      this.learn(connection, res.headers.connection);
       return await outcomeOf(res);
     } catch (error) {
       if (timedOut) return { kind: 'timeout', error: `no answer within ${req.timeoutMs} ms` };
@@ -126,8 +133,17 @@ export class WebhookTransport {
     }
   }
 
+  /** Pipelines on a connection once an answer shows it stays open; stops for good on `Connection: close`. */
+  private learn(c: Connection, connectionHeader: string | string[] | undefined): void {
+    if (c.closes) return;
+    if (/\bclose\b/i.test(String(connectionHeader ?? ''))) {
+      c.closes = true;
+      c.client.pipelining = 1;
+    } else if (c.client.pipelining !== this.options.pipelining) c.client.pipelining = this.options.pipelining;
+  }
+
   /** The endpoint's connection (a new one when its URL moved to another origin). */
-  private connectionFor(endpointId: string, url: URL, timeoutMs: number): Client {
+  private connectionFor(endpointId: string, url: URL, timeoutMs: number): Connection {
     const now = performance.now();
     if (now - this.lastSweep > IDLE_CONNECTION_MS) this.sweep(now);
     let c = this.connections.get(endpointId);
@@ -139,8 +155,10 @@ export class WebhookTransport {
       c = {
         origin: url.origin,
         lastUsed: now,
+        closes: false,
         client: new Client(url.origin, {
-          pipelining: this.options.pipelining,
+          // One request at a time until the receiver shows it keeps the connection (learn()).
+          pipelining: 1,
           keepAliveTimeout: KEEP_ALIVE_MS,
           // Our own timer bounds the whole attempt; these only make sure undici never waits longer.
           headersTimeout: timeoutMs,
@@ -151,7 +169,7 @@ export class WebhookTransport {
       this.connections.set(endpointId, c);
     }
     c.lastUsed = now;
-    return c.client;
+    return c;
   }
 
   /** Drops the connections of endpoints not attempted for a while (deleted, disabled, or quiet). */

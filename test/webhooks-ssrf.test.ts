@@ -132,7 +132,9 @@ describe(`refused end to end, against loopback only (${dbKind})`, () => {
         expect(outcome, url).toMatchObject({ kind: 'refused', error: expect.stringMatching(/loopback/) });
       }
       // https is required too when insecure is not allowed.
-      expect(await new WebhookTransport(STRICT).attempt({ endpointId: 'e', url: v4.url(), body: '{}', headers: {}, timeoutMs: 2000 })).toMatchObject({
+      expect(
+        await new WebhookTransport(STRICT).attempt({ endpointId: 'e', url: v4.url(), body: '{}', headers: {}, timeoutMs: 2000 }),
+      ).toMatchObject({
         kind: 'refused',
         error: expect.stringMatching(/https/),
       });
@@ -141,7 +143,9 @@ describe(`refused end to end, against loopback only (${dbKind})`, () => {
       const open = new WebhookTransport({ allowInsecure: true, allowPrivateNetworks: true });
       // (localhost resolves to 127.0.0.1 here, so the IPv6-only receiver is not reachable by that name.)
       for (const url of urls.slice(0, -1)) {
-        expect(await open.attempt({ endpointId: 'e', url, body: '{}', headers: {}, timeoutMs: 2000 }), url).toMatchObject({ kind: 'delivered' });
+        expect(await open.attempt({ endpointId: 'e', url, body: '{}', headers: {}, timeoutMs: 2000 }), url).toMatchObject({
+          kind: 'delivered',
+        });
       }
       open.close();
     } finally {
@@ -207,7 +211,13 @@ describe(`refused end to end, against loopback only (${dbKind})`, () => {
     const transport = new WebhookTransport({ allowInsecure: true, allowPrivateNetworks: true });
     try {
       const port = (server.address() as AddressInfo).port;
-      const outcome = await transport.attempt({ endpointId: 'e', url: `http://127.0.0.1:${port}/`, body: '{}', headers: {}, timeoutMs: 5000 });
+      const outcome = await transport.attempt({
+        endpointId: 'e',
+        url: `http://127.0.0.1:${port}/`,
+        body: '{}',
+        headers: {},
+        timeoutMs: 5000,
+      });
       expect(outcome).toMatchObject({ kind: 'http_error', status: 500, error: expect.stringMatching(/^HTTP 500: x+…$/) });
       if (outcome.kind === 'http_error') expect(outcome.error.length).toBeLessThanOrEqual(220);
     } finally {

@@ -270,30 +270,47 @@ export class WebhookSender {
         sent.push({ deliveryId: head.item.deliveryId, startedAt: head.startedAt, statusCode: outcome.status });
       else failed.push(this.failure(batch, head.item, outcome, head.startedAt));
     };
+    // No attempt outlives the lease, not even one pipelined behind slow ones (they are timed from
+    // their predecessor's answer): the lease's end, less the safety margin, in real time.
+    const deadline = performance.now() + (batch.leaseUntil.getTime() - this.options.now().getTime() - LEASE_SAFETY_MS);
     for (const item of batch.items) {
       if (failed.length > 0) break;
       // Never start an attempt that could outlive the lease; the rest stays queued.
       const startedAt = this.options.now();
       if (startedAt.getTime() + this.options.timeoutMs > batch.leaseUntil.getTime() - LEASE_SAFETY_MS) break;
       if (this.closed && sent.length + window.length > 0) break;
-      const outcome = this.attempt(batch, item, secrets, startedAt);
+      const outcome = this.attempt(batch, item, secrets, startedAt, { after: window.at(-1)?.outcome, deadline });
       // Awaited in order below; if an earlier one throws, this one's failure must not go unhandled.
       outcome.catch(() => {});
       window.push({ item, startedAt, t0: performance.now(), outcome });
-      if (window.length >= this.transport.pipelining) await settleHead();
+      if (window.length >= this.transport.depth(batch.endpointId)) await settleHead();
     }
     while (window.length > 0) await settleHead();
     return { sent, failed };
   }
 
   /** Builds, signs and sends one attempt. */
-  private async attempt(batch: Batch, item: BatchItem, secrets: string[] | Error, now: Date): Promise<Outcome> {
+  private async attempt(
+    batch: Batch,
+    item: BatchItem,
+    secrets: string[] | Error,
+    now: Date,
+    timing: { after: Promise<unknown> | undefined; deadline: number },
+  ): Promise<Outcome> {
     if (!item.event) return { kind: 'skipped', error: 'the event is no longer in the event log (EVENT_RETENTION_DAYS)', final: true };
     if (secrets instanceof Error) return { kind: 'skipped', error: `not sent: ${secrets.message}`, final: false };
     const payload = buildPayload(item.event, item.type);
     const body = JSON.stringify(payload);
     const headers = signatureHeaders(secrets, payload.id, Math.floor(now.getTime() / 1000), body);
-    return this.transport.attempt({ endpointId: batch.endpointId, url: batch.url, body, headers, timeoutMs: this.options.timeoutMs });
+    return this.transport.attempt({
+      endpointId: batch.endpointId,
+      url: batch.url,
+      body,
+      headers,
+      timeoutMs: this.options.timeoutMs,
+      deadline: timing.deadline,
+      ...(timing.after ? { after: timing.after } : {}),
+    });
   }
 
   /** A failed attempt: its retry (backoff with jitter, until the deadline) and the endpoint's pause. */

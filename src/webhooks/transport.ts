@@ -52,7 +52,19 @@ export interface AttemptRequest {
   url: string;
   body: string;
   headers: Record<string, string>;
+  /**
+   * A 2xx within this is success. Counted from the call, or, for a request pipelined behind
+   * another, from when that one is answered (`after`): the receiver answers in order, so a
+   * request's wait behind its predecessors is not its own slowness (undici's own header timeout
+   * works the same way).
+   */
   timeoutMs: number;
+  after?: Promise<unknown>;
+  /**
+   * When the attempt is abandoned whatever its own timeout (`performance.now()` time): the end
+   * of the sender's lease, so that no attempt outlives it, even one pipelined behind slow ones.
+   */
+  deadline?: number;
 }
 
 export interface TransportOptions {
@@ -81,9 +93,13 @@ export class WebhookTransport {
     this.lookup = guardedLookup(policy);
   }
 
-  /** Requests that may be in flight at once for one endpoint. */
-  get pipelining(): number {
-    return this.options.pipelining;
+  /**
+   * Requests worth handing over at once for an endpoint: the pipelining depth once its receiver
+   * has shown it keeps the connection open, else 1 (more would only wait in the queue).
+   */
+  depth(endpointId: string): number {
+    const c = this.connections.get(endpointId);
+    return c && !c.closes ? c.client.pipelining : 1;
   }
 
   /** Makes one attempt; never throws (every failure is an outcome). */
@@ -99,11 +115,21 @@ export class WebhookTransport {
     }
     const connection = this.connectionFor(req.endpointId, url, req.timeoutMs);
     const abort = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
+    let timedOut: string | null = null;
+    let done = false;
+    const timers: NodeJS.Timeout[] = [];
+    const expire = (why: string) => () => {
+      timedOut = why;
       abort.abort();
-    }, req.timeoutMs);
+    };
+    const arm = () => {
+      if (!done) timers.push(setTimeout(expire(`no answer within ${req.timeoutMs} ms`), req.timeoutMs));
+    };
+    if (req.after) void req.after.then(arm, arm);
+    else arm();
+    if (req.deadline !== undefined) {
+      timers.push(setTimeout(expire('no answer before the end of the lease'), Math.max(0, req.deadline - performance.now())));
+    }
     try {
       const res = await connection.client.request({
         path: `${url.pathname}${url.search}`,
@@ -123,13 +149,14 @@ export class WebhookTransport {
       this.learn(connection, res.headers.connection);
       return await outcomeOf(res);
     } catch (error) {
-      if (timedOut) return { kind: 'timeout', error: `no answer within ${req.timeoutMs} ms` };
+      if (timedOut !== null) return { kind: 'timeout', error: timedOut };
       const refused = refusalOf(error);
       if (refused) return { kind: 'refused', error: refused.message };
       const e = error as NodeJS.ErrnoException;
       return { kind: 'network_error', error: excerptOf(`${e.code ?? 'error'}: ${e.message}`) };
     } finally {
-      clearTimeout(timer);
+      done = true;
+      for (const t of timers) clearTimeout(t);
     }
   }
 

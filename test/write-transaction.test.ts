@@ -95,3 +95,22 @@ describe(`Database.transaction (${dbKind})`, () => {
     },
   );
 });
+
+describe(`Database.preparedStatements (${dbKind})`, () => {
+  it('answers as Database.statements does; on PostgreSQL each text is prepared once per connection and planned from then on', async () => {
+    const one = await createTestDatabase(1);
+    try {
+      const probe = (n: number) =>
+        one.db.preparedStatements.$queryRaw<{ n: number; s: string }[]>`SELECT ${n}::int AS n, ${`x${n}`}::text AS s`;
+      for (let n = 0; n < 8; n++) expect(await probe(n)).toEqual([{ n, s: `x${n}` }]);
+      expect(await one.db.statements.$queryRaw<{ n: number }[]>`SELECT ${3}::int AS n`).toEqual([{ n: 3 }]);
+      if (!onPostgres) return;
+      // One connection in the pool: the session that ran the eight probes.
+      const prepared = await one.db.statements.$queryRaw<{ name: string; runs: number }[]>`
+        SELECT name, (generic_plans + custom_plans)::int AS runs FROM pg_prepared_statements WHERE statement LIKE 'SELECT $1::int AS n%'`;
+      expect(prepared).toEqual([{ name: expect.stringMatching(/^cg_[0-9a-f]{24}$/), runs: 8 }]);
+    } finally {
+      await one.close();
+    }
+  });
+});

@@ -8,7 +8,15 @@ import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { DEFAULT_DATABASE_CONNECT_TIMEOUT_MS } from '../config.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { PgListener, type ListenerObserver, type ListenerStatus } from './listener.js';
-import { pgliteStatements, pgliteTransactions, poolStatements, poolTransactions, type TransactionRunner, type Tx } from './transaction.js';
+import {
+  pgliteStatements,
+  pgliteTransactions,
+  poolPreparedStatements,
+  poolStatements,
+  poolTransactions,
+  type TransactionRunner,
+  type Tx,
+} from './transaction.js';
 
 export type { PrismaClient };
 export type { ListenerObserver, ListenerState, ListenerStatus } from './listener.js';
@@ -37,6 +45,11 @@ export interface Database {
    * customer list's reads, customers/queries.ts); reported to the query listeners like Prisma's.
    */
   readonly statements: Tx;
+  /**
+   * As `statements`, for statements whose text never varies (the webhook sender's): prepared
+   * once per connection, planned once (db/transaction.ts). PGlite: the same as `statements`.
+   */
+  readonly preparedStatements: Tx;
   /** The adapter factory, for the schema engine (migrations). */
   readonly adapterFactory: SqlMigrationAwareDriverAdapterFactory;
   /**
@@ -97,6 +110,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     const prisma = makeClient(adapterFactory);
     const transaction = poolTransactions(pool, report);
     const statements = poolStatements(pool, report);
+    const preparedStatements = poolPreparedStatements(pool, report);
     // One dedicated connection per process carries every LISTEN, and comes back after a loss.
     const listener = new PgListener({ connectionString: target.url, connectTimeoutMs });
     return {
@@ -104,6 +118,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
       prisma,
       transaction,
       statements,
+      preparedStatements,
       adapterFactory,
       onQuery,
       listen: (channel, onNotify) => listener.listen(channel, onNotify),
@@ -132,6 +147,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     prisma,
     transaction,
     statements,
+    preparedStatements: statements,
     adapterFactory,
     onQuery,
     async listen(channel, onNotify) {

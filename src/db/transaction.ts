@@ -9,7 +9,8 @@
 // statements Prisma does not plan anyway: the profile of the upsert path showed Prisma's runtime
 // at about a quarter of the gateway's busy time. The customer list's statements (page, count,
 // stats) run the same way, outside a transaction (`poolStatements` / `pgliteStatements`).
-// Everything else (lookups, the lifecycle moves, the webhook tables) stays on Prisma.
+// So do the webhook sender's statements (prepared: `poolPreparedStatements`). Everything else
+// (lookups, the lifecycle moves, webhook management) stays on Prisma.
 //
 // It stays ONE owner of write transactions: this file opens, commits and rolls back; what a
 // failure means is still decided by db/errors.ts (whose classifier reads pg's and PGlite's errors
@@ -17,6 +18,7 @@
 // still `Prisma.Sql` values, built and parameterised the same way, and they are reported to the
 // same query listeners (tests count round trips with them) — COMMIT included, BEGIN not, as
 // Prisma reported them.
+import { createHash } from 'node:crypto';
 import type { PGlite, Transaction as PGliteTransaction } from '@electric-sql/pglite';
 import type pg from 'pg';
 import { Prisma } from '../generated/prisma/client.js';
@@ -62,6 +64,29 @@ function txOver(run: (text: string, values: unknown[]) => Promise<{ rows: unknow
 export function poolStatements(pool: pg.Pool, report: Report): Tx {
   return txOver(async (text, values) => {
     const r = await pool.query(text, values);
+    return { rows: r.rows, count: r.rowCount ?? 0 };
+  }, report);
+}
+
+/**
+ * Like poolStatements, but each statement is a named prepared statement (named by a hash of its
+ * text): parsed and planned once per connection rather than on every run. Only for statements
+ * whose text never varies (no list spliced into the SQL): each distinct text stays prepared on
+ * every connection that ran it. The webhook sender's statements are such, and run several times
+ * a second under write load; their planning was a visible part of its cost (bench/README.md).
+ */
+export function poolPreparedStatements(pool: pg.Pool, report: Report): Tx {
+  const names = new Map<string, string>();
+  const nameOf = (text: string) => {
+    let name = names.get(text);
+    if (!name) {
+      name = `cg_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+      names.set(text, name);
+    }
+    return name;
+  };
+  return txOver(async (text, values) => {
+    const r = await pool.query({ name: nameOf(text), text, values });
     return { rows: r.rows, count: r.rowCount ?? 0 };
   }, report);
 }

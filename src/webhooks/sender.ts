@@ -81,7 +81,7 @@ const DEFAULT_POLL_MS = 1000;
  * travel together, which is what keeps the sender's cost on the write path low; it adds at
  * most this much to the first attempt's latency (SPEC: within 1 s of the commit).
  */
-const DEFAULT_FAN_OUT_INTERVAL_MS = 25;
+const DEFAULT_FAN_OUT_INTERVAL_MS = 100;
 const DEFAULT_CHAIN_LIMIT = 10;
 const DEFAULT_BATCH_SIZE = 20;
 /** A lease outlives an attempt by this margin, so that only a dead instance loses one. */
@@ -162,7 +162,7 @@ export class WebhookSender {
       this.fanOutQueued = null;
       if (this.closed) return;
       try {
-        const r = await fanOut(this.db.statements, this.options.now());
+        const r = await fanOut(this.db.preparedStatements, this.options.now());
         if (r.queued > 0) this.monitor.emit('queued', r.queued);
       } catch (error) {
         // The cursor did not move: the next wake-up (at the latest the poll) retries.
@@ -191,7 +191,7 @@ export class WebhookSender {
           let batches: Batch[];
           try {
             const leaseUntil = new Date(now.getTime() + this.leaseMs);
-            batches = await claimBatches(this.db.statements, this.instanceId, now, leaseUntil, free, this.batchSize);
+            batches = await claimBatches(this.db.preparedStatements, this.instanceId, now, leaseUntil, free, this.batchSize);
           } catch (error) {
             this.options.log.warn({ error: errorText(error) }, 'webhook claim failed');
             break;
@@ -237,7 +237,7 @@ export class WebhookSender {
       const now = this.options.now();
       const more = failed.length === 0 && !this.closed && rounds < (this.options.chainLimit ?? DEFAULT_CHAIN_LIMIT);
       const next = more ? { leaseUntil: new Date(now.getTime() + this.leaseMs), size: this.batchSize } : null;
-      batch = await recordBatch(this.db.statements, this.instanceId, current, sent, failed, now, next);
+      batch = await recordBatch(this.db.preparedStatements, this.instanceId, current, sent, failed, now, next);
       this.monitor.emit('recorded', current.endpointId, sent.length + failed.length);
     }
   }
@@ -343,7 +343,7 @@ export class WebhookSender {
 
   /** When the oldest waiting delivery was queued (for the metric of that name); null when none waits. */
   oldestPendingAt(): Promise<Date | null> {
-    return oldestPendingAt(this.db.statements);
+    return oldestPendingAt(this.db.preparedStatements);
   }
 
   /** Stops listening and polling and lets the attempts in flight finish (bounded by the timeout). */

@@ -1,19 +1,20 @@
 // The webhook sender of one gateway instance: the second consumer of the customer event log,
 // next to the subscription bus (docs/events.md, "The webhook sender").
 //
-// - Fan-out: woken by the same NOTIFY as the bus (or a fallback poll), it runs queue.fanOut,
-//   which turns the events committed since a cursor shared by every instance into deliveries,
-//   in the statement that advances the cursor. The log is the source of truth: a rolled-back
-//   change has no event, hence no webhook; a committed one has an event, hence deliveries
-//   (even if this process dies right after the commit: the next fan-out of any instance
-//   finds it).
+// - Fan-out: woken by the same NOTIFY as the bus (or a fallback poll), at most every 100 ms,
+//   it runs queue.fanOut, which turns the events committed since a cursor shared by every
+//   instance into deliveries, in the statement that advances the cursor. The log is the source
+//   of truth: a rolled-back change has no event, hence no webhook; a committed one has an
+//   event, hence deliveries (even if this process dies right after the commit: the next
+//   fan-out of any instance finds it).
 // - Delivery: up to `concurrency` endpoints at a time, each leased to this instance with a
-//   batch of its oldest due deliveries (queue.claimBatches), sent one at a time in queue
-//   (commit) order and recorded together with the claim of the endpoint's next batch
-//   (queue.recordBatch), so a busy endpoint costs one statement per batch. A failure pauses the endpoint for its backoff (a dead endpoint costs one attempt per
-//   backoff period, not one per queued event) and schedules the delivery's retry, until its
-//   24 hours are over. A slow endpoint holds one slot for at most the timeout; other endpoints
-//   use the others.
+//   batch of its oldest due deliveries (queue.claimBatches), sent in queue (commit) order,
+//   several at once pipelined on the endpoint's connection (transport.ts), and recorded
+//   together with the claim of the endpoint's next batch (queue.recordBatch), so a busy
+//   endpoint costs one statement per batch. A failure pauses the endpoint for its backoff (a
+//   dead endpoint costs a few attempts per backoff period, not one per queued event) and
+//   schedules the delivery's retry, until its 24 hours are over. A slow endpoint holds one slot
+//   for at most the lease; other endpoints use the others.
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -66,7 +67,7 @@ export interface SenderOptions {
   chainLimit?: number;
   /** Shortest time between the starts of two fan-outs of this instance (0: back to back). */
   fanOutIntervalMs?: number;
-  /** Deliveries leased with an endpoint at a time (sent one by one, recorded together). */
+  /** Deliveries leased with an endpoint at a time (sent in order, pipelined, recorded together). */
   batchSize?: number;
   now: () => Date;
   random?: () => number;

@@ -78,6 +78,8 @@ interface Connection {
   lastUsed: number;
   /** The receiver answered `Connection: close`: never pipelined to (while this object lives). */
   closes: boolean;
+  /** A socket is up (undici's 'connect' and 'disconnect' events). */
+  connected: boolean;
 }
 
 /** Sends attempts, each endpoint over its own keep-alive connection. */
@@ -125,8 +127,24 @@ export class WebhookTransport {
     const arm = () => {
       if (!done) timers.push(setTimeout(expire(`no answer within ${req.timeoutMs} ms`), req.timeoutMs));
     };
-    if (req.after) void req.after.then(arm, arm);
-    else arm();
+    // The timeout counts once the request can be written: after its predecessor's answer, and
+    // once the connection is up (undici writes on 'connect', in the same turn; connecting has
+    // its own timeout). So a request is never timed out before it left, however busy this
+    // process is.
+    let waiting = 0;
+    const gate = () => {
+      waiting -= 1;
+      if (waiting === 0) arm();
+    };
+    if (req.after) {
+      waiting += 1;
+      void req.after.then(gate, gate);
+    }
+    if (!connection.connected) {
+      waiting += 1;
+      connection.client.once('connect', gate);
+    }
+    if (waiting === 0) arm();
     if (req.deadline !== undefined) {
       timers.push(setTimeout(expire('no answer before the end of the lease'), Math.max(0, req.deadline - performance.now())));
     }
@@ -156,6 +174,7 @@ export class WebhookTransport {
       return { kind: 'network_error', error: excerptOf(`${e.code ?? 'error'}: ${e.message}`) };
     } finally {
       done = true;
+      connection.client.off('connect', gate);
       for (const t of timers) clearTimeout(t);
     }
   }
@@ -183,6 +202,7 @@ export class WebhookTransport {
         origin: url.origin,
         lastUsed: now,
         closes: false,
+        connected: false,
         client: new Client(url.origin, {
           // One request at a time until the receiver shows it keeps the connection (learn()).
           pipelining: 1,
@@ -193,6 +213,12 @@ export class WebhookTransport {
           connect: { lookup: this.lookup, timeout: timeoutMs },
         }),
       };
+      const conn = c;
+      // Each attempt waiting for the connection listens for it (pipelining: up to 20).
+      conn.client.setMaxListeners(64);
+      conn.client.on('connect', () => (conn.connected = true));
+      conn.client.on('disconnect', () => (conn.connected = false));
+      conn.client.on('connectionError', () => (conn.connected = false));
       this.connections.set(endpointId, c);
     }
     c.lastUsed = now;

@@ -1,5 +1,8 @@
 // The webhook transport alone (no database): pipelining on an endpoint's own connection, and
 // how its timeouts are counted. Receivers are real HTTP servers on 127.0.0.1.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { WebhookTransport, type AttemptOutcome } from '../src/webhooks/transport.js';
 import { Receiver } from './helpers/webhooks.js';
@@ -68,6 +71,83 @@ describe('webhook transport', () => {
       expect(receiver.received.map((r) => r.connection)).toEqual([1, 2, 1, 2]);
     } finally {
       transport.close();
+    }
+  });
+
+  it('whatever a receiver answers (status, Connection header, body size, Location), the outcome follows the status and the excerpt stays short and printable', async () => {
+    interface Answer {
+      status: number;
+      connection: string | null;
+      bodyBytes: number;
+      location: string | null;
+    }
+    const answer = fc.record({
+      status: fc.integer({ min: 200, max: 599 }),
+      connection: fc.constantFrom(null, 'close', 'keep-alive', 'Close', 'keep-alive, close'),
+      bodyBytes: fc.constantFrom(0, 1, 4095, 4096, 4097, 70_000),
+      location: fc.option(fc.stringMatching(/^[\x20-\x7e]{0,300}$/), { nil: null }),
+    });
+    // Each request carries its index; the receiver answers it from the script, the same way
+    // if it arrives twice (a connection lost with requests behind the one answered).
+    let script: Answer[] = [];
+    let arrivals: number[] = [];
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const { i } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { i: number };
+        arrivals.push(i);
+        const a = script[i]!;
+        const headers: Record<string, string> = { 'content-type': 'text/plain' };
+        if (a.connection) headers.connection = a.connection;
+        if (a.location !== null) headers.location = a.location;
+        res.writeHead(a.status, headers);
+        res.end(Buffer.alloc(a.bodyBytes, 0x07)); // BEL: a control character the excerpt must drop
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    const transport = new WebhookTransport(OPEN, { pipelining: 10 });
+    const seed = Number((process.env.FUZZ_SEED ?? '1').split(',')[0]);
+    // A fresh endpoint (connection) per run: what one run taught the transport does not carry over.
+    let endpointNumber = 0;
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.array(answer, { minLength: 1, maxLength: 4 }), async (answers) => {
+          script = answers;
+          arrivals = [];
+          const endpointId = `e${endpointNumber}`;
+          // Pipelined as the sender does: each timed from the answer ahead of it.
+          const outcomes: Promise<AttemptOutcome>[] = [];
+          for (let i = 0; i < answers.length; i++) {
+            const after = outcomes.at(-1);
+            const body = JSON.stringify({ i });
+            outcomes.push(transport.attempt({ endpointId, url, body, headers: {}, timeoutMs: 5000, ...(after ? { after } : {}) }));
+          }
+          const got = await Promise.all(outcomes);
+          got.forEach((o, i) => {
+            const status = answers[i]!.status;
+            if (status < 300) expect(o).toEqual({ kind: 'delivered', status });
+            else {
+              expect(o).toMatchObject({ kind: 'http_error', status });
+              if (o.kind !== 'http_error') return;
+              expect(o.error.length).toBeLessThanOrEqual(260);
+              expect(o.error).not.toMatch(/[\u0000-\u001f\u007f]/);
+              if (status < 400) expect(o.error).toMatch(/redirect not followed/);
+            }
+          });
+          // Every request arrived, in order of first arrival, and none more than twice.
+          const firsts = arrivals.filter((i, k) => arrivals.indexOf(i) === k);
+          expect(firsts).toEqual(answers.map((_, i) => i));
+          for (let i = 0; i < answers.length; i++) expect(arrivals.filter((x) => x === i).length).toBeLessThanOrEqual(2);
+          endpointNumber += 1;
+        }),
+        { numRuns: 40, seed },
+      );
+    } finally {
+      transport.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });

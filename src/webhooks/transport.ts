@@ -18,7 +18,9 @@
 //   A new connection sends one request at a time until an answer shows the receiver keeps it
 //   open; a receiver that answers `Connection: close` is never pipelined to (some servers, Node's
 //   among them, still run the requests queued behind such an answer, and each would then arrive
-//   again on the next connection: duplicates growing with the depth). `WEBHOOK_PIPELINING=1`
+//   again on the next connection: duplicates growing with the depth), nor is one whose
+//   connection was lost with requests behind the one being answered (it closed it, or we did,
+//   for an answer past the read bound): those are sent again once, one at a time. `WEBHOOK_PIPELINING=1`
 //   turns pipelining off (one request at a time per endpoint).
 // undici rather than node:http: node:http has no pipelining, and undici costs less CPU per
 // request, which the API requests served by the same process feel.
@@ -75,11 +77,19 @@ export interface TransportOptions {
 interface Connection {
   client: Client;
   origin: string;
+  /** The endpoint URL last checked against the policy, and its path. */
+  url: string;
+  path: string;
   lastUsed: number;
-  /** The receiver answered `Connection: close`: never pipelined to (while this object lives). */
+  /**
+   * Not pipelined to (while this object lives): the receiver answered `Connection: close`, or
+   * the connection was lost with requests behind the one being answered.
+   */
   closes: boolean;
   /** A socket is up (undici's 'connect' and 'disconnect' events). */
   connected: boolean;
+  /** Attempts of this endpoint between their request and their outcome. */
+  inFlight: number;
 }
 
 /** Sends attempts, each endpoint over its own keep-alive connection. */
@@ -106,16 +116,8 @@ export class WebhookTransport {
 
   /** Makes one attempt; never throws (every failure is an outcome). */
   async attempt(req: AttemptRequest): Promise<AttemptOutcome> {
-    const problem = urlProblem(req.url, this.policy);
-    if (problem) return { kind: 'refused', error: `url ${problem}` };
-    const url = new URL(req.url);
-    const literal = ipLiteralOf(url);
-    try {
-      if (literal) checkAddress(literal, this.policy);
-    } catch (error) {
-      return { kind: 'refused', error: (error as Error).message };
-    }
-    const connection = this.connectionFor(req.endpointId, url, req.timeoutMs);
+    const connection = this.connectionFor(req);
+    if (typeof connection === 'string') return { kind: 'refused', error: connection };
     const abort = new AbortController();
     let timedOut: string | null = null;
     let done = false;
@@ -148,9 +150,10 @@ export class WebhookTransport {
     if (req.deadline !== undefined) {
       timers.push(setTimeout(expire('no answer before the end of the lease'), Math.max(0, req.deadline - performance.now())));
     }
+    connection.inFlight += 1;
     try {
       const res = await connection.client.request({
-        path: `${url.pathname}${url.search}`,
+        path: connection.path,
         method: 'POST',
         headers: {
           ...req.headers,
@@ -173,6 +176,7 @@ export class WebhookTransport {
       const e = error as NodeJS.ErrnoException;
       return { kind: 'network_error', error: excerptOf(`${e.code ?? 'error'}: ${e.message}`) };
     } finally {
+      connection.inFlight -= 1;
       done = true;
       connection.client.off('connect', gate);
       for (const t of timers) clearTimeout(t);
@@ -182,46 +186,69 @@ export class WebhookTransport {
   /** Pipelines on a connection once an answer shows it stays open; stops for good on `Connection: close`. */
   private learn(c: Connection, connectionHeader: string | string[] | undefined): void {
     if (c.closes) return;
-    if (/\bclose\b/i.test(String(connectionHeader ?? ''))) {
-      c.closes = true;
-      c.client.pipelining = 1;
-    } else if (c.client.pipelining !== this.options.pipelining) c.client.pipelining = this.options.pipelining;
+    if (/\bclose\b/i.test(String(connectionHeader ?? ''))) stopPipelining(c);
+    else if (c.client.pipelining !== this.options.pipelining) c.client.pipelining = this.options.pipelining;
   }
 
-  /** The endpoint's connection (a new one when its URL moved to another origin). */
-  private connectionFor(endpointId: string, url: URL, timeoutMs: number): Connection {
+  /**
+   * The endpoint's connection, or why its URL is refused. The URL's rules (scheme, literal
+   * addresses in any spelling) depend only on the URL and the policy, so they are checked when
+   * the endpoint's URL is first seen or changes, not on every attempt; the addresses a name
+   * resolves to are checked on every connect (`guardedLookup`). A URL on another origin gets a
+   * new connection.
+   */
+  private connectionFor(req: AttemptRequest): Connection | string {
     const now = performance.now();
     if (now - this.lastSweep > IDLE_CONNECTION_MS) this.sweep(now);
-    let c = this.connections.get(endpointId);
+    let c = this.connections.get(req.endpointId);
+    if (c && c.url === req.url) {
+      c.lastUsed = now;
+      return c;
+    }
+    const problem = urlProblem(req.url, this.policy);
+    if (problem) return `url ${problem}`;
+    const url = new URL(req.url);
+    const literal = ipLiteralOf(url);
+    try {
+      if (literal) checkAddress(literal, this.policy);
+    } catch (error) {
+      return (error as Error).message;
+    }
     if (c && c.origin !== url.origin) {
+      this.connections.delete(req.endpointId);
       void c.client.close();
       c = undefined;
     }
-    if (!c) {
-      c = {
-        origin: url.origin,
-        lastUsed: now,
-        closes: false,
-        connected: false,
-        client: new Client(url.origin, {
-          // One request at a time until the receiver shows it keeps the connection (learn()).
-          pipelining: 1,
-          keepAliveTimeout: KEEP_ALIVE_MS,
-          // Our own timer bounds the whole attempt; these only make sure undici never waits longer.
-          headersTimeout: timeoutMs,
-          bodyTimeout: timeoutMs,
-          connect: { lookup: this.lookup, timeout: timeoutMs },
-        }),
-      };
-      const conn = c;
-      // Each attempt waiting for the connection listens for it (pipelining: up to 20).
-      conn.client.setMaxListeners(64);
-      conn.client.on('connect', () => (conn.connected = true));
-      conn.client.on('disconnect', () => (conn.connected = false));
-      conn.client.on('connectionError', () => (conn.connected = false));
-      this.connections.set(endpointId, c);
-    }
+    c ??= this.open(req.endpointId, url.origin, req.timeoutMs);
+    c.url = req.url;
+    c.path = `${url.pathname}${url.search}`;
     c.lastUsed = now;
+    return c;
+  }
+
+  private open(endpointId: string, origin: string, timeoutMs: number): Connection {
+    const client = new Client(origin, {
+      // One request at a time until the receiver shows it keeps the connection (learn()).
+      pipelining: 1,
+      keepAliveTimeout: KEEP_ALIVE_MS,
+      // Our own timer bounds the whole attempt; these only make sure undici never waits longer.
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      connect: { lookup: this.lookup, timeout: timeoutMs },
+    });
+    const c: Connection = { client, origin, url: '', path: '', lastUsed: 0, closes: false, connected: false, inFlight: 0 };
+    // Each attempt waiting for the connection listens for it (pipelining: up to 20).
+    client.setMaxListeners(64);
+    client.on('connect', () => (c.connected = true));
+    client.on('disconnect', () => {
+      c.connected = false;
+      // Lost with requests pipelined behind the one being answered (the receiver closed it, or we
+      // did: a body past the read bound): undici sends those again on the next connection, so
+      // the receiver may see them twice. Once is enough: this endpoint is not pipelined to again.
+      if (c.inFlight > 1) stopPipelining(c);
+    });
+    client.on('connectionError', () => (c.connected = false));
+    this.connections.set(endpointId, c);
     return c;
   }
 
@@ -240,6 +267,12 @@ export class WebhookTransport {
     for (const c of this.connections.values()) void c.client.destroy();
     this.connections.clear();
   }
+}
+
+/** One request at a time on this connection from now on. */
+function stopPipelining(c: Connection): void {
+  c.closes = true;
+  c.client.pipelining = 1;
 }
 
 /** The outcome of an answer, reading at most MAX_RESPONSE_BYTES of its body. */

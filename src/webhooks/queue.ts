@@ -253,7 +253,9 @@ export async function recordBatch(
       UPDATE webhook_deliveries d SET status = 'DELIVERED', delivered_at = ${now}::timestamptz, last_status_code = r.code,
         last_error = NULL, attempts = d.attempts + 1, last_attempt_at = r.started
       FROM unnest(${ids}::bigint[], ${sent.map((r) => r.statusCode)}::int[], ${sent.map((r) => r.startedAt)}::timestamptz[]) AS r(id, code, started)
-      WHERE d.id = r.id AND d.status = 'PENDING'),
+      -- "id = ANY" as well as the join: the rows are found by their keys, whatever the planner
+      -- believes of the table's size (joined to unnest alone, it may scan the whole table).
+      WHERE d.id = r.id AND d.id = ANY(${ids}::bigint[]) AND d.endpoint_id = ${batch.endpointId}::uuid AND d.status = 'PENDING'),
     batch AS (
       SELECT due.id, due.endpoint_id FROM (
         SELECT d.id, d.endpoint_id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled
@@ -278,7 +280,8 @@ export async function recordBatch(
       FROM leased, unnest(${failed.map((f) => f.deliveryId.toString())}::bigint[], ${failed.map((f) => f.retryAt)}::timestamptz[],
                           ${failed.map((f) => f.statusCode)}::int[], ${failed.map((f) => f.error.slice(0, 500))}::text[],
                           ${failed.map((f) => f.startedAt)}::timestamptz[]) AS f(id, retry, code, error, started)
-      WHERE d.id = f.id AND d.status = 'PENDING')
+      WHERE d.id = f.id AND d.id = ANY(${failed.map((f) => f.deliveryId.toString())}::bigint[]) AND d.endpoint_id = ${batch.endpointId}::uuid
+        AND d.status = 'PENDING')
     ${batchSelect(now)}`;
   return next ? (toBatches(rows, next.leaseUntil)[0] ?? null) : null;
 }

@@ -1,0 +1,2 @@
+-- DropIndex
+DROP INDEX "webhook_deliveries_endpoint_id_id_idx";

@@ -10,6 +10,7 @@ import { SYSTEM_ACTOR } from '../src/events/actor.js';
 import { applyKycTransition } from '../src/customers/lifecycle.js';
 import { nominalDelay, RETRY_WINDOW_MS } from '../src/webhooks/backoff.js';
 import { WEBHOOK_EVENT_TYPES, WebhookEventType } from '../src/webhooks/event-types.js';
+import { deliveryCursor } from '../src/webhooks/endpoints.js';
 import { DELIVERY_LOG_DAYS, purgeFinishedDeliveries } from '../src/webhooks/queue.js';
 import { SecretBox, SecretUnavailableError } from '../src/webhooks/secret-box.js';
 import { moveKyc, seedCustomer, verify } from './helpers/customers.js';
@@ -653,5 +654,71 @@ describe(`webhooks (${dbKind})`, () => {
     expect(ordered('/a')[0]!.connection).not.toBe(ordered('/b')[0]!.connection);
     const rows = await ctx.db.prisma.webhookDelivery.findMany({ where: { endpointId: { in: [a.id, b.id] } } });
     expect(rows.map((d) => [d.status, d.attempts])).toEqual(Array.from({ length: 6 }, () => ['DELIVERED', 1]));
+  });
+  it("the delivery log: newest first across statuses, one status when asked, paged with `after`, never another organisation's", async () => {
+    const { orgId } = await ctx.org();
+    const other = await ctx.org();
+    const { id: endpointId } = await createEndpoint(ctx.gw.services, orgId, 'https://example.invalid/hook', [
+      WebhookEventType.CustomerCreated,
+    ]);
+    const { id: foreign } = await createEndpoint(ctx.gw.services, other.orgId, 'https://example.invalid/hook', [
+      WebhookEventType.CustomerCreated,
+    ]);
+    // Statuses interleaved in id order (as retries and replays leave them); pending ones are not
+    // due for a day, so no sender touches them.
+    const statuses = ['DELIVERED', 'FAILED', 'DELIVERED', 'PENDING', 'DELIVERED', 'FAILED', 'DELIVERED', 'PENDING', 'DELIVERED'] as const;
+    const later = new Date(Date.now() + 86_400_000);
+    for (const [i, status] of statuses.entries()) {
+      await ctx.db.prisma.webhookDelivery.create({
+        data: {
+          orgId,
+          endpointId,
+          customerEventId: BigInt(1000 + i),
+          eventType: 'customer.created',
+          status,
+          nextAttemptAt: later,
+          deadlineAt: later,
+        },
+      });
+    }
+    await ctx.db.prisma.webhookDelivery.create({
+      data: {
+        orgId: other.orgId,
+        endpointId: foreign,
+        customerEventId: 1n,
+        eventType: 'customer.created',
+        nextAttemptAt: later,
+        deadlineAt: later,
+      },
+    });
+    const endpoints = ctx.gw.services.webhooks.endpoints;
+    const page = async (p: Parameters<typeof endpoints.deliveries>[2], org = orgId, id = endpointId) => {
+      const r = await endpoints.deliveries(org, id, p);
+      if (!r.ok) throw new Error(JSON.stringify(r.failure));
+      return r.value;
+    };
+    const events = (p: { deliveries: { eventId: string }[] }) => p.deliveries.map((d) => Number(/^evt_(\d+)_/.exec(d.eventId)![1]));
+    const newestFirst = [...statuses.keys()].reverse().map((i) => 1000 + i);
+
+    const first = await page({ first: 4 });
+    expect(events(first)).toEqual(newestFirst.slice(0, 4));
+    expect(first.hasMore).toBe(true);
+    const second = await page({ first: 4, after: deliveryCursor(first.deliveries.at(-1)!) });
+    expect(events(second)).toEqual(newestFirst.slice(4, 8));
+    const last = await page({ first: 4, after: deliveryCursor(second.deliveries.at(-1)!) });
+    expect(events(last)).toEqual(newestFirst.slice(8));
+    expect(last.hasMore).toBe(false);
+
+    for (const status of ['DELIVERED', 'FAILED', 'PENDING'] as const) {
+      const expected = newestFirst.filter((e) => statuses[e - 1000] === status);
+      const one = await page({ first: 2, status });
+      expect(one.deliveries.every((d) => d.status === status)).toBe(true);
+      expect(events(one)).toEqual(expected.slice(0, 2));
+      const rest = await page({ first: 10, status, after: deliveryCursor(one.deliveries.at(-1)!) });
+      expect(events(rest)).toEqual(expected.slice(2));
+    }
+    expect((await page({ first: 0 })).deliveries).toEqual([]);
+    // Another organisation's endpoint, asked by its id: nothing of it.
+    expect(events(await page({ first: 10 }, orgId, foreign))).toEqual([]);
   });
 });

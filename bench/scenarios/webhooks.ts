@@ -63,7 +63,7 @@ export const webhooksScenario: Scenario = async (ctx) => {
   // for the integrator's machine, so the CPU it takes on this one is not the sender's cost.
   const counting = await startCountingReceiver();
   try {
-    await writeCost(ctx, counting.port, counting.received);
+    await writeCost(ctx, counting.port, () => counting.received());
   } finally {
     await counting.close();
   }

@@ -11,7 +11,7 @@ import type { FieldError } from '../lib/error-codes.js';
 import { isUuid } from '../lib/ids.js';
 import { urlProblem, type NetworkPolicy } from './address-policy.js';
 import { isWebhookEventType, parseWebhookEventId, webhookEventId, type WebhookEventType } from './event-types.js';
-import { requeueEvent, requeueSince, type DeliveryColumns } from './queue.js';
+import { deliveryLog, requeueEvent, requeueSince, type DeliveryColumns } from './queue.js';
 import type { SecretBox } from './secret-box.js';
 import { generateSecret } from './signing.js';
 
@@ -265,11 +265,7 @@ export class WebhookEndpoints {
       return invalid([{ field: 'first', message: `must be between 0 and ${DELIVERIES_MAX}` }]);
     }
     const before = page.after ? decodeCursor(page.after, readDeliveryCursor) : null;
-    const rows = await this.prisma.webhookDelivery.findMany({
-      where: { endpointId, orgId, ...(page.status ? { status: page.status } : {}), ...(before !== null ? { id: { lt: before } } : {}) },
-      orderBy: { id: 'desc' },
-      take: first + 1,
-    });
+    const rows = await deliveryLog(this.prisma, orgId, endpointId, page.status ?? null, before, first + 1);
     return ok({ deliveries: rows.slice(0, first).map(toDelivery), hasMore: rows.length > first, continues: before !== null });
   }
 

@@ -317,6 +317,34 @@ const DELIVERY_RETURNING = Prisma.raw(
    next_attempt_at AS "nextAttemptAt", delivered_at AS "deliveredAt", created_at AS "createdAt"`,
 );
 
+/**
+ * A page of an endpoint's delivery log, newest first: deliveries with an id below `before`
+ * (null: from the newest), of one status or of all. There is one ordered index,
+ * (endpoint_id, status, id) (schema.prisma says why), so every status is read in its own range,
+ * `limit` rows at most each, and the ranges merged: a page costs at most three `limit`-row index
+ * scans however long the log, where a filter on status over an id-ordered scan could read every
+ * delivered row of the endpoint to find a few failed ones.
+ */
+export async function deliveryLog(
+  db: Tx,
+  orgId: string,
+  endpointId: string,
+  status: WebhookDeliveryStatus | null,
+  before: bigint | null,
+  limit: number,
+): Promise<DeliveryColumns[]> {
+  const rows = await db.$queryRaw<DeliveryColumns[]>`
+    SELECT d.* FROM unnest(enum_range(NULL::"WebhookDeliveryStatus")) AS s(status)
+    CROSS JOIN LATERAL (
+      SELECT ${DELIVERY_RETURNING} FROM webhook_deliveries
+      WHERE endpoint_id = ${endpointId}::uuid AND status = s.status AND org_id = ${orgId}::uuid
+        AND id < coalesce(${before?.toString() ?? null}::bigint, 9223372036854775807)
+      ORDER BY id DESC LIMIT ${limit}) d
+    WHERE ${status}::"WebhookDeliveryStatus" IS NULL OR s.status = ${status}::"WebhookDeliveryStatus"
+    ORDER BY d.id DESC LIMIT ${limit}`;
+  return rows.map((r) => ({ ...r, id: BigInt(r.id), customerEventId: BigInt(r.customerEventId) }));
+}
+
 /** Re-queues deliveries (replay tool): new ones are inserted, finished ones reset; pending ones are left alone. */
 function requeueValues(now: Date) {
   return {

@@ -158,15 +158,20 @@ function toBatches(rows: ItemRow[], leaseUntil: Date): Batch[] {
   return [...batches.values()];
 }
 
+/**
+ * What a leased endpoint (`e`) brings to its batch: URL, breaker, and the secrets that sign now,
+ * once per endpoint (not per delivery), as text: the driver would parse JSON on every row.
+ */
+const leasedColumns = (now: Date) => Prisma.sql`e.id, e.url, e.failure_count,
+  (SELECT json_agg(json_build_object('id', ws.id::text, 'secret', ws.secret) ORDER BY ws.expires_at DESC NULLS FIRST)::text
+   FROM webhook_secrets ws WHERE ws.endpoint_id = e.id AND (ws.expires_at IS NULL OR ws.expires_at > ${now}::timestamptz)) AS secrets`;
+
 /** Selects the items of CTE `batch` (id, endpoint_id) with their leased endpoint (CTE `leased`) and events. */
-const batchSelect = (now: Date) => Prisma.sql`
+const batchSelect = Prisma.sql`
   SELECT d.id, d.org_id::text AS org_id, d.endpoint_id::text AS endpoint_id, leased.url, leased.failure_count,
          d.event_type, d.attempts, d.deadline_at,
          e.id AS e_id, e.kind::text AS kind, e.kyc_from::text AS kyc_from, e.kyc_to::text AS kyc_to,
-         e.aml_from::text AS aml_from, e.aml_to::text AS aml_to, e.snapshot, e.occurred_at,
-         (SELECT json_agg(json_build_object('id', ws.id::text, 'secret', ws.secret) ORDER BY ws.expires_at DESC NULLS FIRST)
-          FROM webhook_secrets ws
-          WHERE ws.endpoint_id = d.endpoint_id AND (ws.expires_at IS NULL OR ws.expires_at > ${now}::timestamptz)) AS secrets
+         e.aml_from::text AS aml_from, e.aml_to::text AS aml_to, e.snapshot, e.occurred_at, leased.secrets
   FROM batch JOIN webhook_deliveries d ON d.id = batch.id JOIN leased ON leased.id = d.endpoint_id
   LEFT JOIN customer_events e ON e.id = d.customer_event_id AND e.org_id = d.org_id
   ORDER BY d.endpoint_id, d.id`;
@@ -204,9 +209,9 @@ export async function claimBatches(db: Tx, me: string, now: Date, leaseUntil: Da
     leased AS (
       UPDATE webhook_endpoints e SET lease_owner = ${me}, lease_until = ${leaseUntil}::timestamptz
       FROM (SELECT DISTINCT endpoint_id FROM batch) b WHERE e.id = b.endpoint_id
-      RETURNING e.id, e.url, e.failure_count
+      RETURNING ${leasedColumns(now)}
     )
-    ${batchSelect(now)}`;
+    ${batchSelect}`;
   return toBatches(rows, leaseUntil);
 }
 
@@ -271,7 +276,7 @@ export async function recordBatch(
         lease_owner = CASE WHEN EXISTS (SELECT 1 FROM batch) THEN ${me} END,
         lease_until = CASE WHEN EXISTS (SELECT 1 FROM batch) THEN ${next?.leaseUntil ?? now}::timestamptz ELSE ${now}::timestamptz END
       WHERE e.id = ${batch.endpointId}::uuid AND e.lease_owner = ${me}
-      RETURNING e.id, e.url, e.failure_count),
+      RETURNING ${leasedColumns(now)}),
     bad AS (
       UPDATE webhook_deliveries d
       SET status = CASE WHEN f.retry IS NULL THEN 'FAILED' ELSE 'PENDING' END::"WebhookDeliveryStatus",
@@ -282,7 +287,7 @@ export async function recordBatch(
                           ${failed.map((f) => f.startedAt)}::timestamptz[]) AS f(id, retry, code, error, started)
       WHERE d.id = f.id AND d.id = ANY(${failed.map((f) => f.deliveryId.toString())}::bigint[]) AND d.endpoint_id = ${batch.endpointId}::uuid
         AND d.status = 'PENDING')
-    ${batchSelect(now)}`;
+    ${batchSelect}`;
   return next ? (toBatches(rows, next.leaseUntil)[0] ?? null) : null;
 }
 

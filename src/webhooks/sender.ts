@@ -21,7 +21,7 @@
 //   for at most the lease; other endpoints use the others.
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import type { Database } from '../db/client.js';
 import { EVENTS_CHANNEL } from '../events/outbox.js';
 import type { Logger } from '../ops/logger.js';
@@ -39,7 +39,7 @@ import {
   type Sent,
 } from './queue.js';
 import { SecretUnavailableError, type SecretBox } from './secret-box.js';
-import { signatureHeaders } from './signing.js';
+import { signatureHeaders, signingKey } from './signing.js';
 import type { AttemptOutcome, AttemptOutcomeKind, WebhookTransport } from './transport.js';
 
 /** An attempt's outcome, or why nothing could be sent (`final`: never will be). */
@@ -257,9 +257,9 @@ export class WebhookSender {
   private async send(batch: Batch): Promise<{ sent: Sent[]; failed: Failed[] }> {
     const sent: Sent[] = [];
     const failed: Failed[] = [];
-    let secrets: string[] | Error;
+    let secrets: KeyObject[] | Error;
     try {
-      secrets = batch.secrets.map((s) => this.box.open(s.secret, s.id));
+      secrets = batch.secrets.map((s) => signingKey(this.box.open(s.secret, s.id)));
       if (secrets.length === 0) throw new SecretUnavailableError('the endpoint has no signing secret');
     } catch (error) {
       if (!(error instanceof SecretUnavailableError)) throw error;
@@ -298,7 +298,7 @@ export class WebhookSender {
   private async attempt(
     batch: Batch,
     item: BatchItem,
-    secrets: string[] | Error,
+    secrets: KeyObject[] | Error,
     now: Date,
     timing: { after: Promise<unknown> | undefined; deadline: number },
   ): Promise<Outcome> {

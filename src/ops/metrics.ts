@@ -196,9 +196,17 @@ export class GatewayMetrics {
           if (oldest) this.set(oldest.value);
         },
       });
+      // One labelled child per outcome, looked up once: every webhook attempt lands here, and
+      // prom-client hashes the label object on each call otherwise.
+      const byOutcome = new Map<string, { count: Counter.Internal; duration: Histogram.Internal<string> }>();
       const onAttempt = (outcome: string, _endpointId: string, durationMs: number) => {
-        attempts.inc({ outcome });
-        attemptDuration.observe({ outcome }, durationMs / 1000);
+        let child = byOutcome.get(outcome);
+        if (!child) {
+          child = { count: attempts.labels({ outcome }), duration: attemptDuration.labels({ outcome }) };
+          byOutcome.set(outcome, child);
+        }
+        child.count.inc();
+        child.duration.observe(durationMs / 1000);
       };
       sender.monitor.on('attempt', onAttempt);
       this.detachers.push(() => sender.monitor.off('attempt', onAttempt));

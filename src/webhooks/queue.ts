@@ -11,8 +11,19 @@ import type { PublicCustomer } from '../projection/customer.js';
 import { RETRY_WINDOW_MS } from './backoff.js';
 import { webhookTypeTable, type SourceEvent, type WebhookEventType } from './event-types.js';
 
-/** NOTIFY channel that wakes every instance's sender when deliveries were queued. */
+/**
+ * NOTIFY channel that wakes every instance's sender when deliveries were queued. The fan-out's
+ * payload lists the endpoints that got them, comma-separated (empty: any endpoint may have);
+ * the replay tool's is empty.
+ */
 export const DELIVERIES_CHANNEL = 'webhook_deliveries';
+/** Longest list of endpoint ids a fan-out's NOTIFY carries (PostgreSQL's limit is 8000 bytes). */
+const NOTIFY_IDS_MAX_CHARS = 7000;
+
+/** The endpoints a NOTIFY on DELIVERIES_CHANNEL names; null when it names none (any endpoint). */
+export function notifiedEndpoints(payload: string): string[] | null {
+  return payload === '' ? null : payload.split(',');
+}
 
 /** `webhookTypesOf` as a table the statements join: (kind, status reached) → type, in sending order. */
 const TYPE_TABLE = Prisma.sql`(VALUES ${Prisma.join(
@@ -62,10 +73,14 @@ export async function fanOut(db: Tx, now: Date): Promise<FanOutResult> {
         ON ep.org_id = ev.org_id AND ep.enabled AND m.type = ANY(ep.events) AND ep.created_at <= ev.occurred_at
       ORDER BY ev.id, m.ord, ep.id
       ON CONFLICT (endpoint_id, customer_event_id, event_type) DO NOTHING
-      RETURNING 1
+      RETURNING endpoint_id
     ),
     adv AS (UPDATE webhook_cursor c SET snapshot = s.snap::text FROM s WHERE c.id = 1 AND EXISTS (SELECT 1 FROM ev) RETURNING 1),
-    woke AS (SELECT pg_notify(${DELIVERIES_CHANNEL}, '') FROM (SELECT 1 FROM ins LIMIT 1) AS any_queued)
+    -- The payload names the endpoints that got deliveries (empty when too many to list: any).
+    touched AS (SELECT string_agg(DISTINCT endpoint_id::text, ',') AS ids FROM ins),
+    woke AS (
+      SELECT pg_notify(${DELIVERIES_CHANNEL}, CASE WHEN length(touched.ids) <= ${NOTIFY_IDS_MAX_CHARS} THEN touched.ids ELSE '' END)
+      FROM touched WHERE touched.ids IS NOT NULL)
     SELECT (SELECT count(*) FROM cur)::int AS locked, (SELECT count(*) FROM ev)::int AS events,
            (SELECT count(*) FROM ins)::int AS queued, (SELECT count(*) FROM adv)::int + (SELECT count(*) FROM woke)::int AS done`;
   const r = rows[0];

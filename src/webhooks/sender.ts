@@ -31,6 +31,7 @@ import {
   claimBatches,
   DELIVERIES_CHANNEL,
   fanOut,
+  notifiedEndpoints,
   oldestPendingAt,
   recordBatch,
   type Batch,
@@ -99,6 +100,8 @@ export class WebhookSender {
   /** Identifies this instance's leases (never a secret). */
   readonly instanceId = `${hostname().slice(0, 32)}:${process.pid}:${randomBytes(4).toString('hex')}`;
   private readonly active = new Set<Promise<void>>();
+  /** Endpoints this instance's chains are sending to. */
+  private readonly sending = new Set<string>();
   private fanOutChain: Promise<void> = Promise.resolve();
   private fanOutQueued: Promise<void> | null = null;
   private lastFanOutAt = 0;
@@ -137,7 +140,7 @@ export class WebhookSender {
       // A change only needs a fan-out; the fan-out's own NOTIFY (when it queued something)
       // wakes the claim of every instance, this one included.
       this.unlisten.push(await this.db.listen(EVENTS_CHANNEL, () => void this.fanOutNow()));
-      this.unlisten.push(await this.db.listen(DELIVERIES_CHANNEL, () => void this.pump()));
+      this.unlisten.push(await this.db.listen(DELIVERIES_CHANNEL, (payload) => this.onQueued(payload)));
     } catch (error) {
       this.listening = false;
       for (const u of this.unlisten.splice(0)) await u().catch(() => {});
@@ -177,6 +180,19 @@ export class WebhookSender {
     this.fanOutQueued = run;
     this.fanOutChain = run;
     return run;
+  }
+
+  /**
+   * Deliveries were queued (a fan-out's or the replay tool's NOTIFY). When they are all for
+   * endpoints this instance is sending to, its chains take them with their next batch (the
+   * record claims it), and a claim now would find nothing: under a stream of writes to one
+   * endpoint that was a wasted statement per fan-out. A chain that ends before seeing them pumps
+   * as its slot is freed (run()), so none is left waiting for the poll.
+   */
+  private onQueued(payload: string): void {
+    const endpoints = notifiedEndpoints(payload);
+    if (endpoints !== null && endpoints.length > 0 && endpoints.every((id) => this.sending.has(id))) return;
+    void this.pump();
   }
 
   /** Claims jobs for the free slots; a call during a claim makes that claim run once more. */
@@ -233,6 +249,15 @@ export class WebhookSender {
 
   /** Sends `first`, then the endpoint's next due batches under the renewed lease while they succeed. */
   private async chain(first: Batch): Promise<void> {
+    this.sending.add(first.endpointId);
+    try {
+      await this.chainBatches(first);
+    } finally {
+      this.sending.delete(first.endpointId);
+    }
+  }
+
+  private async chainBatches(first: Batch): Promise<void> {
     let batch: Batch | null = first;
     let rounds = 0;
     while (batch) {

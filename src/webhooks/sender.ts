@@ -89,6 +89,13 @@ const DEFAULT_POLL_MS = 1000;
  */
 const DEFAULT_FAN_OUT_INTERVAL_MS = 100;
 const DEFAULT_CHAIN_LIMIT = 10;
+/**
+ * Deliveries leased with an endpoint at a time. With 20, one endpoint receiving every creation
+ * at ~850 upserts/s got 40 % of them by the end of each bench round (a batch waits for its
+ * record statement, which queues behind the requests for a pool connection); 100 keeps up. A
+ * crash mid-batch sends at most the batch again (at-least-once). 200, with fan-outs every 200 ms,
+ * measured no cheaper.
+ */
 const DEFAULT_BATCH_SIZE = 100;
 /** A lease outlives an attempt by this margin, so that only a dead instance loses one. */
 const LEASE_MARGIN_MS = 20_000;

@@ -7,6 +7,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/client.js';
 import { classifyDatabaseError, DatabaseErrorKind, isDatabaseUnavailable, SqlState } from '../src/db/errors.js';
+import { openPool } from '../src/db/pg-pool.js';
 import { onPostgres } from './helpers/db.js';
 import { useGateway } from './helpers/fixture.js';
 
@@ -105,6 +106,26 @@ describe('classifyDatabaseError', () => {
       await db.close();
     }
   });
+
+  it.runIf(onPostgres)(
+    'a checked-out pool client whose backend is killed between two queries does not crash the process: its next query is unavailable, and the pool recovers',
+    async () => {
+      const pool = openPool({ connectionString: ctx.t.url, max: 1 });
+      try {
+        const client = await pool.connect();
+        const [row] = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
+        const ended = new Promise((resolve) => client.once('end', resolve));
+        // No query runs on it: pg emits 'error' (57P01), which nobody holding it listens for.
+        await ctx.db.prisma.$queryRaw`SELECT pg_terminate_backend(${row!.pid}::int)`;
+        await ended;
+        expect(isDatabaseUnavailable(await rejection(client.query('SELECT 1')))).toBe(true);
+        client.release();
+        expect((await pool.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      } finally {
+        await pool.end();
+      }
+    },
+  );
 
   it.runIf(onPostgres)('a lock wait bounded by lock_timeout, in a model query (P2039 → 55P03), is lock_timeout', async () => {
     const holder = new pg.Client({ connectionString: ctx.t.url });

@@ -3,11 +3,11 @@
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
-import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { DEFAULT_DATABASE_CONNECT_TIMEOUT_MS } from '../config.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { PgListener, type ListenerObserver, type ListenerStatus } from './listener.js';
+import { openPool } from './pg-pool.js';
 import {
   pgliteStatements,
   pgliteTransactions,
@@ -97,15 +97,8 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   if (target.kind === 'postgres') {
     const connectTimeoutMs = target.connectTimeoutMs ?? DEFAULT_DATABASE_CONNECT_TIMEOUT_MS;
     const max = target.poolSize ?? 10;
-    const pool = new pg.Pool({
-      connectionString: target.url,
-      max,
-      connectionTimeoutMillis: connectTimeoutMs,
-      keepAlive: true,
-    });
-    // An idle client losing its connection (server restart, terminated backend) must not crash
-    // the process; the pool drops it and opens a fresh one for the next request.
-    pool.on('error', () => {});
+    // No lost connection can crash the process, idle or checked out (db/pg-pool.ts).
+    const pool = openPool({ connectionString: target.url, max, connectionTimeoutMillis: connectTimeoutMs, keepAlive: true });
     const adapterFactory = new PrismaPg(pool);
     const prisma = makeClient(adapterFactory);
     const transaction = poolTransactions(pool, report);

@@ -107,12 +107,10 @@ export function pgliteStatements(pglite: PGlite, report: Report): Tx {
  */
 export function poolTransactions(pool: pg.Pool, report: Report): TransactionRunner {
   return async (fn, { timeoutMs }) => {
+    // A connection that dies while this holds it fails the statement in flight, or the next one,
+    // and db/errors.ts classifies that; its 'error' event is heard by the pool's client itself
+    // (db/pg-pool.ts), so it cannot crash the process.
     const client = await pool.connect();
-    // A checked-out client whose connection dies emits 'error' (pg-pool listens on idle clients
-    // only): the statement in flight, or the next one, fails with it and db/errors.ts classifies
-    // that; unheard, the event would crash the process.
-    const ignore = () => {};
-    client.on('error', ignore);
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -134,7 +132,6 @@ export function poolTransactions(pool: pg.Pool, report: Report): TransactionRunn
       throw error;
     } finally {
       clearTimeout(timer);
-      client.off('error', ignore);
       // A connection whose ROLLBACK failed is in an unknown state: destroyed, never pooled again
       // (pg-pool also destroys a client whose connection was lost).
       if (!timedOut) client.release(rollbackFailed);

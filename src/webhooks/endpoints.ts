@@ -279,7 +279,7 @@ export class WebhookEndpoints {
     const parsed = parseWebhookEventId(eventId);
     if (!parsed || !endpoint.events.includes(parsed.type)) return notFound('event');
     const row = await requeueEvent(this.prisma, orgId, endpointId, parsed.customerEventId, parsed.type, this.now());
-    return row ? ok(toDelivery({ ...row, id: BigInt(row.id), customerEventId: BigInt(row.customerEventId) })) : notFound('event');
+    return row ? ok(toDelivery(row)) : notFound('event');
   }
 
   /**

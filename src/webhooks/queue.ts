@@ -265,6 +265,7 @@ export async function recordBatch(
   next: { leaseUntil: Date; size: number } | null,
 ): Promise<Batch | null> {
   const ids = sent.map((r) => r.deliveryId.toString());
+  const failedIds = failed.map((f) => f.deliveryId.toString());
   const failing = failed.length > 0;
   const chain = next !== null && !failing;
   const rows = await db.$queryRaw<ItemRow[]>`
@@ -297,10 +298,10 @@ export async function recordBatch(
       SET status = CASE WHEN f.retry IS NULL THEN 'FAILED' ELSE 'PENDING' END::"WebhookDeliveryStatus",
           next_attempt_at = coalesce(f.retry, d.next_attempt_at),
           last_status_code = f.code, last_error = f.error, attempts = d.attempts + 1, last_attempt_at = f.started
-      FROM leased, unnest(${failed.map((f) => f.deliveryId.toString())}::bigint[], ${failed.map((f) => f.retryAt)}::timestamptz[],
+      FROM leased, unnest(${failedIds}::bigint[], ${failed.map((f) => f.retryAt)}::timestamptz[],
                           ${failed.map((f) => f.statusCode)}::int[], ${failed.map((f) => f.error.slice(0, 500))}::text[],
                           ${failed.map((f) => f.startedAt)}::timestamptz[]) AS f(id, retry, code, error, started)
-      WHERE d.id = f.id AND d.id = ANY(${failed.map((f) => f.deliveryId.toString())}::bigint[]) AND d.endpoint_id = ${batch.endpointId}::uuid
+      WHERE d.id = f.id AND d.id = ANY(${failedIds}::bigint[]) AND d.endpoint_id = ${batch.endpointId}::uuid
         AND d.status = 'PENDING')
     ${batchSelect}`;
   return next ? (toBatches(rows, next.leaseUntil)[0] ?? null) : null;
@@ -330,6 +331,9 @@ export interface DeliveryColumns {
   deliveredAt: Date | null;
   createdAt: Date;
 }
+
+/** A row selected with DELIVERY_RETURNING, its ids as bigints (the driver may hand them over as text). */
+const deliveryColumns = (r: DeliveryColumns): DeliveryColumns => ({ ...r, id: BigInt(r.id), customerEventId: BigInt(r.customerEventId) });
 
 const DELIVERY_RETURNING = Prisma.raw(
   `id, endpoint_id::text AS "endpointId", customer_event_id AS "customerEventId", event_type AS "eventType", status::text AS status,
@@ -362,7 +366,7 @@ export async function deliveryLog(
       ORDER BY id DESC LIMIT ${limit}) d
     WHERE ${status}::"WebhookDeliveryStatus" IS NULL OR s.status = ${status}::"WebhookDeliveryStatus"
     ORDER BY d.id DESC LIMIT ${limit}`;
-  return rows.map((r) => ({ ...r, id: BigInt(r.id), customerEventId: BigInt(r.customerEventId) }));
+  return rows.map(deliveryColumns);
 }
 
 /** Re-queues deliveries (replay tool): new ones are inserted, finished ones reset; pending ones are left alone. */
@@ -411,7 +415,7 @@ export async function requeueEvent(
       WHERE endpoint_id = ${endpointId}::uuid AND customer_event_id = ${customerEventId}::bigint AND event_type = ${type}
         AND org_id = ${orgId}::uuid AND NOT EXISTS (SELECT 1 FROM ins)
     ) r CROSS JOIN (SELECT count(*) FROM woke) AS notified`;
-  return rows[0] ?? null;
+  return rows[0] ? deliveryColumns(rows[0]) : null;
 }
 
 /**

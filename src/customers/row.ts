@@ -78,11 +78,37 @@ export interface CustomerMatch {
  * statement: this statement's snapshot then sees every row committed by whoever held them.
  */
 export function lockCustomers(tx: Tx, orgId: string, match: CustomerMatch): Promise<Customer[]> {
-  return tx.$queryRaw<Customer[]>`
+  return tx.$queryRaw<Customer[]>(lockCustomersStatement(orgId, match));
+}
+
+/**
+ * lockCustomers' statement, shaped so that its plan reads only the rows the keys name. The
+ * planner's statistics lag behind a tenant (autovacuum analyzes after a tenth of the table has
+ * changed; the embedded database only when told): during a new tenant's first import they do not
+ * know its organisation and estimate it at one row. Written as one filter (`org_id = … AND (id =
+ * … OR external_id = … OR email_key = …)`), a scan of org_id alone then looked cheaper than the
+ * three key lookups, and every write read all of the organisation's customers: an import of n
+ * customers read n²/2 rows (test/customer-row.test.ts). So:
+ * - each key is its own lookup, which its unique index serves with both columns;
+ * - the organisation reaches those lookups as a subquery's value, which the planner estimates as
+ *   an average organisation rather than from its list of known ones; against that, a scan of
+ *   org_id alone no longer ties with the unique index (with the value itself it still chose the
+ *   other key's index and filtered);
+ * - the id lookup leaves org_id out (the primary key serves it) and the organisation is checked
+ *   on the rows found, where no index can take it (IS TRUE): another organisation's id locks
+ *   nothing;
+ * - the rows are then locked by primary key.
+ * What remains: statistics that say every org_id is distinct (a table analyzed while each
+ * organisation had one customer) estimate an organisation at one row however it is written.
+ */
+export function lockCustomersStatement(orgId: string, match: CustomerMatch): Prisma.Sql {
+  return Prisma.sql`
     SELECT ${SELECT_ROW} FROM customers
-    WHERE org_id = ${orgId}::uuid
-      AND (id = ANY(${match.ids ?? []}::uuid[]) OR external_id = ANY(${match.externalIds ?? []}::text[])
-        OR email_key = ANY(${match.emailKeys ?? []}::text[]))
+    WHERE id = ANY(ARRAY(
+        SELECT id FROM customers WHERE id = ANY(${match.ids ?? []}::uuid[])
+        UNION ALL SELECT id FROM customers WHERE org_id = (SELECT ${orgId}::uuid) AND external_id = ANY(${match.externalIds ?? []}::text[])
+        UNION ALL SELECT id FROM customers WHERE org_id = (SELECT ${orgId}::uuid) AND email_key = ANY(${match.emailKeys ?? []}::text[])))
+      AND (org_id = ${orgId}::uuid) IS TRUE
     FOR UPDATE`;
 }
 

@@ -1,7 +1,7 @@
 // The webhook transport alone (no database): pipelining on an endpoint's own connection, and
 // how its timeouts are counted. Receivers are real HTTP servers on 127.0.0.1.
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { WebhookTransport, type AttemptOutcome } from '../src/webhooks/transport.js';
@@ -70,6 +70,44 @@ describe('webhook transport', () => {
       }
       expect(receiver.received.map((r) => r.connection)).toEqual([1, 2, 1, 2]);
     } finally {
+      transport.close();
+    }
+  });
+
+  it('the requests written to an endpoint in one turn leave in one system call, wherever undici writes them from', async () => {
+    // Counted where Node hands a socket's bytes to the system (net.Socket's _writeGeneric, which
+    // both write and writev go through in Node 20), for this receiver's port only. undici writes
+    // each request on its own, also from its queue as answers arrive; held around our own calls
+    // only, that still made one system call per request (200 here).
+    const receiver = await Receiver.start();
+    const transport = new WebhookTransport(OPEN, { pipelining: 10 });
+    const proto = net.Socket.prototype as unknown as { _writeGeneric: (...args: unknown[]) => unknown };
+    const writeGeneric = proto._writeGeneric;
+    let writes = 0;
+    proto._writeGeneric = function (this: net.Socket, ...args: unknown[]) {
+      if (this.remotePort === receiver.port) writes += 1;
+      return writeGeneric.apply(this, args);
+    };
+    try {
+      const send = (i: number, after?: Promise<unknown>) =>
+        transport.attempt({ endpointId: 'e', url: receiver.url(), body: `{"i":${i}}`, headers: {}, timeoutMs: 5000, ...(after ? { after } : {}) });
+      expect(await send(-1)).toEqual({ kind: 'delivered', status: 200 });
+      writes = 0;
+      // As the sender sends a batch: in order, at most the depth in flight, the next one handed
+      // over as the oldest is answered.
+      const window: Promise<AttemptOutcome>[] = [];
+      const outcomes: AttemptOutcome[] = [];
+      for (let i = 0; i < 200; i++) {
+        window.push(send(i, window.at(-1)));
+        if (window.length >= transport.depth('e')) outcomes.push(await window.shift()!);
+      }
+      outcomes.push(...(await Promise.all(window)));
+      expect(outcomes.filter((o) => o.kind === 'delivered')).toHaveLength(200);
+      expect(receiver.received.slice(1).map((r) => (r.json as { i: number }).i)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+      expect(writes).toBeGreaterThan(0);
+      expect(writes).toBeLessThanOrEqual(50);
+    } finally {
+      proto._writeGeneric = writeGeneric;
       transport.close();
     }
   });

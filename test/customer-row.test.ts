@@ -143,7 +143,9 @@ describe(`the customer column list (${dbKind})`, () => {
     const { orgId } = await ctx.org();
     await ctx.db.prisma.$executeRawUnsafe('ANALYZE customers');
     await insert(orgId, 'imp-', 3000);
-    const [byId] = await ctx.db.prisma.$queryRaw<{ id: string }[]>`SELECT id::text FROM customers WHERE org_id = ${orgId}::uuid AND external_id = 'imp-10'`;
+    const [byId] = await ctx.db.prisma.$queryRaw<
+      { id: string }[]
+    >`SELECT id::text FROM customers WHERE org_id = ${orgId}::uuid AND external_id = 'imp-10'`;
     const other = await ctx.org();
     const matches = [
       { externalIds: ['imp-1500'], emailKeys: ['imp-2500@example.com'], expected: ['imp-1500', 'imp-2500'] },
@@ -172,7 +174,10 @@ function rowsRead(plan: unknown): number {
     if (node['Relation Name'] === 'customers') {
       const loops = Number(node['Actual Loops'] ?? 1);
       rows +=
-        (Number(node['Actual Rows'] ?? 0) + Number(node['Rows Removed by Filter'] ?? 0) + Number(node['Rows Removed by Index Recheck'] ?? 0)) * loops;
+        (Number(node['Actual Rows'] ?? 0) +
+          Number(node['Rows Removed by Filter'] ?? 0) +
+          Number(node['Rows Removed by Index Recheck'] ?? 0)) *
+        loops;
     }
     for (const child of (node['Plans'] as Record<string, unknown>[] | undefined) ?? []) visit(child);
   };

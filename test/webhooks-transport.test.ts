@@ -90,7 +90,14 @@ describe('webhook transport', () => {
     };
     try {
       const send = (i: number, after?: Promise<unknown>) =>
-        transport.attempt({ endpointId: 'e', url: receiver.url(), body: `{"i":${i}}`, headers: {}, timeoutMs: 5000, ...(after ? { after } : {}) });
+        transport.attempt({
+          endpointId: 'e',
+          url: receiver.url(),
+          body: `{"i":${i}}`,
+          headers: {},
+          timeoutMs: 5000,
+          ...(after ? { after } : {}),
+        });
       expect(await send(-1)).toEqual({ kind: 'delivered', status: 200 });
       writes = 0;
       // As the sender sends a batch: in order, at most the depth in flight, the next one handed

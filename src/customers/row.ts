@@ -99,7 +99,10 @@ export function lockCustomers(tx: Tx, orgId: string, match: CustomerMatch): Prom
  *   nothing;
  * - the rows are then locked by primary key.
  * What remains: statistics that say every org_id is distinct (a table analyzed while each
- * organisation had one customer) estimate an organisation at one row however it is written.
+ * organisation had one customer), or none at all on a table vacuumed while nearly empty and never
+ * analyzed since (autovacuum off), estimate an organisation at one row however the statement is
+ * written; the lookups then tie with a scan of org_id alone and may take it (bench/README.md,
+ * "third pass").
  */
 export function lockCustomersStatement(orgId: string, match: CustomerMatch): Prisma.Sql {
   return Prisma.sql`

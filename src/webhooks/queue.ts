@@ -53,14 +53,31 @@ export interface FanOutResult {
  * (cursor, snapshot] and the cursor must stay where the other instance put it.
  */
 export async function fanOut(db: Tx, now: Date): Promise<FanOutResult> {
+  const rows = await db.$queryRaw<{ locked: number; events: number; queued: number }[]>(fanOutStatement(now));
+  const r = rows[0];
+  return { locked: (r?.locked ?? 0) > 0, events: r?.events ?? 0, queued: r?.queued ?? 0 };
+}
+
+/**
+ * The fan-out's statement (exported for the test of its plan). The events are found through
+ * the (txid, id) index, between the cursor's xmin and the statement's xmax: two values the
+ * statement computes once (subqueries), so the planner sees a range of unknown bounds, which it
+ * estimates at 0.5 % of the table whatever its statistics. With the cursor's bound alone as a
+ * join condition, it estimated a third of the table and read all of it, on every fan-out: the
+ * log is kept forever by default (SPEC 11), the fan-out runs at every commit's wake-up (every
+ * 100 ms under writes, every second idle) with or without endpoints, and a prepared statement
+ * keeps the plan it was given (measured: 21.8 ms a call with 35,000 events in the log).
+ */
+export function fanOutStatement(now: Date): Prisma.Sql {
   const deadline = new Date(now.getTime() + RETRY_WINDOW_MS);
-  const rows = await db.$queryRaw<{ locked: number; events: number; queued: number }[]>`
+  return Prisma.sql`
     WITH cur AS (SELECT snapshot::pg_snapshot AS snap FROM webhook_cursor WHERE id = 1 FOR UPDATE SKIP LOCKED),
     s AS (SELECT pg_current_snapshot() AS snap),
     ev AS (
       SELECT e.id, e.org_id, e.kind::text AS kind, coalesce(e.kyc_to::text, e.aml_to::text) AS status_to, e.occurred_at
       FROM cur CROSS JOIN s JOIN customer_events e
-        ON e.txid >= pg_snapshot_xmin(cur.snap)::text::bigint
+        ON e.txid >= (SELECT pg_snapshot_xmin(cur.snap)::text::bigint FROM cur)
+       AND e.txid < (SELECT pg_snapshot_xmax(s.snap)::text::bigint FROM s)
        AND ${visible(Prisma.sql`e.txid`, Prisma.sql`s.snap`)}
        AND NOT ${visible(Prisma.sql`e.txid`, Prisma.sql`cur.snap`)}
     ),
@@ -83,8 +100,6 @@ export async function fanOut(db: Tx, now: Date): Promise<FanOutResult> {
       FROM touched WHERE touched.ids IS NOT NULL)
     SELECT (SELECT count(*) FROM cur)::int AS locked, (SELECT count(*) FROM ev)::int AS events,
            (SELECT count(*) FROM ins)::int AS queued, (SELECT count(*) FROM adv)::int + (SELECT count(*) FROM woke)::int AS done`;
-  const r = rows[0];
-  return { locked: (r?.locked ?? 0) > 0, events: r?.events ?? 0, queued: r?.queued ?? 0 };
 }
 
 /** One delivery of a batch: everything one attempt needs. */
@@ -264,11 +279,24 @@ export async function recordBatch(
   now: Date,
   next: { leaseUntil: Date; size: number } | null,
 ): Promise<Batch | null> {
+  const rows = await db.$queryRaw<ItemRow[]>(recordBatchStatement(me, batch, sent, failed, now, next));
+  return next ? (toBatches(rows, next.leaseUntil)[0] ?? null) : null;
+}
+
+/** recordBatch's statement (exported for the test of its plan). */
+export function recordBatchStatement(
+  me: string,
+  batch: Pick<Batch, 'endpointId'>,
+  sent: readonly Sent[],
+  failed: readonly Failed[],
+  now: Date,
+  next: { leaseUntil: Date; size: number } | null,
+): Prisma.Sql {
   const ids = sent.map((r) => r.deliveryId.toString());
   const failedIds = failed.map((f) => f.deliveryId.toString());
   const failing = failed.length > 0;
   const chain = next !== null && !failing;
-  const rows = await db.$queryRaw<ItemRow[]>`
+  return Prisma.sql`
     -- Data-modifying CTEs run to completion even when the main query does not read them.
     WITH ok AS (
       UPDATE webhook_deliveries d SET status = 'DELIVERED', delivered_at = ${now}::timestamptz, last_status_code = r.code,
@@ -278,11 +306,15 @@ export async function recordBatch(
       -- believes of the table's size (joined to unnest alone, it may scan the whole table).
       WHERE d.id = r.id AND d.id = ANY(${ids}::bigint[]) AND d.endpoint_id = ${batch.endpointId}::uuid AND d.status = 'PENDING'),
     batch AS (
-      SELECT due.id, due.endpoint_id FROM (
-        SELECT d.id, d.endpoint_id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled
-        WHERE ${chain}::boolean AND d.endpoint_id = ${batch.endpointId}::uuid AND d.status = 'PENDING'
-          AND d.next_attempt_at <= ${now}::timestamptz AND d.id <> ALL(${ids}::bigint[])
-        ORDER BY d.id LIMIT ${next?.size ?? 0}) due),
+      SELECT d.id, d.endpoint_id FROM webhook_deliveries d
+      WHERE ${chain}::boolean
+        -- The endpoint is looked up once (a subquery of no row of d), not joined to each
+        -- delivery: joined, the planner estimated one delivery and read the endpoints table once
+        -- per delivery (measured: 10 of the statement's 15 ms for a batch of 100).
+        AND (SELECT e.enabled FROM webhook_endpoints e WHERE e.id = ${batch.endpointId}::uuid)
+        AND d.endpoint_id = ${batch.endpointId}::uuid AND d.status = 'PENDING'
+        AND d.next_attempt_at <= ${now}::timestamptz AND d.id <> ALL(${ids}::bigint[])
+      ORDER BY d.id LIMIT ${next?.size ?? 0}),
     leased AS (
       UPDATE webhook_endpoints e SET
         -- The breaker: a failure counts and pauses, a success resets, nothing sent changes nothing.
@@ -304,7 +336,6 @@ export async function recordBatch(
       WHERE d.id = f.id AND d.id = ANY(${failedIds}::bigint[]) AND d.endpoint_id = ${batch.endpointId}::uuid
         AND d.status = 'PENDING')
     ${batchSelect}`;
-  return next ? (toBatches(rows, next.leaseUntil)[0] ?? null) : null;
 }
 
 /** When the oldest delivery still waiting (PENDING) was queued, across all endpoints; null when none waits. */

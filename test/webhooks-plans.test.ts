@@ -1,0 +1,117 @@
+// The plans of the webhook sender's statements, read with EXPLAIN ANALYZE: what they read must
+// follow the work they do, not the length of a table, whatever the planner's statistics say and
+// whichever plan a prepared statement keeps.
+// - The fan-out runs at every commit's wake-up (every 100 ms under writes, every second when
+//   idle), with or without endpoints, over an event log kept forever by default (SPEC 11).
+// - The record of a batch runs once per batch of up to 100 deliveries while an endpoint keeps up.
+import { describe, expect, it } from 'vitest';
+import type { Prisma } from '../src/generated/prisma/client.js';
+import { WebhookEventType } from '../src/webhooks/event-types.js';
+import { claimBatches, fanOut, fanOutStatement, recordBatchStatement } from '../src/webhooks/queue.js';
+import { moveKyc, seedCustomer } from './helpers/customers.js';
+import { dbKind } from './helpers/db.js';
+import { useGateway } from './helpers/fixture.js';
+import { rowsRead } from './helpers/plan.js';
+import { createEndpoint } from './helpers/webhooks.js';
+
+// The file's gateway has no sender (WEBHOOK_CONCURRENCY=0): the test runs the statements itself.
+const ctx = useGateway();
+
+/** A value of a statement as an SQL literal (EXECUTE takes expressions, not bound parameters). */
+function literal(v: unknown): string {
+  if (v === null || v === undefined) return 'NULL';
+  if (typeof v === 'number') return String(v);
+  if (v instanceof Date) return `'${v.toISOString()}'`;
+  if (typeof v === 'string') return `'${v.replaceAll("'", "''")}'`;
+  throw new Error(`no literal for ${typeof v}`);
+}
+
+class RolledBack extends Error {}
+
+/**
+ * EXPLAIN (ANALYZE, FORMAT JSON) of `statement` in a transaction that is rolled back, so that
+ * nothing it writes stays. With `prepared`, as a prepared statement under that plan cache mode
+ * (its values as literals); else with its values bound, as `db.statements` sends it.
+ */
+async function explain(statement: Prisma.Sql, prepared?: 'force_generic_plan' | 'force_custom_plan'): Promise<unknown> {
+  let plan: unknown;
+  await ctx.db.prisma
+    .$transaction(async (tx) => {
+      let rows: { 'QUERY PLAN': unknown }[];
+      if (prepared) {
+        await tx.$executeRawUnsafe(`SET LOCAL plan_cache_mode = ${prepared}`);
+        await tx.$executeRawUnsafe(`PREPARE explained AS ${statement.text}`);
+        rows = await tx.$queryRawUnsafe(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE explained(${statement.values.map(literal).join(', ')})`);
+        await tx.$executeRawUnsafe('DEALLOCATE explained');
+      } else {
+        rows = await tx.$queryRawUnsafe(`EXPLAIN (ANALYZE, FORMAT JSON) ${statement.text}`, ...statement.values);
+      }
+      plan = rows[0]!['QUERY PLAN'];
+      throw new RolledBack();
+    })
+    .catch((error: unknown) => {
+      if (!(error instanceof RolledBack)) throw error;
+    });
+  return plan;
+}
+
+/** Runs fan-outs until one held the cursor: every event committed before is then behind it. */
+async function catchUp(): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    if ((await fanOut(ctx.db.statements, new Date())).locked) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('the fan-out cursor stayed locked');
+}
+
+/** `n` events of a customer in one transaction (the log's length, not real changes). */
+function bulkEvents(orgId: string, customerId: string, n: number) {
+  return ctx.db.prisma.$executeRaw`
+    INSERT INTO customer_events (org_id, customer_id, kind, snapshot, actor_kind)
+    SELECT ${orgId}::uuid, ${customerId}::uuid, 'UPDATED', '{}'::jsonb, 'SYSTEM' FROM generate_series(1, ${n})`;
+}
+
+describe(`the webhook sender's statements (${dbKind})`, () => {
+  it('the fan-out reads only the events since its cursor, however long the log, with statistics stale or fresh, generic plan or custom', async () => {
+    const { orgId } = await ctx.org();
+    const c = await seedCustomer(ctx.db, orgId);
+    // Statistics taken while the log was short; then a long log, behind the cursor.
+    await ctx.db.prisma.$executeRawUnsafe('ANALYZE customer_events');
+    await bulkEvents(orgId, c.id, 20_000);
+    await catchUp();
+    // Three events after the cursor, each in its own transaction.
+    for (const to of ['PENDING', 'IN_PROGRESS', 'FAILED'] as const) await moveKyc(ctx.db, orgId, c.id, to);
+
+    for (const stats of ['stale', 'fresh'] as const) {
+      if (stats === 'fresh') await ctx.db.prisma.$executeRawUnsafe('ANALYZE customer_events');
+      for (const mode of ['force_generic_plan', 'force_custom_plan'] as const) {
+        const read = rowsRead(await explain(fanOutStatement(new Date()), mode), 'customer_events');
+        // The three new events (and at most a few neighbours of the range's ends), not 20,000.
+        expect(read, `${stats} statistics, ${mode}`).toBeGreaterThanOrEqual(3);
+        expect(read, `${stats} statistics, ${mode}`).toBeLessThanOrEqual(10);
+      }
+    }
+  });
+
+  it('the record of a batch looks its endpoint up once, not once per delivery', async () => {
+    const { orgId } = await ctx.org();
+    // Never sent to: this file's gateway has no sender.
+    const { id: endpointId } = await createEndpoint(ctx.gw.services, orgId, 'https://hooks.example.com/in', [
+      WebhookEventType.CustomerUpdated,
+    ]);
+    const c = await seedCustomer(ctx.db, orgId);
+    await bulkEvents(orgId, c.id, 120);
+    await catchUp();
+    const now = new Date();
+    const leaseUntil = new Date(now.getTime() + 60_000);
+    const [batch] = await claimBatches(ctx.db.statements, 'plan-test', now, leaseUntil, 1, 60);
+    expect(batch?.endpointId).toBe(endpointId);
+    expect(batch!.items).toHaveLength(60);
+    const sent = batch!.items.map((i) => ({ deliveryId: i.deliveryId, startedAt: now, statusCode: 204 }));
+    const endpoints = Number((await ctx.db.prisma.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM webhook_endpoints`)[0]!.n);
+    const plan = await explain(recordBatchStatement('plan-test', batch!, sent, [], now, { leaseUntil, size: 60 }));
+    // A few lookups of the endpoint (the next batch's check, the lease), each reading at most
+    // the table: not one per delivery of the batch (60).
+    expect(rowsRead(plan, 'webhook_endpoints')).toBeLessThanOrEqual(3 * endpoints);
+  });
+});

@@ -93,25 +93,36 @@ describe(`the webhook sender's statements (${dbKind})`, () => {
     }
   });
 
-  it('the record of a batch looks its endpoint up once, not once per delivery', async () => {
+  it("the record of a batch finds its deliveries by id and its endpoint once, not by walking the endpoint's backlog or once per delivery", async () => {
     const { orgId } = await ctx.org();
     // Never sent to: this file's gateway has no sender.
     const { id: endpointId } = await createEndpoint(ctx.gw.services, orgId, 'https://hooks.example.com/in', [
       WebhookEventType.CustomerUpdated,
     ]);
     const c = await seedCustomer(ctx.db, orgId);
-    await bulkEvents(orgId, c.id, 120);
+    // Statistics taken before the backlog (a table that looks empty), then a backlog of 3,000.
+    await ctx.db.prisma.$executeRawUnsafe('ANALYZE webhook_deliveries');
+    const backlog = 3000;
+    const size = 50;
+    await bulkEvents(orgId, c.id, backlog);
     await catchUp();
     const now = new Date();
     const leaseUntil = new Date(now.getTime() + 60_000);
-    const [batch] = await claimBatches(ctx.db.statements, 'plan-test', now, leaseUntil, 1, 60);
+    const [batch] = await claimBatches(ctx.db.statements, 'plan-test', now, leaseUntil, 1, size);
     expect(batch?.endpointId).toBe(endpointId);
-    expect(batch!.items).toHaveLength(60);
+    expect(batch!.items).toHaveLength(size);
     const sent = batch!.items.map((i) => ({ deliveryId: i.deliveryId, startedAt: now, statusCode: 204 }));
-    const endpoints = Number((await ctx.db.prisma.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM webhook_endpoints`)[0]!.n);
-    const plan = await explain(recordBatchStatement('plan-test', batch!, sent, [], now, { leaseUntil, size: 60 }));
+    const count = async (table: string) =>
+      Number((await ctx.db.prisma.$queryRawUnsafe<{ n: bigint }[]>(`SELECT count(*) AS n FROM ${table}`))[0]!.n);
+    const [endpoints, deliveries] = [await count('webhook_endpoints'), await count('webhook_deliveries')];
+    const plan = await explain(recordBatchStatement('plan-test', batch!, sent, [], now, { leaseUntil, size }));
     // A few lookups of the endpoint (the next batch's check, the lease), each reading at most
-    // the table: not one per delivery of the batch (60).
+    // the table: not one per delivery of the batch.
     expect(rowsRead(plan, 'webhook_endpoints')).toBeLessThanOrEqual(3 * endpoints);
+    // The batch's deliveries by id (or one pass over the table, when the planner finds that
+    // cheaper), the next batch, and nothing for the failures' update when nothing failed: not the
+    // endpoint's whole backlog once for the successes and once more for the failures.
+    expect(rowsRead(plan, 'webhook_deliveries')).toBeLessThanOrEqual(deliveries + 4 * size);
+    expect(deliveries).toBeGreaterThanOrEqual(backlog);
   });
 });

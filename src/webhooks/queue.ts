@@ -245,6 +245,18 @@ export async function claimBatches(db: Tx, me: string, now: Date, leaseUntil: Da
   return toBatches(rows, leaseUntil);
 }
 
+/**
+ * "Delivery `d` is a pending one of this endpoint", in a form no index can take (IS NOT DISTINCT
+ * FROM; both columns are NOT NULL, so it is plain equality), for statements that find their
+ * deliveries by id. Written as equalities, the (endpoint_id, status, id) index matches them, and
+ * when the statistics say the table is small (taken before a backlog grew, or never: the embedded
+ * database) the planner walks the endpoint's whole queue and filters on id: measured, 15,000 rows
+ * read to record a batch of 100, twice (the failures' update too, with no failure). Draining a
+ * backlog of n deliveries then reads n²/200 rows.
+ */
+const pendingOf = (endpointId: string) =>
+  Prisma.sql`(d.endpoint_id, d.status) IS NOT DISTINCT FROM (${endpointId}::uuid, 'PENDING'::"WebhookDeliveryStatus")`;
+
 /** The result of one attempt of a batch item. */
 export interface Sent {
   deliveryId: bigint;
@@ -299,12 +311,16 @@ export function recordBatchStatement(
   return Prisma.sql`
     -- Data-modifying CTEs run to completion even when the main query does not read them.
     WITH ok AS (
-      UPDATE webhook_deliveries d SET status = 'DELIVERED', delivered_at = ${now}::timestamptz, last_status_code = r.code,
-        last_error = NULL, attempts = d.attempts + 1, last_attempt_at = r.started
-      FROM unnest(${ids}::bigint[], ${sent.map((r) => r.statusCode)}::int[], ${sent.map((r) => r.startedAt)}::timestamptz[]) AS r(id, code, started)
-      -- "id = ANY" as well as the join: the rows are found by their keys, whatever the planner
-      -- believes of the table's size (joined to unnest alone, it may scan the whole table).
-      WHERE d.id = r.id AND d.id = ANY(${ids}::bigint[]) AND d.endpoint_id = ${batch.endpointId}::uuid AND d.status = 'PENDING'),
+      -- Each row's own values are picked from the arrays by its id's position, not joined from
+      -- unnest: with the statistics of a small table the planner joins a batch to itself in a
+      -- nested loop (measured: 10,000 pairs compared, 3.4 ms, for a batch of 100).
+      UPDATE webhook_deliveries d SET status = 'DELIVERED', delivered_at = ${now}::timestamptz,
+        last_status_code = (${sent.map((r) => r.statusCode)}::int[])[array_position(${ids}::bigint[], d.id)],
+        last_error = NULL, attempts = d.attempts + 1,
+        last_attempt_at = (${sent.map((r) => r.startedAt)}::timestamptz[])[array_position(${ids}::bigint[], d.id)]
+      -- Found by their ids only; the endpoint and the status are checked on the rows found, in a
+      -- form no index can take (pendingOf).
+      WHERE d.id = ANY(${ids}::bigint[]) AND ${pendingOf(batch.endpointId)}),
     batch AS (
       SELECT d.id, d.endpoint_id FROM webhook_deliveries d
       WHERE ${chain}::boolean
@@ -333,8 +349,7 @@ export function recordBatchStatement(
       FROM leased, unnest(${failedIds}::bigint[], ${failed.map((f) => f.retryAt)}::timestamptz[],
                           ${failed.map((f) => f.statusCode)}::int[], ${failed.map((f) => f.error.slice(0, 500))}::text[],
                           ${failed.map((f) => f.startedAt)}::timestamptz[]) AS f(id, retry, code, error, started)
-      WHERE d.id = f.id AND d.id = ANY(${failedIds}::bigint[]) AND d.endpoint_id = ${batch.endpointId}::uuid
-        AND d.status = 'PENDING')
+      WHERE ${failing}::boolean AND d.id = f.id AND d.id = ANY(${failedIds}::bigint[]) AND ${pendingOf(batch.endpointId)})
     ${batchSelect}`;
 }
 

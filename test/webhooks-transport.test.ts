@@ -59,6 +59,25 @@ describe('webhook transport', () => {
     }
   });
 
+  it('an attempt waiting behind a hanging one ends with it at the deadline, not its own timeout later', async () => {
+    const receiver = await Receiver.start(() => 'hang');
+    const transport = new WebhookTransport(OPEN, { pipelining: 10 });
+    try {
+      const t0 = performance.now();
+      const deadline = performance.now() + 300;
+      const request = { endpointId: 'e', url: receiver.url(), body: '{}', headers: {}, timeoutMs: 10_000, deadline };
+      const first = transport.attempt(request);
+      // Its time counts from its predecessor's outcome (the receiver answers in order).
+      const second = transport.attempt({ ...request, after: first });
+      const lease = { kind: 'timeout', error: 'no answer before the end of the lease' };
+      expect(await first).toEqual(lease);
+      expect(await second).toEqual(lease);
+      expect(performance.now() - t0).toBeLessThan(2000);
+    } finally {
+      transport.close();
+    }
+  });
+
   it('each endpoint has its own connection, even to the same host', async () => {
     const receiver = await Receiver.start();
     const transport = new WebhookTransport(OPEN, { pipelining: 10 });

@@ -134,79 +134,7 @@ export class WebhookTransport {
     const connection = this.connectionFor(req);
     if (typeof connection === 'string') return Promise.resolve({ kind: 'refused', error: connection });
     return new Promise<AttemptOutcome>((resolve) => {
-      let controller: Dispatcher.DispatchController | null = null;
-      let timedOut: string | null = null;
-      let settled = false;
-      const timers: NodeJS.Timeout[] = [];
-      const settle = (outcome: AttemptOutcome) => {
-        if (settled) return;
-        settled = true;
-        connection.inFlight -= 1;
-        connection.client.off('connect', gate);
-        for (const t of timers) clearTimeout(t);
-        resolve(outcome);
-      };
-      const expire = (why: string) => () => {
-        timedOut = why;
-        // A request not yet written is aborted when undici gets to it (onRequestStart).
-        controller?.abort(new Error(why));
-      };
-      const arm = () => {
-        if (!settled) timers.push(setTimeout(expire(`no answer within ${req.timeoutMs} ms`), req.timeoutMs));
-      };
-      // The timeout counts once the request can be written: after its predecessor's answer, and
-      // once the connection is up (undici writes on 'connect', in the same turn; connecting has
-      // its own timeout). So a request is never timed out before it left, however busy this
-      // process is.
-      let waiting = 0;
-      const gate = () => {
-        waiting -= 1;
-        if (waiting === 0) arm();
-      };
-      if (req.after) {
-        waiting += 1;
-        void req.after.then(gate, gate);
-      }
-      if (!connection.connected) {
-        waiting += 1;
-        connection.client.once('connect', gate);
-      }
-      if (waiting === 0) arm();
-      if (req.deadline !== undefined) {
-        timers.push(setTimeout(expire('no answer before the end of the lease'), Math.max(0, req.deadline - performance.now())));
-      }
-      connection.inFlight += 1;
-      const answer = new Answer();
-      let decided: AttemptOutcome | null = null;
-      const handler: Dispatcher.DispatchHandler = {
-        onRequestStart: (ctrl) => {
-          // Again for a request sent again after its connection dropped: a fresh answer.
-          controller = ctrl;
-          answer.reset();
-          if (timedOut !== null) ctrl.abort(new Error(timedOut));
-        },
-        onResponseStart: (_ctrl, statusCode, headers) => {
-          answer.start(statusCode, headers);
-          if (statusCode >= 200) this.learn(connection, headers.connection);
-        },
-        onResponseData: (ctrl, chunk) => {
-          // Past the bound the answer is decided: the rest is not read (the connection is dropped).
-          if (answer.data(chunk)) {
-            decided = answer.outcome();
-            ctrl.abort(new Error('response body past the read bound'));
-            settle(decided);
-          }
-        },
-        onResponseEnd: () => settle(answer.outcome()),
-        onResponseError: (_ctrl, error) => {
-          if (decided !== null) return settle(decided);
-          if (timedOut !== null) return settle({ kind: 'timeout', error: timedOut });
-          const refused = refusalOf(error);
-          if (refused) return settle({ kind: 'refused', error: refused.message });
-          const e = error as NodeJS.ErrnoException;
-          settle({ kind: 'network_error', error: excerptOf(`${e.code ?? 'error'}: ${e.message}`) });
-        },
-      };
+      const handler = new InFlight(this, connection, req, resolve);
       connection.client.dispatch(
         {
           path: connection.path,
@@ -228,7 +156,7 @@ export class WebhookTransport {
   }
 
   /** Pipelines on a connection once an answer shows it stays open; stops for good on `Connection: close`. */
-  private learn(c: Connection, connectionHeader: string | string[] | undefined): void {
+  learn(c: Connection, connectionHeader: string | string[] | undefined): void {
     if (c.closes) return;
     if (/\bclose\b/i.test(String(connectionHeader ?? ''))) stopPipelining(c);
     else if (c.client.pipelining !== this.options.pipelining) c.client.pipelining = this.options.pipelining;
@@ -356,6 +284,115 @@ function holdWritesPerTurn(socket: Socket): void {
 function stopPipelining(c: Connection): void {
   c.closes = true;
   c.client.pipelining = 1;
+}
+
+/**
+ * One attempt between its dispatch and its outcome: undici's handler of it, and its timer. A
+ * class rather than closures: the sender makes one per webhook, and each closure was one more
+ * object to allocate and collect.
+ *
+ * The timeout counts once the request can be written: after its predecessor's answer (`after`),
+ * and once the connection is up (undici writes on 'connect', in the same turn; connecting has its
+ * own timeout). So a request is never timed out before it left, however busy this process is.
+ * The end of the lease (`deadline`) bounds it too. One timer: while the attempt waits for its
+ * turn, its predecessor's timer stands for it (the predecessor is answered or abandoned by the
+ * same deadline, at the latest), so it is armed when the turn comes, for whichever ends first.
+ */
+class InFlight implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | null = null;
+  private timedOut: string | null = null;
+  private settled = false;
+  private timer: NodeJS.Timeout | undefined;
+  /** What the attempt still waits for before its time counts (its predecessor, the connection). */
+  private waiting = 0;
+  private readonly answer = new Answer();
+  private decided: AttemptOutcome | null = null;
+  /** Called once by each thing the attempt waits for (its predecessor's answer, the connection). */
+  private readonly whenReady = (): void => this.ready();
+
+  constructor(
+    private readonly transport: WebhookTransport,
+    private readonly connection: Connection,
+    private readonly req: AttemptRequest,
+    private readonly resolve: (outcome: AttemptOutcome) => void,
+  ) {
+    connection.inFlight += 1;
+    if (req.after) {
+      this.waiting += 1;
+      void req.after.then(this.whenReady, this.whenReady);
+    }
+    if (!connection.connected) {
+      this.waiting += 1;
+      connection.client.once('connect', this.whenReady);
+    }
+    if (this.waiting === 0) this.arm();
+  }
+
+  private ready(): void {
+    this.waiting -= 1;
+    if (this.waiting === 0) this.arm();
+  }
+
+  private arm(): void {
+    if (this.settled) return;
+    const { timeoutMs, deadline } = this.req;
+    const untilDeadline = deadline === undefined ? Infinity : Math.max(0, deadline - performance.now());
+    const why = untilDeadline < timeoutMs ? 'no answer before the end of the lease' : `no answer within ${timeoutMs} ms`;
+    this.timer = setTimeout(expire, Math.min(timeoutMs, untilDeadline), this, why);
+  }
+
+  /** The timer ran out: a request not yet written is aborted when undici gets to it (onRequestStart). */
+  expire(why: string): void {
+    this.timedOut = why;
+    this.controller?.abort(new Error(why));
+  }
+
+  private settle(outcome: AttemptOutcome): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.connection.inFlight -= 1;
+    if (this.waiting > 0) this.connection.client.off('connect', this.whenReady);
+    clearTimeout(this.timer);
+    this.resolve(outcome);
+  }
+
+  onRequestStart(ctrl: Dispatcher.DispatchController): void {
+    // Again for a request sent again after its connection dropped: a fresh answer.
+    this.controller = ctrl;
+    this.answer.reset();
+    if (this.timedOut !== null) ctrl.abort(new Error(this.timedOut));
+  }
+
+  onResponseStart(_ctrl: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    this.answer.start(statusCode, headers);
+    if (statusCode >= 200) this.transport.learn(this.connection, headers.connection);
+  }
+
+  onResponseData(ctrl: Dispatcher.DispatchController, chunk: Buffer): void {
+    // Past the bound the answer is decided: the rest is not read (the connection is dropped).
+    if (this.answer.data(chunk)) {
+      this.decided = this.answer.outcome();
+      ctrl.abort(new Error('response body past the read bound'));
+      this.settle(this.decided);
+    }
+  }
+
+  onResponseEnd(): void {
+    this.settle(this.answer.outcome());
+  }
+
+  onResponseError(_ctrl: Dispatcher.DispatchController | null, error: Error): void {
+    if (this.decided !== null) return this.settle(this.decided);
+    if (this.timedOut !== null) return this.settle({ kind: 'timeout', error: this.timedOut });
+    const refused = refusalOf(error);
+    if (refused) return this.settle({ kind: 'refused', error: refused.message });
+    const e = error as NodeJS.ErrnoException;
+    this.settle({ kind: 'network_error', error: excerptOf(`${e.code ?? 'error'}: ${e.message}`) });
+  }
+}
+
+function expire(attempt: InFlight, why: string): void {
+  attempt.expire(why);
 }
 
 /** A response as it arrives: its status, where a 3xx points, and the start of its body. */

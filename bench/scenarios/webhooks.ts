@@ -2,13 +2,13 @@
 // (receivers in this process on 127.0.0.1), measured from the mutation's request (sent before
 // its commit, so an upper bound). (2) The write path's cost of the sender: REST upsert
 // throughput in rounds alternating between no endpoint and one endpoint receiving every
-// creation (BENCH_PEER_ROUNDS of each, default 3), against the machine's drift.
+// creation (at least 6 of each, BENCH_PEER_ROUNDS for more), against the machine's drift.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { poolSize, uniqueTag, type BenchContext, type Scenario } from '../lib/context.js';
 import { startGatewayProcess } from '../lib/gateway.js';
 import { percentile } from '../lib/load.js';
-import { alternate, type SideBySide } from '../lib/rounds.js';
+import { alternate, peerRounds, type SideBySide } from '../lib/rounds.js';
 import { ms, num, rate, record } from '../lib/report.js';
 import { startCountingReceiver } from '../lib/receiver.js';
 import { upsertBody } from '../lib/requests.js';
@@ -20,6 +20,8 @@ const ENDPOINTS = Number(process.env.BENCH_WEBHOOK_ENDPOINTS ?? 10);
 /** Clients sending the changes at once. */
 const WRITERS = 8;
 const DELIVERY_TIMEOUT_MS = 180_000;
+/** Rounds a side of part (2), at least (BENCH_PEER_ROUNDS can ask for more). */
+const WRITE_COST_ROUNDS = 6;
 
 const CREATE = `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { __typename ... on CreateWebhookEndpointSuccess { endpoint { id } } ... on Error { code message } } }`;
 const DELETE = `mutation($id: ID!) { deleteWebhookEndpoint(id: $id) { __typename } }`;
@@ -196,28 +198,33 @@ async function writeCost(ctx: BenchContext, port: number, received: () => number
   const checkpoint = async () => {
     await ctx.pool.query('CHECKPOINT');
   };
-  const [without, withEndpoint] = (await alternate([
-    { server: ctx.gateway, load, before: checkpoint },
-    {
-      server: ctx.gateway,
-      load,
-      before: async () => {
-        await checkpoint();
-        endpoint = await createEndpoint(ctx, `http://127.0.0.1:${port}/created`, ['CUSTOMER_CREATED']);
+  const [without, withEndpoint] = (await alternate(
+    [
+      { server: ctx.gateway, load, before: checkpoint },
+      {
+        server: ctx.gateway,
+        load,
+        before: async () => {
+          await checkpoint();
+          endpoint = await createEndpoint(ctx, `http://127.0.0.1:${port}/created`, ['CUSTOMER_CREATED']);
+        },
+        after: async () => {
+          // Whether the sender kept up: what the round queued for the endpoint, and how much of it
+          // was delivered by the round's end (a sender that lags costs less than one that keeps up).
+          const r = await ctx.pool.query<{ queued: string; delivered: string }>(
+            `SELECT count(*) AS queued, count(*) FILTER (WHERE status = 'DELIVERED') AS delivered FROM webhook_deliveries WHERE endpoint_id = $1`,
+            [endpoint],
+          );
+          queued += Number(r.rows[0]?.queued ?? 0);
+          delivered += Number(r.rows[0]?.delivered ?? 0);
+          await gql(ctx, DELETE, { id: endpoint });
+        },
       },
-      after: async () => {
-        // Whether the sender kept up: what the round queued for the endpoint, and how much of it
-        // was delivered by the round's end (a sender that lags costs less than one that keeps up).
-        const r = await ctx.pool.query<{ queued: string; delivered: string }>(
-          `SELECT count(*) AS queued, count(*) FILTER (WHERE status = 'DELIVERED') AS delivered FROM webhook_deliveries WHERE endpoint_id = $1`,
-          [endpoint],
-        );
-        queued += Number(r.rows[0]?.queued ?? 0);
-        delivered += Number(r.rows[0]?.delivered ?? 0);
-        await gql(ctx, DELETE, { id: endpoint });
-      },
-    },
-  ])) as [SideBySide, SideBySide];
+    ],
+    // At least 6 rounds a side: on a shared 2-core machine the rounds of one side spread by up to
+    // ±20 %, against a difference of about 10 % to measure (bench/README.md, third and fourth passes).
+    Math.max(peerRounds, WRITE_COST_ROUNDS),
+  )) as [SideBySide, SideBySide];
   const ratio = withEndpoint.rps / without.rps;
   const rounds = (r: SideBySide) => `${r.roundRps.length} rounds: ${r.roundRps.map((x) => num(x)).join(', ')} req/s`;
   // CPU per upsert of every part of the machine: a cost moved from the gateway to PostgreSQL or

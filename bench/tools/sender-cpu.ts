@@ -5,6 +5,7 @@
 // sender against: it does not move with the machine's load the way a throughput ratio does.
 // Run: npx tsx bench/tools/sender-cpu.ts [events=20000]
 import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config.js';
 import { openMigratedDatabase } from '../../src/db/open.js';
@@ -34,12 +35,19 @@ if (process.argv[2] === 'receiver') {
   const config = loadConfig();
   const { db } = await openMigratedDatabase({ kind: 'postgres', url: bench.url, poolSize: 20 });
   const services = createServices(config, db, { log: createLogger('warn') });
-  const created = await services.webhooks.endpoints.create(bench.orgId, { url: `http://127.0.0.1:${port}/in`, events: ['customer.created'] });
+  const created = await services.webhooks.endpoints.create(bench.orgId, {
+    url: `http://127.0.0.1:${port}/in`,
+    events: ['customer.created'],
+  });
   if (!created.ok) throw new Error(JSON.stringify(created));
-  const c = await db.prisma.customer.create({ data: { orgId: bench.orgId, fullName: 'Ada Lovelace', email: 'ada@example.com', emailKey: 'ada@example.com', externalId: 'ada-1' } });
+  const c = await db.prisma.customer.create({
+    data: { orgId: bench.orgId, fullName: 'Ada Lovelace', email: 'ada@example.com', emailKey: 'ada@example.com', externalId: 'ada-1' },
+  });
   const snapshot = JSON.stringify(toPublicCustomer(c));
   let delivered = 0;
   services.webhooks.sender!.monitor.on('recorded', (_id, n) => (delivered += n));
+  const io = () => Number(/syscw: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? 0);
+  const writes0 = io();
   const cpu0 = process.cpuUsage();
   const other0 = readCpu();
   const t0 = performance.now();
@@ -49,10 +57,11 @@ if (process.argv[2] === 'receiver') {
   while (delivered < N) await new Promise((resolve) => setTimeout(resolve, 20));
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const writes = io() - writes0;
   const other = cpuSpent(other0, readCpu());
   console.log(
     `${N} deliveries in ${seconds.toFixed(1)} s: sender process ${((cpu.user + cpu.system) / N).toFixed(1)} µs per delivery ` +
-      `(user ${(cpu.user / N).toFixed(1)}, system ${(cpu.system / N).toFixed(1)}), PostgreSQL ${other.postgres === null ? 'n/a' : (other.postgres / N).toFixed(1)} µs`,
+      `(user ${(cpu.user / N).toFixed(1)}, system ${(cpu.system / N).toFixed(1)}), PostgreSQL ${other.postgres === null ? 'n/a' : (other.postgres / N).toFixed(1)} µs; ${(writes / N).toFixed(3)} write system calls per delivery`,
   );
   child.kill();
   await services.close();

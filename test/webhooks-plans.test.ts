@@ -4,56 +4,21 @@
 // - The fan-out runs at every commit's wake-up (every 100 ms under writes, every second when
 //   idle), with or without endpoints, over an event log kept forever by default (SPEC 11).
 // - The record of a batch runs once per batch of up to 100 deliveries while an endpoint keeps up.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import type { Prisma } from '../src/generated/prisma/client.js';
 import { WebhookEventType } from '../src/webhooks/event-types.js';
-import { claimBatches, fanOut, fanOutStatement, recordBatchStatement } from '../src/webhooks/queue.js';
+import { claimBatches, fanOut, fanOutStatement, readCursor, recordBatchStatement } from '../src/webhooks/queue.js';
 import { moveKyc, seedCustomer } from './helpers/customers.js';
 import { dbKind } from './helpers/db.js';
+import { bulkEvents, holdOldTransaction, OLD_TRANSACTION } from './helpers/event-log.js';
 import { useGateway } from './helpers/fixture.js';
-import { rowsRead } from './helpers/plan.js';
+import { explainRolledBack, planOutline, rowsRead, type PlanCacheMode } from './helpers/plan.js';
 import { createEndpoint } from './helpers/webhooks.js';
 
 // The file's gateway has no sender (WEBHOOK_CONCURRENCY=0): the test runs the statements itself.
 const ctx = useGateway();
 
-/** A value of a statement as an SQL literal (EXECUTE takes expressions, not bound parameters). */
-function literal(v: unknown): string {
-  if (v === null || v === undefined) return 'NULL';
-  if (typeof v === 'number') return String(v);
-  if (v instanceof Date) return `'${v.toISOString()}'`;
-  if (typeof v === 'string') return `'${v.replaceAll("'", "''")}'`;
-  throw new Error(`no literal for ${typeof v}`);
-}
-
-class RolledBack extends Error {}
-
-/**
- * EXPLAIN (ANALYZE, FORMAT JSON) of `statement` in a transaction that is rolled back, so that
- * nothing it writes stays. With `prepared`, as a prepared statement under that plan cache mode
- * (its values as literals); else with its values bound, as `db.statements` sends it.
- */
-async function explain(statement: Prisma.Sql, prepared?: 'force_generic_plan' | 'force_custom_plan'): Promise<unknown> {
-  let plan: unknown;
-  await ctx.db.prisma
-    .$transaction(async (tx) => {
-      let rows: { 'QUERY PLAN': unknown }[];
-      if (prepared) {
-        await tx.$executeRawUnsafe(`SET LOCAL plan_cache_mode = ${prepared}`);
-        await tx.$executeRawUnsafe(`PREPARE explained AS ${statement.text}`);
-        rows = await tx.$queryRawUnsafe(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE explained(${statement.values.map(literal).join(', ')})`);
-        await tx.$executeRawUnsafe('DEALLOCATE explained');
-      } else {
-        rows = await tx.$queryRawUnsafe(`EXPLAIN (ANALYZE, FORMAT JSON) ${statement.text}`, ...statement.values);
-      }
-      plan = rows[0]!['QUERY PLAN'];
-      throw new RolledBack();
-    })
-    .catch((error: unknown) => {
-      if (!(error instanceof RolledBack)) throw error;
-    });
-  return plan;
-}
+const explain = (statement: Prisma.Sql, prepared?: PlanCacheMode) => explainRolledBack(ctx.db.prisma, statement, prepared);
 
 /** Runs fan-outs until one held the cursor: every event committed before is then behind it. */
 async function catchUp(): Promise<void> {
@@ -64,34 +29,33 @@ async function catchUp(): Promise<void> {
   throw new Error('the fan-out cursor stayed locked');
 }
 
-/** `n` events of a customer in one transaction (the log's length, not real changes). */
-function bulkEvents(orgId: string, customerId: string, n: number) {
-  return ctx.db.prisma.$executeRaw`
-    INSERT INTO customer_events (org_id, customer_id, kind, snapshot, actor_kind)
-    SELECT ${orgId}::uuid, ${customerId}::uuid, 'UPDATED', '{}'::jsonb, 'SYSTEM' FROM generate_series(1, ${n})`;
-}
-
 describe(`the webhook sender's statements (${dbKind})`, () => {
-  it('the fan-out reads only the events since its cursor, however long the log, with statistics stale or fresh, generic plan or custom', async () => {
-    const { orgId } = await ctx.org();
-    const c = await seedCustomer(ctx.db, orgId);
-    // Statistics taken while the log was short; then a long log, behind the cursor.
-    await ctx.db.prisma.$executeRawUnsafe('ANALYZE customer_events');
-    await bulkEvents(orgId, c.id, 20_000);
-    await catchUp();
-    // Three events after the cursor, each in its own transaction.
-    for (const to of ['PENDING', 'IN_PROGRESS', 'FAILED'] as const) await moveKyc(ctx.db, orgId, c.id, to);
+  it.each(OLD_TRANSACTION)(
+    'the fan-out reads only the events since its cursor, however long the log, with statistics stale or fresh, generic plan or custom (a transaction open elsewhere since before the log grew: %s)',
+    async (old) => {
+      const release = old ? await holdOldTransaction(ctx.t.url) : async () => {};
+      onTestFinished(release);
+      const { orgId } = await ctx.org();
+      const c = await seedCustomer(ctx.db, orgId);
+      // Statistics taken while the log was short; then a long log, behind the cursor.
+      await ctx.db.prisma.$executeRawUnsafe('ANALYZE customer_events');
+      await bulkEvents(ctx.db, orgId, c.id, 20_000);
+      await catchUp();
+      // Three events after the cursor, each in its own transaction.
+      for (const to of ['PENDING', 'IN_PROGRESS', 'FAILED'] as const) await moveKyc(ctx.db, orgId, c.id, to);
 
-    for (const stats of ['stale', 'fresh'] as const) {
-      if (stats === 'fresh') await ctx.db.prisma.$executeRawUnsafe('ANALYZE customer_events');
-      for (const mode of ['force_generic_plan', 'force_custom_plan'] as const) {
-        const read = rowsRead(await explain(fanOutStatement(new Date()), mode), 'customer_events');
-        // The three new events (and at most a few neighbours of the range's ends), not 20,000.
-        expect(read, `${stats} statistics, ${mode}`).toBeGreaterThanOrEqual(3);
-        expect(read, `${stats} statistics, ${mode}`).toBeLessThanOrEqual(10);
+      for (const stats of ['stale', 'fresh'] as const) {
+        if (stats === 'fresh') await ctx.db.prisma.$executeRawUnsafe('ANALYZE customer_events');
+        for (const mode of ['force_generic_plan', 'force_custom_plan'] as const) {
+          const plan = await explain(fanOutStatement(new Date(), await readCursor(ctx.db.statements)), mode);
+          const read = rowsRead(plan, 'customer_events');
+          // The three new events (and at most a few neighbours of the range's ends), not 20,000.
+          expect(read, `${stats} statistics, ${mode}:\n${planOutline(plan)}`).toBeGreaterThanOrEqual(3);
+          expect(read, `${stats} statistics, ${mode}:\n${planOutline(plan)}`).toBeLessThanOrEqual(10);
+        }
       }
-    }
-  });
+    },
+  );
 
   it("the record of a batch finds its deliveries by id and its endpoint once, not by walking the endpoint's backlog or once per delivery", async () => {
     const { orgId } = await ctx.org();
@@ -104,7 +68,7 @@ describe(`the webhook sender's statements (${dbKind})`, () => {
     await ctx.db.prisma.$executeRawUnsafe('ANALYZE webhook_deliveries');
     const backlog = 3000;
     const size = 50;
-    await bulkEvents(orgId, c.id, backlog);
+    await bulkEvents(ctx.db, orgId, c.id, backlog);
     await catchUp();
     const now = new Date();
     const leaseUntil = new Date(now.getTime() + 60_000);

@@ -11,6 +11,7 @@ import type { Logger } from '../ops/logger.js';
 import type { PublicCustomer } from '../projection/customer.js';
 import type { Actor } from './actor.js';
 import { ACTOR_SELECT, toHistoryEvent, type EventColumns } from './history.js';
+import { eventsUnseenBy } from './log-reads.js';
 import { EVENTS_CHANNEL } from './outbox.js';
 import { retentionCutoff } from './retention.js';
 import { decodeEventCursor, encodeEventCursor, isAfterCursor, parseSnapshot, type EventCursor, type PgSnapshot } from './snapshot.js';
@@ -98,6 +99,59 @@ const toChange = (r: EventRow, cursor: string): StatusChange => ({
 
 const visible = (snapshot: string) => Prisma.sql`pg_visible_in_snapshot(e.txid::text::xid8, ${snapshot}::text::pg_snapshot)`;
 
+/**
+ * The bus's one statement per wake-up (exported for the test of its plan): the status events
+ * committed in (prev, now], for every organisation, with the snapshot they end at. Read as
+ * log-reads.ts says, never from prev's xmin (which a long transaction anywhere in the cluster
+ * holds back): the bus runs it at every commit's wake-up.
+ */
+export function busFetchStatement(prev: PgSnapshot): Prisma.Sql {
+  return Prisma.sql`
+    WITH s AS (SELECT pg_current_snapshot() AS snap)
+    SELECT s.snap::text AS snap, e.id, e.txid, e.org_id::text AS org_id, e.customer_id::text AS customer_id,
+           e.kind::text AS kind, e.kyc_from::text AS kyc_from, e.kyc_to::text AS kyc_to,
+           e.aml_from::text AS aml_from, e.aml_to::text AS aml_to, e.snapshot, e.occurred_at, ${ACTOR_SELECT}
+    FROM s LEFT JOIN ${eventsUnseenBy(prev, Prisma.sql`(SELECT pg_snapshot_xmax(snap)::text::bigint FROM s)`)} e
+      ON e.kind IN ('KYC', 'AML')
+     AND pg_visible_in_snapshot(e.txid::text::xid8, s.snap)
+    ORDER BY e.id`;
+}
+
+/**
+ * A page of a resumed subscription's replay (exported for the test of its plan): the events of
+ * `orgId` after `cursor` and visible in `until`, after the position `after`, in (batch, id)
+ * order; group 0 is the rest of the cursor's own batch, group 1 what committed after it.
+ */
+export function replayPageStatement(
+  orgId: string,
+  f: NormalisedFilter,
+  cursor: EventCursor,
+  until: PgSnapshot,
+  after: { group: number; id: bigint },
+): Prisma.Sql {
+  const C = cursor.next.text;
+  const kinds = f.kinds ? [...f.kinds] : [...STATUS_CHANGE_KINDS];
+  const who =
+    f.customerIds || f.externalIds
+      ? Prisma.sql`AND (e.customer_id::text = ANY(${[...(f.customerIds ?? [])]}::text[]) OR e.snapshot->>'externalId' = ANY(${[...(f.externalIds ?? [])]}::text[]))`
+      : Prisma.empty;
+  return Prisma.sql`
+    SELECT * FROM (
+      SELECT CASE WHEN ${visible(C)} THEN 0 ELSE 1 END AS grp, ''::text AS snap, e.id, e.txid,
+             e.org_id::text AS org_id, e.customer_id::text AS customer_id, e.kind::text AS kind,
+             e.kyc_from::text AS kyc_from, e.kyc_to::text AS kyc_to, e.aml_from::text AS aml_from,
+             e.aml_to::text AS aml_to, e.snapshot, e.occurred_at, ${ACTOR_SELECT}
+      FROM ${eventsUnseenBy(cursor.prev, Prisma.sql`${until.xmax.toString()}::bigint`)} e
+      WHERE e.org_id = ${orgId}::uuid
+        AND e.kind::text = ANY(${kinds}::text[]) ${who}
+        AND (NOT ${visible(C)} OR e.id > ${cursor.id}::bigint)
+        AND ${visible(until.text)}
+    ) r
+    WHERE (r.grp, r.id) > (${after.group}::int, ${after.id}::bigint)
+    ORDER BY r.grp, r.id
+    LIMIT ${REPLAY_PAGE}`;
+}
+
 export class EventBus {
   readonly monitor = new EventEmitter<BusMonitorEvents>();
   private head: PgSnapshot | null = null;
@@ -176,17 +230,7 @@ export class EventBus {
     if (this.closed || !prev) return;
     let rows: EventRow[];
     try {
-      rows = await this.db.prisma.$queryRaw<EventRow[]>`
-        WITH s AS (SELECT pg_current_snapshot() AS snap)
-        SELECT s.snap::text AS snap, e.id, e.txid, e.org_id::text AS org_id, e.customer_id::text AS customer_id,
-               e.kind::text AS kind, e.kyc_from::text AS kyc_from, e.kyc_to::text AS kyc_to,
-               e.aml_from::text AS aml_from, e.aml_to::text AS aml_to, e.snapshot, e.occurred_at, ${ACTOR_SELECT}
-        FROM s LEFT JOIN customer_events e
-          ON e.txid >= ${prev.xmin}::bigint
-         AND e.kind IN ('KYC', 'AML')
-         AND pg_visible_in_snapshot(e.txid::text::xid8, s.snap)
-         AND NOT ${visible(prev.text)}
-        ORDER BY e.id`;
+      rows = await this.db.prisma.$queryRaw<EventRow[]>(busFetchStatement(prev));
     } catch (error) {
       // The next wake-up (at the latest the poll) retries from the same snapshot: no loss.
       this.options.log.warn({ error: String((error as Error)?.message ?? error) }, 'event bus fetch failed');
@@ -244,32 +288,13 @@ export class EventBus {
   private async *replay(orgId: string, f: NormalisedFilter, cursor: EventCursor, until: PgSnapshot): AsyncGenerator<StatusChange> {
     const P = cursor.prev.text;
     const C = cursor.next.text;
-    const kinds = f.kinds ? [...f.kinds] : [...STATUS_CHANGE_KINDS];
-    const who =
-      f.customerIds || f.externalIds
-        ? Prisma.sql`AND (e.customer_id::text = ANY(${[...(f.customerIds ?? [])]}::text[]) OR e.snapshot->>'externalId' = ANY(${[...(f.externalIds ?? [])]}::text[]))`
-        : Prisma.empty;
     // Group 0: the rest of the cursor's own batch; group 1: committed after it, before `until`.
     let group = 0;
     let lastId = cursor.id;
     for (;;) {
-      const rows = await this.db.prisma.$queryRaw<(EventRow & { grp: number })[]>`
-        SELECT * FROM (
-          SELECT CASE WHEN ${visible(C)} THEN 0 ELSE 1 END AS grp, ''::text AS snap, e.id, e.txid,
-                 e.org_id::text AS org_id, e.customer_id::text AS customer_id, e.kind::text AS kind,
-                 e.kyc_from::text AS kyc_from, e.kyc_to::text AS kyc_to, e.aml_from::text AS aml_from,
-                 e.aml_to::text AS aml_to, e.snapshot, e.occurred_at, ${ACTOR_SELECT}
-          FROM customer_events e
-          WHERE e.org_id = ${orgId}::uuid
-            AND e.kind::text = ANY(${kinds}::text[]) ${who}
-            AND e.txid >= ${cursor.prev.xmin}::bigint
-            AND NOT ${visible(P)}
-            AND (NOT ${visible(C)} OR e.id > ${cursor.id}::bigint)
-            AND ${visible(until.text)}
-        ) r
-        WHERE (r.grp, r.id) > (${group}::int, ${lastId}::bigint)
-        ORDER BY r.grp, r.id
-        LIMIT ${REPLAY_PAGE}`;
+      const rows = await this.db.prisma.$queryRaw<(EventRow & { grp: number })[]>(
+        replayPageStatement(orgId, f, cursor, until, { group, id: lastId }),
+      );
       for (const r of rows) {
         group = Number(r.grp);
         lastId = BigInt(r.id!);
@@ -300,14 +325,14 @@ export class EventBus {
   }
 }
 
-interface NormalisedFilter {
+export interface NormalisedFilter {
   customerIds: ReadonlySet<string> | null;
   externalIds: ReadonlySet<string> | null;
   kinds: ReadonlySet<StatusChangeKind> | null;
 }
 
 // An empty list filters nothing, like an absent one.
-function normaliseFilter(f: StatusChangeFilter): NormalisedFilter {
+export function normaliseFilter(f: StatusChangeFilter): NormalisedFilter {
   const set = <T>(xs: readonly T[] | undefined, map: (x: T) => T = (x) => x) => (xs && xs.length ? new Set(xs.map(map)) : null);
   return { customerIds: set(f.customerIds, (s) => s.toLowerCase()), externalIds: set(f.externalIds), kinds: set(f.kinds) };
 }

@@ -33,10 +33,16 @@ const TYPE_TABLE = Prisma.sql`(VALUES ${Prisma.join(
 )}) AS m(kind, status_to, type, ord)`;
 
 export interface FanOutResult {
-  /** False when another instance held the cursor (it covers these events, or its next round will). */
+  /** False when another instance held the cursor or moved it since it was read (it covers these events, or its next round will). */
   locked: boolean;
   events: number;
   queued: number;
+}
+
+/** The fan-out's cursor: the snapshot up to which events are deliveries. */
+export async function readCursor(db: Tx): Promise<PgSnapshot> {
+  const rows = await db.$queryRaw<{ snapshot: string }[]>`SELECT snapshot FROM webhook_cursor WHERE id = 1`;
+  return parseSnapshot(rows[0]!.snapshot);
 }
 
 /**
@@ -50,17 +56,11 @@ export interface FanOutResult {
  *
  * The cursor is read first (no lock), so that the statement carries its snapshot as values the
  * planner sees (fanOutStatement says why), and locks the row only while it still holds that
- * snapshot: if another instance moved it meanwhile, that instance fanned these events out, and
- * this one does nothing (like SKIP LOCKED). For the same reason (FOR UPDATE may hand the
- * statement a row committed after its own snapshot was taken) the cursor only moves when there
- * were events.
+ * snapshot: if another instance moved it meanwhile (FOR UPDATE rechecks the condition on the
+ * newest version of the row), that instance fanned these events out, and this one does nothing,
+ * as when the row is locked. The cursor also only moves when there were events, so a statement
+ * that found nothing never writes.
  */
-/** The fan-out's cursor: the snapshot up to which events are deliveries. */
-export async function readCursor(db: Tx): Promise<PgSnapshot> {
-  const rows = await db.$queryRaw<{ snapshot: string }[]>`SELECT snapshot FROM webhook_cursor WHERE id = 1`;
-  return parseSnapshot(rows[0]!.snapshot);
-}
-
 export async function fanOut(db: Tx, now: Date): Promise<FanOutResult> {
   const rows = await db.$queryRaw<{ locked: number; events: number; queued: number }[]>(fanOutStatement(now, await readCursor(db)));
   const r = rows[0];

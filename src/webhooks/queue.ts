@@ -204,18 +204,27 @@ const leasedColumns = (now: Date) => Prisma.sql`e.id, e.url, e.failure_count,
    FROM webhook_secrets ws WHERE ws.endpoint_id = e.id AND (ws.expires_at IS NULL OR ws.expires_at > ${now}::timestamptz)) AS secrets`;
 
 /** Selects the items of CTE `batch` (id, endpoint_id) with their leased endpoint (CTE `leased`) and events. */
+/**
+ * The columns of a delivery a batch needs, read with the delivery when the batch is chosen
+ * (`batch`), so that batchSelect does not read the rows again: joined back by id, with the
+ * statistics of a table analyzed while empty, the planner walked the endpoint's whole backlog
+ * through the (endpoint_id, …) unique index and matched the batch in it (measured: 3,000 rows
+ * read for a batch of 50).
+ */
+const BATCH_COLUMNS = Prisma.raw('d.id, d.endpoint_id, d.org_id, d.event_type, d.attempts, d.deadline_at, d.customer_event_id');
+
 const batchSelect = Prisma.sql`
   SELECT d.id, d.org_id::text AS org_id, d.endpoint_id::text AS endpoint_id, leased.url, leased.failure_count,
          d.event_type, d.attempts, d.deadline_at,
          e.id AS e_id, e.kind::text AS kind, e.kyc_from::text AS kyc_from, e.kyc_to::text AS kyc_to,
          e.aml_from::text AS aml_from, e.aml_to::text AS aml_to, e.snapshot, e.occurred_at, leased.secrets
-  FROM batch JOIN webhook_deliveries d ON d.id = batch.id JOIN leased ON leased.id = d.endpoint_id
+  FROM batch d JOIN leased ON leased.id = d.endpoint_id
   LEFT JOIN customer_events e ON e.id = d.customer_event_id AND e.org_id = d.org_id
   ORDER BY d.endpoint_id, d.id`;
 
 /** The due deliveries of an endpoint, oldest first (a LATERAL body: `ep.id` is the endpoint). */
 const dueOf = (endpoint: Prisma.Sql, now: Date, size: number) => Prisma.sql`
-  SELECT d.id FROM webhook_deliveries d
+  SELECT ${BATCH_COLUMNS} FROM webhook_deliveries d
   WHERE d.endpoint_id = ${endpoint} AND d.status = 'PENDING' AND d.next_attempt_at <= ${now}::timestamptz
   ORDER BY d.id LIMIT ${size}`;
 
@@ -242,7 +251,7 @@ export async function claimBatches(db: Tx, me: string, now: Date, leaseUntil: Da
       LIMIT ${limit}
       FOR UPDATE OF e SKIP LOCKED
     ),
-    batch AS (SELECT due.id, ep.id AS endpoint_id FROM ep CROSS JOIN LATERAL (${dueOf(Prisma.sql`ep.id`, now, size)}) due),
+    batch AS (SELECT due.* FROM ep CROSS JOIN LATERAL (${dueOf(Prisma.sql`ep.id`, now, size)}) due),
     leased AS (
       UPDATE webhook_endpoints e SET lease_owner = ${me}, lease_until = ${leaseUntil}::timestamptz
       FROM (SELECT DISTINCT endpoint_id FROM batch) b WHERE e.id = b.endpoint_id
@@ -329,7 +338,7 @@ export function recordBatchStatement(
       -- form no index can take (pendingOf).
       WHERE d.id = ANY(${ids}::bigint[]) AND ${pendingOf(batch.endpointId)}),
     batch AS (
-      SELECT d.id, d.endpoint_id FROM webhook_deliveries d
+      SELECT ${BATCH_COLUMNS} FROM webhook_deliveries d
       WHERE ${chain}::boolean
         -- The endpoint is looked up once (a subquery of no row of d), not joined to each
         -- delivery: joined, the planner estimated one delivery and read the endpoints table once

@@ -40,6 +40,11 @@ export interface Config {
   webhookConcurrency: number;
   /** Attempts of one endpoint in flight at once, pipelined in order on its connection; 1: one at a time. */
   webhookPipelining: number;
+  /**
+   * The sender runs in a thread of its own with its own connections (PostgreSQL only; the
+   * embedded database lives in the main thread, so there it always runs inline).
+   */
+  webhookSenderThread: boolean;
   /** GraphQL cost limits, checked before execution (SPEC section 9; defaults argued in the README). */
   graphqlLimits: GraphQLLimits;
   /** HTTP and WebSocket connection limits (SPEC section 9). */
@@ -112,12 +117,12 @@ function optionalIntVar(env: Env, name: string, min: number, max: number, proble
   return intVar(env, name, min, min, max, problems);
 }
 
-function boolVar(env: Env, name: string, problems: string[]): boolean {
+function boolVar(env: Env, name: string, problems: string[], fallback = false): boolean {
   const raw = env[name];
-  if (raw === undefined || raw === '' || raw === 'false') return false;
-  if (raw === 'true') return true;
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === 'false') return raw === 'true';
   problems.push(`${name} must be true or false (got "${raw}")`);
-  return false;
+  return fallback;
 }
 
 /** Shortest WEBHOOK_SECRET_KEY accepted: it is the only protection of the secrets at rest. */
@@ -174,6 +179,7 @@ export function loadConfig(env: Env = process.env): Config {
     webhookConcurrency: intVar(env, 'WEBHOOK_CONCURRENCY', 16, 0, 1000, problems),
     // At most a batch (20, sender.ts): a batch's attempts are what can be in flight together.
     webhookPipelining: intVar(env, 'WEBHOOK_PIPELINING', 10, 1, 20, problems),
+    webhookSenderThread: boolVar(env, 'WEBHOOK_SENDER_THREAD', problems, true),
     graphqlLimits: {
       maxDepth: intVar(env, 'GRAPHQL_MAX_DEPTH', 10, 1, 1000, problems),
       maxAliases: intVar(env, 'GRAPHQL_MAX_ALIASES', 15, 0, 10_000, problems),

@@ -528,7 +528,9 @@ describe(`webhooks (${dbKind})`, () => {
       webhookTimeoutMs: 10_000,
       webhookConcurrency: 16,
       webhookPipelining: 10,
+      webhookSenderThread: true,
     });
+    expect(loadConfig({ WEBHOOK_SENDER_THREAD: 'false' }).webhookSenderThread).toBe(false);
     expect(() =>
       loadConfig({
         WEBHOOK_ALLOW_INSECURE: 'yes',
@@ -536,9 +538,10 @@ describe(`webhooks (${dbKind})`, () => {
         WEBHOOK_SECRET_KEY: 'short',
         WEBHOOK_CONCURRENCY: '-1',
         WEBHOOK_PIPELINING: '21',
+        WEBHOOK_SENDER_THREAD: 'no',
       }),
     ).toThrow(
-      /WEBHOOK_ALLOW_INSECURE[\s\S]*WEBHOOK_TIMEOUT_MS[\s\S]*WEBHOOK_CONCURRENCY[\s\S]*WEBHOOK_PIPELINING[\s\S]*WEBHOOK_SECRET_KEY/,
+      /WEBHOOK_ALLOW_INSECURE[\s\S]*WEBHOOK_TIMEOUT_MS[\s\S]*WEBHOOK_CONCURRENCY[\s\S]*WEBHOOK_PIPELINING[\s\S]*WEBHOOK_SENDER_THREAD[\s\S]*WEBHOOK_SECRET_KEY/,
     );
   });
 

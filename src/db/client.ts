@@ -50,6 +50,12 @@ export interface Database {
    * once per connection, planned once (db/transaction.ts). PGlite: the same as `statements`.
    */
   readonly preparedStatements: Tx;
+  /**
+   * Where another thread opens its own connections to the same database (the webhook sender's
+   * thread, webhooks/sender-thread.ts); null for the embedded database, which lives in this
+   * thread only.
+   */
+  readonly postgres: { url: string; connectTimeoutMs: number } | null;
   /** The adapter factory, for the schema engine (migrations). */
   readonly adapterFactory: SqlMigrationAwareDriverAdapterFactory;
   /**
@@ -108,6 +114,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     const listener = new PgListener({ connectionString: target.url, connectTimeoutMs });
     return {
       kind: 'postgres',
+      postgres: { url: target.url, connectTimeoutMs },
       prisma,
       transaction,
       statements,
@@ -137,6 +144,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   const status = new PGliteListenerStatus(pglite);
   return {
     kind: target.kind,
+    postgres: null,
     prisma,
     transaction,
     statements,

@@ -7,7 +7,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from '../db/client.js';
 import type { EventBus } from '../events/bus.js';
-import type { WebhookSender } from '../webhooks/sender.js';
+import type { SenderHandle } from '../webhooks/sender.js';
 
 /** Where a request came in. `http`: the gateway's own pages (health, metrics, GraphiQL assets, unknown paths). */
 export const Surface = { GraphQL: 'graphql', Rest: 'rest', WebSocket: 'websocket', Http: 'http' } as const;
@@ -106,7 +106,7 @@ export class GatewayMetrics {
   }
 
   /** Reads the database, the event bus and the webhook sender of an instance; the returned function detaches. */
-  watch(parts: { db: Database; bus: EventBus; sender: WebhookSender | null }): () => void {
+  watch(parts: { db: Database; bus: EventBus; sender: SenderHandle | null }): () => void {
     const registers = [this.registry];
     const { db, bus, sender } = parts;
 

@@ -61,6 +61,22 @@ export interface SenderMonitorEvents {
   recorded: [endpointId: string, attempts: number];
 }
 
+/**
+ * What the rest of an instance sees of its sender, whether it runs inline (WebhookSender) or in a
+ * thread of its own (sender-thread.ts): metrics and tests listen to `monitor`, tests `wake()` it.
+ */
+export interface SenderHandle {
+  readonly monitor: EventEmitter<SenderMonitorEvents>;
+  /** Starts it; returns at once (it keeps retrying on its own while the database is away). */
+  start(): void;
+  /** A fan-out and a claim round now; resolves when both are done (not the attempts they start). */
+  wake(): Promise<void>;
+  /** When the oldest waiting delivery was queued (for the metric of that name); null when none waits. */
+  oldestPendingAt(): Promise<Date | null>;
+  /** Stops it; the attempts in flight finish and are recorded first (bounded by the timeout). */
+  close(): Promise<void>;
+}
+
 export interface SenderOptions {
   /** Endpoints sent to at the same time by this instance. */
   concurrency: number;
@@ -102,7 +118,7 @@ const LEASE_MARGIN_MS = 20_000;
 /** No attempt starts unless it can end (timeout) this long before the lease does. */
 const LEASE_SAFETY_MS = 5_000;
 
-export class WebhookSender {
+export class WebhookSender implements SenderHandle {
   readonly monitor = new EventEmitter<SenderMonitorEvents>();
   /** Identifies this instance's leases (never a secret). */
   readonly instanceId = `${hostname().slice(0, 32)}:${process.pid}:${randomBytes(4).toString('hex')}`;

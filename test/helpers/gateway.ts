@@ -30,6 +30,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     // The webhook sender polls the database in the background: off unless a suite turns it on,
     // so that suites counting statements count only their own.
     WEBHOOK_CONCURRENCY: '0',
+    // Suites inject clocks and loggers into the sender, which only an inline one can take.
+    WEBHOOK_SENDER_THREAD: 'false',
     ...overrides,
   });
 }

@@ -2,9 +2,9 @@
 // PostgreSQL). The gateway is one JavaScript thread, and under load that thread is what limits
 // throughput (issue 12): every microsecond the sender spends on it (building and signing
 // payloads, HTTP to receivers, reading its batches' rows) is taken from requests. Measured on
-// 2 cores: sending a webhook per upsert cost the write path 8–13 % when inline, and 0–7 % from
-// another thread, which uses the core the API thread leaves partly idle (bench/README.md, sixth
-// pass). It also keeps a burst of webhooks (a backlog after a receiver's outage) from adding
+// 2 cores: an endpoint receiving every creation cost upserts 11–14 % of their throughput with
+// the sender inline, and 7–8 % from its own thread, which uses the core the API thread leaves
+// partly idle (bench/README.md, sixth pass). It also keeps a burst of webhooks (a backlog after a receiver's outage) from adding
 // latency to API requests.
 //
 // The thread is the same WebhookSender as inline (sender-worker.ts builds it), with its own
@@ -46,8 +46,7 @@ export interface SenderThreadData {
 }
 
 export type ToThread = { type: 'wake'; id: number } | { type: 'close' };
-export type FromThread =
-  { type: 'started' } | { type: 'events'; events: MonitorRecord[] } | { type: 'woken'; id: number } | { type: 'closed' };
+export type FromThread = { type: 'started' } | { type: 'events'; events: MonitorRecord[] } | { type: 'woken'; id: number };
 
 /** Re-emits a forwarded monitor event on `monitor`. */
 export function emitRecord(monitor: EventEmitter<SenderMonitorEvents>, record: MonitorRecord): void {
@@ -89,10 +88,10 @@ export class ThreadedSender implements SenderHandle {
   private startedAt = 0;
   private restartDelay = RESTART_MIN_MS;
   private restartTimer: NodeJS.Timeout | undefined;
-  private closing = false;
+  private closing: Promise<void> | null = null;
   private nextWake = 0;
   private readonly wakes = new Map<number, () => void>();
-  private closed: (() => void) | null = null;
+  private exited: (() => void) | null = null;
 
   constructor(
     private readonly data: SenderThreadData,
@@ -128,8 +127,6 @@ export class ThreadedSender implements SenderHandle {
         this.wakes.get(msg.id)?.();
         this.wakes.delete(msg.id);
         break;
-      case 'closed':
-        break;
     }
   }
 
@@ -139,7 +136,7 @@ export class ThreadedSender implements SenderHandle {
     for (const done of this.wakes.values()) done();
     this.wakes.clear();
     if (this.closing) {
-      this.closed?.();
+      this.exited?.();
       return;
     }
     // Its leases run out and another sender (this one, restarted) takes its endpoints over.
@@ -166,12 +163,16 @@ export class ThreadedSender implements SenderHandle {
   }
 
   /** Asks the thread to stop as the inline sender does (attempts in flight finish and are recorded), and waits for it. */
-  async close(): Promise<void> {
-    this.closing = true;
+  close(): Promise<void> {
+    this.closing ??= this.stop();
+    return this.closing;
+  }
+
+  private async stop(): Promise<void> {
     clearTimeout(this.restartTimer);
     const worker = this.worker;
     if (!worker) return;
-    const exited = new Promise<void>((resolve) => (this.closed = resolve));
+    const exited = new Promise<void>((resolve) => (this.exited = resolve));
     worker.postMessage({ type: 'close' } satisfies ToThread);
     await exited;
   }

@@ -52,7 +52,7 @@ port.on('message', (msg: ToThread) => {
       await sender.close();
       flush();
       await db.close();
-      send({ type: 'closed' });
+      // Nothing is left to keep the thread alive: it exits, and the instance's close() returns.
       port.close();
     })();
   }

@@ -4,7 +4,7 @@
 // the attempt in flight finish and be recorded. On the embedded database it runs inline.
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { openDatabase } from '../src/db/client.js';
+import { APPLICATION_NAME, openDatabase, type Database } from '../src/db/client.js';
 import { createLogger } from '../src/ops/logger.js';
 import { createWebhooks } from '../src/webhooks/index.js';
 import { WebhookEventType } from '../src/webhooks/event-types.js';
@@ -19,6 +19,14 @@ import { scrape, sumOf } from './helpers/metrics.js';
 import { createEndpoint, Receiver, recorded, SENDER_ENV } from './helpers/webhooks.js';
 
 const THREAD_ENV = { ...SENDER_ENV, WEBHOOK_SENDER_THREAD: 'true' };
+
+/** Connections of this database opened by sender threads (they name themselves). */
+async function senderConnections(db: Database): Promise<number> {
+  const rows = await db.prisma.$queryRaw<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM pg_stat_activity
+    WHERE datname = current_database() AND application_name = ${`${APPLICATION_NAME} webhook sender`}`;
+  return rows[0]!.n;
+}
 
 function threadOf(gw: TestGateway): ThreadedSender {
   const sender = gw.services.webhooks.sender;
@@ -66,6 +74,8 @@ describe.runIf(onPostgres)('webhook sender in its own thread (PostgreSQL)', () =
     expect(sumOf(samples, 'gateway_webhook_attempt_duration_seconds_count', { outcome: 'delivered' })).toBe(1);
     expect(lines.some((l) => l.includes('webhook sender running in its own thread'))).toBe(true);
     expect(sender.thread).not.toBeNull();
+    // Its own connections, named for the operator: at least the LISTEN one and the pool's in use.
+    expect(await senderConnections(ctx.db)).toBeGreaterThanOrEqual(2);
   });
 
   it('a thread that dies is started again, and its deliveries go out', { timeout: 30_000 }, async () => {
@@ -119,6 +129,8 @@ describe.runIf(onPostgres)('webhook sender in its own thread (PostgreSQL)', () =
     const delivery = await ctx.db.prisma.webhookDelivery.findFirstOrThrow({ where: { endpointId: id } });
     expect(delivery).toMatchObject({ status: 'DELIVERED', attempts: 1 });
     expect(receiver.received).toHaveLength(1);
+    // Its connections closed with it.
+    await expect.poll(() => senderConnections(ctx.db)).toBe(0);
   });
 });
 

@@ -24,10 +24,23 @@ export type { ListenerObserver, ListenerState, ListenerStatus } from './listener
 export type { Tx, TransactionRunner } from './transaction.js';
 
 export type DatabaseTarget =
-  | { kind: 'postgres'; url: string; poolSize?: number; connectTimeoutMs?: number }
+  | {
+      kind: 'postgres';
+      url: string;
+      poolSize?: number;
+      connectTimeoutMs?: number;
+      /** How its connections name themselves in pg_stat_activity (default APPLICATION_NAME). */
+      applicationName?: string;
+    }
   | { kind: 'pglite'; dataDir: string }
   /** In-memory PGlite (tests); a test may hand in its own instance, e.g. to close it under the gateway. */
   | { kind: 'memory'; pglite?: PGlite };
+
+/**
+ * What the gateway's connections call themselves in pg_stat_activity (`application_name`), so
+ * that an operator can tell them, and the webhook sender's (webhooks/sender-thread.ts), apart.
+ */
+export const APPLICATION_NAME = 'customer-gateway';
 
 /** Receives every SQL statement the client sends (tests count round trips with it). */
 export type QueryListener = (sql: string) => void;
@@ -104,14 +117,21 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     const connectTimeoutMs = target.connectTimeoutMs ?? DEFAULT_DATABASE_CONNECT_TIMEOUT_MS;
     const max = target.poolSize ?? 10;
     // No lost connection can crash the process, idle or checked out (db/pg-pool.ts).
-    const pool = openPool({ connectionString: target.url, max, connectionTimeoutMillis: connectTimeoutMs, keepAlive: true });
+    const applicationName = target.applicationName ?? APPLICATION_NAME;
+    const pool = openPool({
+      connectionString: target.url,
+      max,
+      connectionTimeoutMillis: connectTimeoutMs,
+      keepAlive: true,
+      application_name: applicationName,
+    });
     const adapterFactory = new PrismaPg(pool);
     const prisma = makeClient(adapterFactory);
     const transaction = poolTransactions(pool, report);
     const statements = poolStatements(pool, report);
     const preparedStatements = poolPreparedStatements(pool, report);
     // One dedicated connection per process carries every LISTEN, and comes back after a loss.
-    const listener = new PgListener({ connectionString: target.url, connectTimeoutMs });
+    const listener = new PgListener({ connectionString: target.url, connectTimeoutMs, applicationName });
     return {
       kind: 'postgres',
       postgres: { url: target.url, connectTimeoutMs },

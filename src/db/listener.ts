@@ -30,6 +30,8 @@ export interface PgListenerOptions {
   connectionString: string;
   /** Bound on one connection attempt (the same as the pool's). */
   connectTimeoutMs: number;
+  /** How the connection names itself in pg_stat_activity. */
+  applicationName?: string;
 }
 
 /** One process's LISTEN connection to PostgreSQL, re-established whenever it is lost. */
@@ -126,6 +128,7 @@ export class PgListener {
       connectionString: this.options.connectionString,
       connectionTimeoutMillis: this.options.connectTimeoutMs,
       keepAlive: true,
+      ...(this.options.applicationName ? { application_name: this.options.applicationName } : {}),
     });
     // Never an unhandled 'error' event (it would crash the process); a loss schedules a reconnect.
     client.on('error', (error) => this.lost(client, error));

@@ -3,7 +3,7 @@
 // monitor events go to the instance's thread in batches (metrics there); its log lines go to
 // the same stderr, marked `thread: webhook-sender`.
 import { parentPort, workerData } from 'node:worker_threads';
-import { openDatabase } from '../db/client.js';
+import { APPLICATION_NAME, openDatabase } from '../db/client.js';
 import { createLogger } from '../ops/logger.js';
 import { inlineSender } from './index.js';
 import { SecretBox } from './secret-box.js';
@@ -19,7 +19,12 @@ import {
 const port = parentPort!;
 const { config, postgres } = workerData as SenderThreadData;
 const log = createLogger(config.logLevel).child({ thread: 'webhook-sender' });
-const db = await openDatabase({ kind: 'postgres', ...postgres, poolSize: SENDER_THREAD_POOL_SIZE });
+const db = await openDatabase({
+  kind: 'postgres',
+  ...postgres,
+  poolSize: SENDER_THREAD_POOL_SIZE,
+  applicationName: `${APPLICATION_NAME} webhook sender`,
+});
 const sender = inlineSender(config, db, new SecretBox(config.webhookSecretKey), { now: () => new Date(), log });
 
 const send = (msg: FromThread) => port.postMessage(msg);

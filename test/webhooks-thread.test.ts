@@ -72,6 +72,7 @@ describe.runIf(onPostgres)('webhook sender in its own thread (PostgreSQL)', () =
     const { samples } = await scrape(gw.url);
     expect(sumOf(samples, 'gateway_webhook_attempts_total', { outcome: 'delivered' })).toBe(1);
     expect(sumOf(samples, 'gateway_webhook_attempt_duration_seconds_count', { outcome: 'delivered' })).toBe(1);
+    expect(samples.find((s) => s.name === 'gateway_webhook_sender_restarts_total')?.value).toBe(0);
     expect(lines.some((l) => l.includes('webhook sender running in its own thread'))).toBe(true);
     expect(sender.thread).not.toBeNull();
     // Its own connections, named for the operator: at least the LISTEN one and the pool's in use.
@@ -99,6 +100,7 @@ describe.runIf(onPostgres)('webhook sender in its own thread (PostgreSQL)', () =
     await receiver.waitFor(1);
     expect(sender.thread).not.toBeNull();
     expect(sender.thread).not.toBe(dead);
+    expect(sumOf((await scrape(gw.url)).samples, 'gateway_webhook_sender_restarts_total')).toBe(1);
     await expect.poll(() => ctx.db.prisma.webhookDelivery.count({ where: { endpointId: id, status: 'DELIVERED' } })).toBe(1);
   });
 

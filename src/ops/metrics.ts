@@ -208,8 +208,18 @@ export class GatewayMetrics {
         child.count.inc();
         child.duration.observe(durationMs / 1000);
       };
+      const restarts = new Counter({
+        name: 'gateway_webhook_sender_restarts_total',
+        help: "Times this instance's webhook sender thread died and was started again (stays 0 when the sender runs inline).",
+        registers,
+      });
+      const onRestart = () => restarts.inc();
       sender.monitor.on('attempt', onAttempt);
-      this.detachers.push(() => sender.monitor.off('attempt', onAttempt));
+      sender.monitor.on('restarted', onRestart);
+      this.detachers.push(() => {
+        sender.monitor.off('attempt', onAttempt);
+        sender.monitor.off('restarted', onRestart);
+      });
     }
     return () => this.close();
   }

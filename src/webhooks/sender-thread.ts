@@ -63,6 +63,9 @@ export function emitRecord(monitor: EventEmitter<SenderMonitorEvents>, record: M
     case 'recorded':
       monitor.emit('recorded', record[1], record[2]);
       break;
+    case 'restarted':
+      monitor.emit('restarted', record[1]);
+      break;
   }
 }
 
@@ -142,6 +145,7 @@ export class ThreadedSender implements SenderHandle {
     // Its leases run out and another sender (this one, restarted) takes its endpoints over.
     if (Date.now() - this.startedAt >= RESTART_RESET_AFTER_MS) this.restartDelay = RESTART_MIN_MS;
     this.log.error({ exitCode: code, restartInMs: this.restartDelay }, 'webhook sender thread stopped; starting it again');
+    this.monitor.emit('restarted', code);
     this.restartTimer = setTimeout(() => this.start(), this.restartDelay);
     this.restartTimer.unref();
     this.restartDelay = Math.min(this.restartDelay * 2, RESTART_MAX_MS);

@@ -59,6 +59,8 @@ export interface SenderMonitorEvents {
   failed: [endpointId: string];
   /** The results of `attempts` attempts to an endpoint were stored (tests wait on it). */
   recorded: [endpointId: string, attempts: number];
+  /** The sender's thread died and is being started again (sender-thread.ts; never inline). */
+  restarted: [exitCode: number];
 }
 
 /**

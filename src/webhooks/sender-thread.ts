@@ -3,7 +3,7 @@
 // throughput (issue 12): every microsecond the sender spends on it (building and signing
 // payloads, HTTP to receivers, reading its batches' rows) is taken from requests. Measured on
 // 2 cores: an endpoint receiving every creation cost upserts 11–14 % of their throughput with
-// the sender inline, and about 8 % from its own thread (0.89–0.95×, mean 0.92× over nine runs),
+// the sender inline, and about 8 % from its own thread (0.88–0.95×, mean 0.92× over eleven runs),
 // which uses the core the API thread leaves partly idle (bench/README.md, sixth pass). It also keeps a burst of webhooks (a backlog after a receiver's outage) from adding
 // latency to API requests.
 //

@@ -16,7 +16,7 @@ import { deferred } from './helpers/deferred.js';
 import { useGateway } from './helpers/fixture.js';
 import { testConfig, type TestGateway } from './helpers/gateway.js';
 import { scrape, sumOf } from './helpers/metrics.js';
-import { createEndpoint, Receiver, recorded, SENDER_ENV } from './helpers/webhooks.js';
+import { createEndpoint, Receiver, recorded, SENDER_ENV, type Behaviour } from './helpers/webhooks.js';
 
 const THREAD_ENV = { ...SENDER_ENV, WEBHOOK_SENDER_THREAD: 'true' };
 
@@ -37,17 +37,32 @@ function threadOf(gw: TestGateway): ThreadedSender {
 describe.runIf(onPostgres)('webhook sender in its own thread (PostgreSQL)', () => {
   const ctx = useGateway({ poolSize: 6 });
 
-  it('sends signed webhooks while the API thread is blocked, and the instance counts them in /metrics', { timeout: 30_000 }, async () => {
+  /**
+   * A gateway (own pool) whose sender runs in its thread, its log lines captured, and an
+   * organisation with an endpoint for KYC changes on a receiver behaving as `behaviour`; returns
+   * once the thread is ready.
+   */
+  async function threadedSetup(behaviour?: Behaviour) {
     const lines: string[] = [];
     const gw = await ctx.extraGateway({
       env: { ...THREAD_ENV, LOG_LEVEL: 'info' },
       ownPool: 2,
       log: createLogger('info', (l) => lines.push(l)),
     });
-    const sender = threadOf(gw);
     const { orgId } = await ctx.org();
-    const receiver = await Receiver.start();
-    const { id, secret } = await createEndpoint(gw.services, orgId, receiver.url(), [WebhookEventType.KycStatusChanged]);
+    const receiver = await Receiver.start(behaviour);
+    const endpoint = await createEndpoint(gw.services, orgId, receiver.url(), [WebhookEventType.KycStatusChanged]);
+    const sender = threadOf(gw);
+    // The thread is started, listening, and has caught up once: under a loaded machine its start
+    // (a module graph loaded in a new isolate) can take seconds, and a commit before its LISTEN
+    // waits for the fallback poll.
+    await sender.wake();
+    return { gw, sender, lines, orgId, receiver, endpoint };
+  }
+
+  it('sends signed webhooks while the API thread is blocked, and the instance counts them in /metrics', { timeout: 30_000 }, async () => {
+    const { gw, sender, lines, orgId, receiver, endpoint } = await threadedSetup();
+    const { id, secret } = endpoint;
     const customer = await seedCustomer(ctx.db, orgId);
     const done = recorded(gw.services, id);
     await moveKyc(ctx.db, orgId, customer.id, 'PENDING');
@@ -80,16 +95,8 @@ describe.runIf(onPostgres)('webhook sender in its own thread (PostgreSQL)', () =
   });
 
   it('a thread that dies is started again, and its deliveries go out', { timeout: 30_000 }, async () => {
-    const lines: string[] = [];
-    const gw = await ctx.extraGateway({
-      env: { ...THREAD_ENV, LOG_LEVEL: 'info' },
-      ownPool: 2,
-      log: createLogger('info', (l) => lines.push(l)),
-    });
-    const sender = threadOf(gw);
-    const { orgId } = await ctx.org();
-    const receiver = await Receiver.start();
-    const { id } = await createEndpoint(gw.services, orgId, receiver.url(), [WebhookEventType.KycStatusChanged]);
+    const { gw, sender, lines, orgId, receiver, endpoint } = await threadedSetup();
+    const { id } = endpoint;
     const dead = sender.thread!;
     await dead.terminate();
     expect(sender.thread).toBeNull();
@@ -105,17 +112,14 @@ describe.runIf(onPostgres)('webhook sender in its own thread (PostgreSQL)', () =
   });
 
   it('close() waits for the attempt in flight, which is recorded, then the thread is gone', { timeout: 30_000 }, async () => {
-    const gw = await ctx.extraGateway({ env: THREAD_ENV, ownPool: 2 });
-    const sender = threadOf(gw);
     const arrived = deferred();
     const answer = deferred();
-    const receiver = await Receiver.start(async () => {
+    const { sender, orgId, receiver, endpoint } = await threadedSetup(async () => {
       arrived.resolve();
       await answer.promise;
       return 200;
     });
-    const { orgId } = await ctx.org();
-    const { id } = await createEndpoint(gw.services, orgId, receiver.url(), [WebhookEventType.KycStatusChanged]);
+    const { id } = endpoint;
     const customer = await seedCustomer(ctx.db, orgId);
     await moveKyc(ctx.db, orgId, customer.id, 'PENDING');
     await arrived.promise;
